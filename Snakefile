@@ -1,0 +1,14 @@
+# passivscreen: screening ligands that passivate PbBr2-rich CsPbBr3 surfaces.
+# Run: snakemake --cores 2 --configfile configs/default.yaml
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/structures.smk"
+include: "workflow/rules/adsorption.smk"
+include: "workflow/rules/ranking.smk"
+
+
+rule all:
+    input:
+        f"{RESULTS}/ranking.csv",
+        f"{RESULTS}/ranking.png",

@@ -1,0 +1,52 @@
+"""Command line: ``passivscreen validate CONFIG`` and the screen itself."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="passivscreen", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("validate", help="check a config (schema, SMILES, anchors, slab) without computing")
+    v.add_argument("config")
+    r = sub.add_parser("run", help="validate, then run the Snakemake workflow on a config")
+    r.add_argument("config")
+    r.add_argument("--cores", default="all")
+    r.add_argument("snakemake_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+
+    from passivscreen.config import ConfigError, load_config
+
+    t0 = time.perf_counter()
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as err:
+        print(f"passivscreen: invalid config {args.config}: {err}", file=sys.stderr)
+        return 2
+    if args.cmd == "validate":
+        print(
+            f"{args.config}: valid ({len(cfg['ligands'])} ligands, set '{cfg['set']}', "
+            f"backend {cfg['calculator']['backend']}) in {time.perf_counter() - t0:.1f} s"
+        )
+        return 0
+    snakefile = Path(__file__).resolve().parents[2] / "Snakefile"
+    cmd = [
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--cores",
+        args.cores,
+        "--configfile",
+        args.config,
+        *args.snakemake_args,
+    ]
+    return subprocess.call(cmd)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

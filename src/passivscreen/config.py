@@ -1,0 +1,116 @@
+"""Configuration: schema validation with defaults, then chemistry checks before any compute."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from passivscreen.calculators import BackendError, check_elements, get_backend
+from passivscreen.ligands import LigandError, choose_anchor, parse_smiles, resolve_smiles
+from passivscreen.structures import SlabError, SlabSpec, build_slab
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the field and the ligand."""
+
+
+def schema() -> dict[str, Any]:
+    text = resources.files("passivscreen").joinpath("presets/config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def apply_schema(config: dict[str, Any]) -> dict[str, Any]:
+    """Validate against the schema and fill defaults (returns a new dict)."""
+    import jsonschema
+
+    cfg = copy.deepcopy(config)
+    validator_cls = jsonschema.validators.validator_for(schema())
+
+    def set_defaults(validator, properties, instance, sch):
+        if isinstance(instance, dict):
+            for key, sub in properties.items():
+                if "default" in sub and key not in instance:
+                    instance[key] = copy.deepcopy(sub["default"])
+        yield from validator_cls.VALIDATORS["properties"](validator, properties, instance, sch)
+
+    filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+    errors = sorted(filling(schema()).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        if err.absolute_path and err.absolute_path[0] == "ligands" and len(err.absolute_path) > 1:
+            lig = config["ligands"][err.absolute_path[1]]
+            if isinstance(lig, dict) and "name" in lig:
+                where += f" (ligand '{lig['name']}')"
+        raise ConfigError(f"config field {where}: {err.message}")
+    return cfg
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Full validation before compute; returns the config with defaults.
+
+    Checks the schema (unknown keys, types, sizes), duplicate ligand names,
+    SMILES parsing, anchor groups (missing, ambiguous, chosen), the backend's
+    elements, and the slab's charge neutrality.
+
+    Raises
+    ------
+    ConfigError
+        With a message that names the ligand and the config field.
+    """
+    cfg = apply_schema(config)
+    names = [lig["name"] for lig in cfg["ligands"]]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise ConfigError(f"config field ligands: duplicate ligand name(s) {dups}")
+    backend = cfg["calculator"]["backend"]
+    try:
+        get_backend(backend)
+    except BackendError as err:
+        raise ConfigError(f"config field calculator.backend: {err}") from err
+    try:
+        spec = SlabSpec.from_config(cfg["slab"])
+        slab = build_slab(spec)
+        check_elements(backend, set(slab.get_chemical_symbols()), periodic=True)
+    except (SlabError, BackendError) as err:
+        raise ConfigError(f"config field slab / calculator: {err}") from err
+    n_pb = len(slab)
+    sites = cfg["placement"]["sites"]
+    if sites != "all":
+        from passivscreen.structures import surface_pb_indices
+
+        top = surface_pb_indices(slab)
+        bad = [s for s in sites if s >= n_pb or s not in top]
+        if bad:
+            raise ConfigError(f"config field placement.sites: {bad} are not top-face Pb (choose from {top})")
+    for i, lig in enumerate(cfg["ligands"]):
+        where = f"ligands[{i}] (ligand '{lig['name']}')"
+        try:
+            smiles = resolve_smiles(lig)
+            mol = parse_smiles(smiles, lig["name"])
+            choose_anchor(mol, lig["name"], lig.get("anchor"), lig.get("anchor_index"))
+            from rdkit import Chem
+
+            symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}
+            check_elements(backend, symbols)
+        except (LigandError, BackendError) as err:
+            raise ConfigError(f"config field {where}: {err}") from err
+    return cfg
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config and validate it (see :func:`validate_config`)."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as err:
+        raise ConfigError(f"config file {path} not found") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping at the top level")
+    return validate_config(data)

@@ -1,0 +1,37 @@
+import re
+import json
+
+from passivscreen.config import ConfigError, validate_config
+from passivscreen.pipeline import site_labels
+
+if not config:
+    raise WorkflowError(
+        "no config given: run with --configfile configs/default.yaml (or another set)"
+    )
+try:
+    config = validate_config(config)
+except ConfigError as err:
+    raise WorkflowError(f"invalid config: {err}")
+
+RESULTS = f"results/{config['set']}"
+LIGANDS = [lig["name"] for lig in config["ligands"]]
+SITES = site_labels(config)
+# science settings passed to the jobs; each job also gets only its own ligand entry,
+# so editing one ligand re-runs only that ligand's jobs
+SETTINGS = {k: v for k, v in config.items() if k != "ligands"}
+
+
+wildcard_constraints:
+    ligand="|".join(re.escape(n) for n in LIGANDS),
+    site=r"Pb\d+",
+
+
+def adsorption_records(wildcards):
+    return expand(
+        f"{RESULTS}/adsorption/{{ligand}}/{{site}}.json", ligand=LIGANDS, site=SITES
+    )
+
+
+def ligand_config(wildcards):
+    """Only this ligand's entry changes its jobs' parameters."""
+    return next(lig for lig in config["ligands"] if lig["name"] == wildcards.ligand)

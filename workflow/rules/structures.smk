@@ -1,0 +1,40 @@
+rule slab:
+    output:
+        json=f"{RESULTS}/slab/slab.json",
+        xyz=f"{RESULTS}/slab/slab.extxyz",
+    params:
+        cfg=SETTINGS,
+    threads: config["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        f"{RESULTS}/logs/slab/slab.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/slab/slab.tsv"
+    conda:
+        "../envs/passivscreen.yaml"
+    script:
+        "../scripts/slab.py"
+
+
+rule ligand:
+    output:
+        json=f"{RESULTS}/ligands/{{ligand}}.json",
+        xyz=f"{RESULTS}/ligands/{{ligand}}.extxyz",
+    params:
+        cfg=SETTINGS,
+        entry=ligand_config,
+        workdir=lambda w: f"{RESULTS}/work/ligands/{w.ligand}",
+    threads: config["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        f"{RESULTS}/logs/ligands/{{ligand}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/ligands/{{ligand}}.tsv"
+    conda:
+        "../envs/passivscreen.yaml"
+    script:
+        "../scripts/ligand.py"
