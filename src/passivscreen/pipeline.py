@@ -21,7 +21,7 @@ from passivscreen.io import read_json, versions, write_json, write_structures
 from passivscreen.ligands import ligand_from_smiles, resolve_smiles
 from passivscreen.placement import orientations
 from passivscreen.relax import Guards, relax, single_point
-from passivscreen.structures import SlabSpec, build_slab, distinct_surface_sites
+from passivscreen.structures import SlabSpec, build_slab, distinct_surface_sites, site_rotation_order
 
 SCHEMA_VERSION = 1
 
@@ -215,9 +215,11 @@ def run_adsorption(
         entry = _ligand_entry(cfg, name)
         lig = ligand_from_smiles(name, lig_rec["smiles"], entry.get("anchor"), entry.get("anchor_index"), cfg["seed"])
         lig.atoms.positions = read(ligand_xyz).positions  # the relaxed free ligand
+        span = 360.0 / site_rotation_order(slab, site)
         ok, clash = orientations(
-            slab, lig, site, cfg["placement"]["orientations"], "top", cfg["placement"]["min_contact_ratio"]
+            slab, lig, site, cfg["placement"]["orientations"], "top", cfg["placement"]["min_contact_ratio"], span
         )
+        record["rotation_span_deg"] = span
         for p in clash:
             record["orientations"].append(
                 {"rotation_deg": p.rotation_deg, "status": "clash", "min_contact_ratio": p.min_contact_ratio}

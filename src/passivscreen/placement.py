@@ -135,10 +135,17 @@ def orientations(
     n_rotations: int = 4,
     face: str = "top",
     min_contact_ratio: float = 0.75,
+    span_deg: float = 360.0,
 ) -> tuple[list[Placement], list[Placement]]:
-    """All rotations about the normal; returns (accepted, rejected for clashes)."""
+    """``n_rotations`` rotations about the normal spread over ``span_deg``.
+
+    ``span_deg`` is 360 divided by the order of the site's rotation axis (see
+    :func:`passivscreen.structures.site_rotation_order`): rotations beyond it
+    repeat symmetry-equivalent configurations. Returns (accepted, rejected for
+    clashes).
+    """
     ok, clash = [], []
     for k in range(n_rotations):
-        p = place_ligand(slab, ligand, site, 360.0 * k / n_rotations, face)
+        p = place_ligand(slab, ligand, site, span_deg * k / n_rotations, face)
         (ok if p.min_contact_ratio >= min_contact_ratio else clash).append(p)
     return ok, clash

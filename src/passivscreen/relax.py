@@ -62,7 +62,7 @@ class Guards:
         reference basin (a reconstruction).
     """
 
-    max_force: float = 25.0
+    max_force: float = 50.0
     watch: list[int] = field(default_factory=list)
     reference_positions: np.ndarray | None = None
     max_displacement: float = 0.5

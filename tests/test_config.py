@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from passivscreen.config import ConfigError, load_config, validate_config
+
+BASE = {"set": "t", "ligands": [{"name": "tmpo", "smiles": "CP(C)(C)=O"}]}
+
+
+def _with(**changes):
+    cfg = copy.deepcopy(BASE)
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            cfg.setdefault(section, {})[field] = value
+        else:
+            cfg[section] = value
+    return cfg
+
+
+def test_defaults_filled():
+    cfg = validate_config(BASE)
+    assert cfg["calculator"]["backend"] == "gfn2"
+    assert cfg["slab"]["lattice_constant"] == 5.87 and cfg["slab"]["repeat"] == [2, 2]
+    assert cfg["placement"]["orientations"] == 4 and cfg["hold"]["free_radius"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "cfg, field",
+    [
+        (_with(colour="blue"), "Additional properties"),
+        (_with(slab__n_pbbr2_layers="three"), "slab.n_pbbr2_layers"),
+        (_with(slab__n_pbbr2_layers=0), "slab.n_pbbr2_layers"),
+        (_with(slab__vacuum=-2.0), "slab.vacuum"),
+        (_with(relax__optimizer="Newton"), "relax.optimizer"),
+        (
+            _with(
+                ligands=[
+                    {
+                        "name": "x",
+                        "smiles": "CC(",
+                    }
+                ]
+            ),
+            "ligand 'x'",
+        ),
+        (_with(ligands=[{"name": "x", "smiles": "CCCC"}]), "no anchor"),
+        (_with(ligands=[{"name": "x", "smiles": "O=P(C)(C)CCC(C)=O"}]), "ambiguous"),
+        (_with(ligands=[{"name": "x", "smiles": "CC=O", "colour": 1}]), "ligand 'x'"),
+        (_with(ligands=[{"name": "a", "smiles": "CC=O"}, {"name": "a", "smiles": "CS"}]), "duplicate"),
+        (_with(calculator={"backend": "emt"}), "cannot treat element"),
+        (_with(calculator={"backend": "gfn1"}), "periodic"),
+        (_with(calculator={"backend": "nope"}), "unknown calculator backend"),
+        (_with(placement={"sites": [0]}), "placement.sites"),
+    ],
+)
+def test_bad_configs_name_the_field(cfg, field):
+    with pytest.raises(ConfigError, match=field):
+        validate_config(cfg)
+
+
+def test_ambiguous_resolved_by_config():
+    cfg = validate_config(_with(ligands=[{"name": "x", "smiles": "O=P(C)(C)CCC(C)=O", "anchor": "P=O"}]))
+    assert cfg["ligands"][0]["anchor"] == "P=O"
+
+
+def test_shipped_configs_are_valid(root):
+    for path in (root / "configs").glob("*.yaml"):
+        cfg = load_config(path)
+        assert cfg["ligands"]
+
+
+def test_cli_validate(tmp_path, root):
+    good = root / "configs" / "test.yaml"
+    out = subprocess.run(
+        [sys.executable, "-m", "passivscreen.cli", "validate", str(good)], capture_output=True, text=True
+    )
+    assert out.returncode == 0 and "valid" in out.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(_with(ligands=[{"name": "broken", "smiles": "C1CC("}])))
+    out = subprocess.run(
+        [sys.executable, "-m", "passivscreen.cli", "validate", str(bad)], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert "broken" in out.stderr and "cannot parse SMILES" in out.stderr

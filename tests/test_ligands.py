@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rdkit.Chem.rdMolDescriptors import CalcMolFormula
+
+from passivscreen.ligands import (
+    ANCHOR_SMARTS,
+    LIGAND_LIBRARY,
+    LigandError,
+    anchor_axis,
+    choose_anchor,
+    find_anchors,
+    ligand_from_smiles,
+    parse_smiles,
+)
+
+CASES = [
+    ("CP(C)(C)=O", "P=O", "O"),
+    ("O=P(c1ccccc1)(c1ccccc1)c1ccccc1", "P=O", "O"),
+    ("CS(C)=O", "S=O", "O"),
+    ("CS(=O)(=O)C", "S=O", "O"),
+    ("CC(C)=O", "C=O", "O"),
+    ("O=C(c1ccccc1)c1ccccc1", "C=O", "O"),
+    ("CN=O", "N=O", "O"),
+    ("O=Nc1ccccc1", "N=O", "O"),
+    ("CC(=O)O", "COOH", "O"),
+    ("CN", "amine", "N"),
+    ("CCCC[NH3+]", "amine", "N"),
+    ("CS", "thiol", "S"),
+]
+
+
+@pytest.mark.parametrize("smiles, cls, element", CASES)
+def test_anchor_detection_every_class(smiles, cls, element):
+    mol = parse_smiles(smiles)
+    found = find_anchors(mol)
+    assert list(found) == [cls], found
+    got_cls, idx = choose_anchor(mol, "x")
+    assert got_cls == cls
+    assert mol.GetAtomWithIdx(idx).GetSymbol() == element
+
+
+def test_every_class_has_a_case():
+    assert {c for _, c, _ in CASES} == set(ANCHOR_SMARTS)
+
+
+def test_carboxylic_acid_is_not_a_ketone():
+    found = find_anchors(parse_smiles("CC(=O)O"))
+    assert "C=O" not in found
+    # the anchor is the carbonyl O, not the hydroxyl O
+    mol = parse_smiles("CC(=O)O")
+    _, idx = choose_anchor(mol, "acid")
+    assert mol.GetAtomWithIdx(idx).GetTotalNumHs() == 0
+
+
+def test_ambiguous_and_missing_anchor():
+    mol = parse_smiles("O=P(C)(C)CCC(C)=O")  # P=O and C=O
+    with pytest.raises(LigandError, match="ambiguous"):
+        choose_anchor(mol, "two")
+    assert choose_anchor(mol, "two", anchor="C=O")[0] == "C=O"
+    with pytest.raises(LigandError, match="no anchor"):
+        choose_anchor(parse_smiles("CCCC"), "butane")
+    with pytest.raises(LigandError, match="not present"):
+        choose_anchor(parse_smiles("CC(C)=O"), "acetone", anchor="P=O")
+    with pytest.raises(LigandError, match="not an anchor atom"):
+        choose_anchor(parse_smiles("CC(C)=O"), "acetone", anchor_index=0)
+
+
+def test_bad_smiles():
+    with pytest.raises(LigandError, match="cannot parse"):
+        parse_smiles("C1CC(", "broken")
+
+
+def test_library_formulas():
+    expected = {
+        "TPPO": "C18H15OP",
+        "TSPO1": "C36H29OPSi",
+        "DPEPO": "C36H28O3P2",
+        "benzophenone": "C13H10O",
+        "nitrosobenzene": "C6H5NO",
+        "trimethylphosphine_oxide": "C3H9OP",
+    }
+    for name, formula in expected.items():
+        assert CalcMolFormula(parse_smiles(LIGAND_LIBRARY[name])) == formula
+
+
+def test_3d_ligand_and_anchor_axis():
+    lig = ligand_from_smiles("tmpo", "CP(C)(C)=O", seed=7)
+    assert lig.atoms.get_chemical_formula() == "C3H9OP"
+    o = lig.anchor_index
+    p = (
+        next(j for i, j in lig.bonds if i == o)
+        if any(i == o for i, _ in lig.bonds)
+        else next(i for i, j in lig.bonds if j == o)
+    )
+    axis = anchor_axis(lig.atoms, o, lig.bonds)
+    po = lig.atoms.positions[o] - lig.atoms.positions[p]
+    assert np.dot(axis, po / np.linalg.norm(po)) == pytest.approx(1.0)
+    assert 1.45 < np.linalg.norm(po) < 1.55  # P=O bond after MMFF
+    # same seed, same geometry
+    again = ligand_from_smiles("tmpo", "CP(C)(C)=O", seed=7)
+    assert np.allclose(again.atoms.positions, lig.atoms.positions)

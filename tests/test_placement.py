@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from passivscreen.ligands import ligand_from_smiles
+from passivscreen.placement import contact_ratio, orientations, place_ligand
+from passivscreen.structures import surface_pb_indices
+
+
+@pytest.fixture(scope="module")
+def tmpo():
+    return ligand_from_smiles("tmpo", "CP(C)(C)=O")
+
+
+@pytest.mark.parametrize("face", ["top", "bottom"])
+def test_anchor_on_top_of_pb_along_normal(small_slab, tmpo, face):
+    site = surface_pb_indices(small_slab, face)[0]
+    p = place_ligand(small_slab, tmpo, site, 30.0, face, distance=2.5)
+    a = p.atoms
+    assert len(a) == len(small_slab) + len(tmpo.atoms)
+    d = a.positions[p.anchor] - a.positions[site]
+    sign = 1 if face == "top" else -1
+    assert np.allclose(d, [0, 0, sign * 2.5], atol=1e-8)
+    # P=O axis along the normal, P further from the surface than O
+    phos = p.n_slab + next(i for i, s in enumerate(tmpo.atoms.get_chemical_symbols()) if s == "P")
+    po = a.positions[p.anchor] - a.positions[phos]
+    assert po[2] * sign < 0
+    assert abs(po[2]) / np.linalg.norm(po) == pytest.approx(1.0, abs=1e-8)
+    # the whole ligand is outside the slab
+    lig_z = a.positions[p.n_slab :, 2]
+    slab_z = small_slab.positions[:, 2]
+    assert (lig_z > slab_z.max()).all() if face == "top" else (lig_z < slab_z.min()).all()
+    # slab atoms are untouched
+    assert np.allclose(a.positions[: p.n_slab], small_slab.positions)
+
+
+def test_rotations_are_distinct_and_clash_free(small_slab, tmpo):
+    site = surface_pb_indices(small_slab)[0]
+    ok, clash = orientations(small_slab, tmpo, site, 4)
+    assert len(ok) == 4 and not clash
+    assert [p.rotation_deg for p in ok] == [0, 90, 180, 270]
+    ok45, _ = orientations(small_slab, tmpo, site, 4, span_deg=90.0)
+    assert [p.rotation_deg for p in ok45] == [0, 22.5, 45, 67.5]
+    assert all(p.min_contact_ratio >= 0.75 for p in ok)
+    methyl = [p.atoms.positions[-1] for p in ok]
+    assert np.linalg.norm(methyl[0] - methyl[1]) > 0.1
+
+
+def test_clash_is_rejected(small_slab, tmpo):
+    site = surface_pb_indices(small_slab)[0]
+    ok, clash = orientations(small_slab, tmpo, site, 2, min_contact_ratio=0.75)
+    assert ok
+    # pushed into the surface, every rotation clashes
+    p = place_ligand(small_slab, tmpo, site, 0.0, distance=0.3)
+    assert p.min_contact_ratio < 0.75
+    assert contact_ratio(p.atoms, p.n_slab) < 0.5
+
+
+def test_periodic_image_clash(small_slab):
+    # a long rod lying flat clashes with its own periodic images on a 2x2 slab
+    rod = ligand_from_smiles("rod", "CCCCCCCCCCCCCC(C)=O")
+    site = surface_pb_indices(small_slab)[0]
+    _, clash = orientations(small_slab, rod, site, 4)
+    assert clash
