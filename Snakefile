@@ -12,3 +12,4 @@ rule all:
     input:
         f"{RESULTS}/ranking.csv",
         f"{RESULTS}/ranking.png",
+        pdos_figures,

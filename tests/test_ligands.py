@@ -101,3 +101,36 @@ def test_3d_ligand_and_anchor_axis():
     # same seed, same geometry
     again = ligand_from_smiles("tmpo", "CP(C)(C)=O", seed=7)
     assert np.allclose(again.atoms.positions, lig.atoms.positions)
+
+
+def test_seed_paper_smiles_match_known_formulas(root):
+    import yaml
+
+    known = {
+        "TSPO1": "C36H29OPSi",
+        "TPPO": "C18H15OP",
+        "DPEPO": "C36H28O3P2",
+        "DMAC-DPS": "C42H36N2O2S",
+        "benzophenone": "C13H10O",
+        "nitrosobenzene": "C6H5NO",
+        "propanoic_acid": "C3H6O2",
+        "propylamine": "C3H9N",
+        "propanethiol": "C3H8S",
+    }
+    expected_anchor = {
+        "TSPO1": "P=O",
+        "TPPO": "P=O",
+        "DPEPO": "P=O",
+        "DMAC-DPS": "S=O",
+        "benzophenone": "C=O",
+        "nitrosobenzene": "N=O",
+        "propanoic_acid": "COOH",
+        "propylamine": "amine",
+        "propanethiol": "thiol",
+    }
+    cfg = yaml.safe_load((root / "configs" / "seed_paper.yaml").read_text())
+    assert {lig["name"] for lig in cfg["ligands"]} == set(known)
+    for lig in cfg["ligands"]:
+        mol = parse_smiles(lig["smiles"], lig["name"])
+        assert CalcMolFormula(mol) == known[lig["name"]], lig["name"]
+        assert choose_anchor(mol, lig["name"])[0] == expected_anchor[lig["name"]]

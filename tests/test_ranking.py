@@ -1,24 +1,32 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from passivscreen.io import write_json
 from passivscreen.ranking import ranking_table, write_ranking
 
 
-def _rec(name, e, status="ok", bonds_changed=None, anchor="P=O"):
-    return {
+def _rec(name, e, status="ok", flags=None, anchor="P=O", face="top", bo=0.2, before=None, after=None):
+    rec = {
         "ligand": name,
         "smiles": "C",
         "anchor": anchor,
-        "site": "Pb10",
+        "site": "vBr0-Pb10",
+        "face": face,
         "E_ads_eV": e,
-        "bond_order": 0.2,
+        "E_ads_per_ligand_eV": None if e is None else e / (2 if face == "both" else 1),
+        "bond_order": bo,
         "status": status,
-        "bonds_changed": bonds_changed or [],
+        "integrity": {"flags": flags or []},
         "n_orientations": 4,
         "provenance": {"backend": "gfn2"},
     }
+    if before is not None:
+        rec["traps_before"] = {"trap_depth_eV": before, "gap_eV": 2.8}
+    if after is not None:
+        rec["traps"] = {"trap_depth_eV": after, "gap_eV": 2.9}
+    return rec
 
 
 def test_ranking_order_failed_and_flagged_last():
@@ -26,14 +34,44 @@ def test_ranking_order_failed_and_flagged_last():
         _rec("weak", -0.3),
         _rec("strong", -1.2),
         _rec("failed", None, status="scf_failed"),
-        _rec("reacted", -2.5, bonds_changed=["broken N1-O2"], anchor="N=O"),
+        _rec("reacted", -2.5, flags=["ligand_reacted[gfn2]"], anchor="N=O"),
         _rec("mid", -0.7),
     ]
     df = ranking_table(recs)
     assert list(df["ligand"]) == ["strong", "mid", "weak", "reacted", "failed"]
     assert list(df["rank"]) == [1, 2, 3, 4, 5]
-    assert df.loc[df.ligand == "reacted", "flags"].item() == "ligand_bonds_changed"
+    assert df.loc[df.ligand == "reacted", "flags"].item() == "ligand_reacted[gfn2]"
     assert df.loc[df.ligand == "strong", "flags"].item() == ""
+    # per-criterion ranks: E_ads alone puts the flagged (most negative) row first
+    assert df.loc[df.ligand == "reacted", "rank_E_ads_eV"].item() == 1
+
+
+def test_configurable_order_and_trap_criterion():
+    recs = [
+        _rec("a", -1.0, bo=0.20, before=0.3, after=0.25),
+        _rec("b", -0.8, bo=0.35, before=0.3, after=0.0),
+        _rec("c", -0.5, bo=0.10, before=0.3, after=0.3),
+    ]
+    assert list(ranking_table(recs)["ligand"]) == ["a", "b", "c"]
+    assert list(ranking_table(recs, ["bond_order"])["ligand"]) == ["b", "a", "c"]
+    by_trap = ranking_table(recs, ["trap_removed_eV", "E_ads_eV"])
+    assert list(by_trap["ligand"]) == ["b", "a", "c"]
+    assert by_trap.set_index("ligand").loc["b", "trap_removed_eV"] == pytest.approx(0.3)
+
+
+def test_cooperativity_and_faces():
+    recs = [
+        _rec("p", -1.0, face="top"),
+        _rec("p", -1.0, face="bottom"),
+        _rec("p", -2.3, face="both"),
+        _rec("q", -0.5, face="top"),
+    ]
+    df = ranking_table(recs).set_index(["ligand", "faces"])
+    assert df.loc[("p", "both"), "cooperativity_eV"] == pytest.approx(-0.3)
+    assert df.loc[("p", "top"), "cooperativity_eV"] == pytest.approx(-0.3)
+    assert pd.isna(df.loc[("q", "top"), "cooperativity_eV"])
+    # ranked by E_ads per ligand: both faces at -1.15 per ligand beats one face at -1.0
+    assert ranking_table(recs).iloc[0]["faces"] == "both"
 
 
 def test_write_ranking_files(tmp_path):

@@ -75,33 +75,56 @@ def test_test_config_end_to_end(root, tmp_path):
         "smiles",
         "anchor",
         "site",
+        "faces",
         "E_ads_eV",
         "bond_order",
         "d_anchor_Pb_A",
         "charge_transfer_e",
         "n_orientations",
         "status",
+        "cooperativity_eV",
+        "trap_depth_eV_before",
+        "trap_depth_eV_after",
+        "flags",
     ]:
         assert col in df.columns
-    by = df.set_index("ligand")
-    # the P=O model binds more strongly than the C=O model
-    assert by.loc["trimethylphosphine_oxide", "E_ads_eV"] < by.loc["formaldehyde", "E_ads_eV"] < 0
-    ok = df[df.status == "ok"]
-    assert len(ok) == 2 and ok["bond_order"].between(0.01, 1.0).all()
-    assert ok["d_anchor_Pb_A"].between(2.2, 3.2).all()
+    site = "vBr0-Pb5"
+    by = df.set_index(["ligand", "faces"])
+    tmpo = by.loc[("trimethylphosphine_oxide", "top")]
+    assert tmpo["status"] == "ok" and pd.isna(tmpo["flags"])
+    # P=O binds the vacancy-exposed Pb with a bond order near the seed's 0.2
+    assert -1.5 < tmpo["E_ads_eV"] < -0.5 and 0.1 < tmpo["bond_order"] < 0.4
+    assert 2.3 < tmpo["d_anchor_Pb_A"] < 2.8
+    # top and bottom faces are mirror images: the same energy
+    assert by.loc[("trimethylphosphine_oxide", "bottom"), "E_ads_eV"] == pytest.approx(tmpo["E_ads_eV"], abs=0.01)
+    # both faces: two ligands, cooperativity = E_both - (E_top + E_bottom)
+    both = by.loc[("trimethylphosphine_oxide", "both")]
+    coop = both["E_ads_eV"] - tmpo["E_ads_eV"] - by.loc[("trimethylphosphine_oxide", "bottom"), "E_ads_eV"]
+    assert both["cooperativity_eV"] == pytest.approx(coop, abs=2e-4)
+    assert both["E_ads_per_ligand_eV"] == pytest.approx(both["E_ads_eV"] / 2, abs=1e-4)
+    # the neutral vacancy has an in-gap state; P=O makes it shallower
+    assert tmpo["trap_depth_eV_before"] > 0.05
+    assert tmpo["trap_depth_eV_after"] < tmpo["trap_depth_eV_before"]
+    # formaldehyde takes the vacancy's electron: flagged, so ranked after the clean rows
+    form = by.loc[("formaldehyde", "top")]
+    assert "ligand_reduced[gfn2]" in form["flags"]
+    clean = df[(df["status"] == "ok") & df["flags"].isna()]
+    assert df.index[df.ligand == "formaldehyde"].min() > clean.index.max()
     # the failed placement is recorded and ranked last, not raised
-    assert by.loc["pentadecanone", "status"] == "no_placement"
-    assert df.iloc[-1]["ligand"] == "pentadecanone"
+    assert (df[df.ligand == "pentadecanone"]["status"] == "no_placement").all()
+    assert (df.tail(3)["ligand"] == "pentadecanone").all()
     # held slab: slab atoms identical in the complex and the slab term
-    slab = read(res / "slab" / "slab.extxyz")
-    for name in ok["ligand"]:
-        rec = json.loads((res / "adsorption" / name / f"{ok.iloc[0]['site']}.json").read_text())
+    for face in ("top", "both"):
+        slab = read(res / "slab" / site / f"{face}.extxyz")
+        rec = json.loads((res / "adsorption" / "trimethylphosphine_oxide" / site / f"{face}.json").read_text())
         assert rec["max_slab_displacement_A"] == 0.0
         assert rec["provenance"]["backend"] == "gfn2" and "tblite" in rec["provenance"]["versions"]
-        cpx = read(res / "adsorption" / name / f"{rec['site']}.extxyz")
+        cpx = read(res / "adsorption" / "trimethylphosphine_oxide" / site / f"{face}.extxyz")
         assert np.array_equal(cpx.positions[: len(slab)], slab.positions)
-        assert rec["E_ads_eV"] == pytest.approx(rec["E_complex_eV"] - rec["E_slab_eV"] - rec["E_ligand_eV"])
-    assert (res / "ranking.png").read_bytes()[:4] == b"\x89PNG"
+        n = rec["n_ligands"]
+        assert rec["E_ads_eV"] == pytest.approx(rec["E_complex_eV"] - rec["E_slab_eV"] - n * rec["E_ligand_eV"])
+    for png in [res / "ranking.png", res / "pdos" / "trimethylphosphine_oxide" / site / "top.png"]:
+        assert png.read_bytes()[:4] == b"\x89PNG"
     # a second run has nothing to do
     again = _smk(root, tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr

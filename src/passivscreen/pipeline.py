@@ -7,6 +7,7 @@ failed calculation: the record's ``status`` and ``reason`` say what happened.
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +18,50 @@ from ase.io import read
 
 from passivscreen import analysis
 from passivscreen.calculators import attach, calculator_parameters, set_threads
+from passivscreen.electronic import dipole_energy_estimate, orbital_summary, trap_states
 from passivscreen.io import read_json, versions, write_json, write_structures
 from passivscreen.ligands import ligand_from_smiles, resolve_smiles
-from passivscreen.placement import orientations
+from passivscreen.placement import place_ligand
 from passivscreen.relax import Guards, relax, single_point
-from passivscreen.structures import SlabSpec, build_slab, distinct_surface_sites, site_rotation_order
+from passivscreen.structures import SlabSpec, build_slab, distinct_surface_sites, site_rotation_order, site_slab
 
 SCHEMA_VERSION = 1
 
 
+FACES = ("top", "bottom", "both")
+
+
 def site_labels(cfg: dict[str, Any]) -> list[str]:
-    """Labels (``Pb<index>``) of the adsorption sites chosen in the config."""
-    sites = cfg["placement"]["sites"]
-    if sites == "all":
-        sites = distinct_surface_sites(build_slab(SlabSpec.from_config(cfg["slab"])))
-    return [f"Pb{int(i)}" for i in sites]
+    """Site labels ``<type>-Pb<index>``: each site type on each chosen top-face Pb.
+
+    ``Pb<index>`` numbers the Pb in the pristine slab; for a vacancy it is the Pb
+    next to the removed Br, i.e. the one the ligand binds to.
+    """
+    pbs = cfg["placement"]["sites"]
+    if pbs == "all":
+        pbs = distinct_surface_sites(build_slab(SlabSpec.from_config(cfg["slab"])))
+    return [f"{kind}-Pb{int(i)}" for kind in cfg["sites"] for i in pbs]
+
+
+def parse_site(label: str) -> tuple[str, int]:
+    """``"vBr0-Pb10"`` -> ``("vBr0", 10)``."""
+    kind, _, pb = label.rpartition("-Pb")
+    return kind, int(pb)
+
+
+def face_tuple(face: str) -> tuple[str, ...]:
+    if face not in FACES:
+        raise ValueError(f"unknown face {face!r}; choose from {FACES}")
+    return ("top", "bottom") if face == "both" else (face,)
+
+
+def _electronic_state(atoms: Atoms, charge: int, multiplicity: int) -> None:
+    """Charge and spin for the calculator (tblite reads their sums from the atoms)."""
+    q = np.zeros(len(atoms))
+    m = np.zeros(len(atoms))
+    q[0], m[0] = charge, multiplicity - 1
+    atoms.set_initial_charges(q)
+    atoms.set_initial_magnetic_moments(m)
 
 
 def _provenance(cfg: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -51,32 +81,64 @@ def _calc(cfg: dict[str, Any], atoms: Atoms) -> Atoms:
     return attach(atoms, cfg["calculator"]["backend"], cfg["calculator"]["params"])
 
 
-def _gfn2_extras(atoms: Atoms) -> dict[str, Any]:
-    """Charges and bond orders at the current geometry from the attached tblite calculator."""
-    calc = atoms.calc
-    out: dict[str, Any] = {}
-    if calc is None:
-        return out
-    if "charges" in calc.results:
-        out["charges"] = np.asarray(calc.results["charges"]).tolist()
-    bo = analysis.bond_order_matrix(calc)
-    if bo is not None:
-        out["bond_orders"] = bo
-    return out
+def _groups(slab: Atoms, faces: tuple[str, ...], sites: dict[str, int], vacancies: dict[str, list[float]]):
+    """Atom groups for projected DOS: outer-layer Pb of the faces, and the defect Pb.
+
+    The defect Pb are the Pb within 3.6 A of a removed Br, or the site Pb itself on
+    a pristine surface.
+    """
+    tags = slab.get_tags()
+    sym = slab.get_chemical_symbols()
+    want = {1 if f == "top" else -1 for f in faces}
+    surface = [i for i in range(len(slab)) if sym[i] == "Pb" and tags[i] in want]
+    if vacancies:
+        pb = [i for i in range(len(slab)) if sym[i] == "Pb"]
+        defect = sorted(
+            {
+                i
+                for pos in vacancies.values()
+                for i in pb
+                if np.linalg.norm(_mic(slab, slab.positions[i] - np.asarray(pos))) < 3.6
+            }
+        )
+    else:
+        defect = sorted(sites.values())
+    return {"surface_Pb": surface, "defect": defect}
 
 
-def run_slab(cfg: dict[str, Any], out_json: str | Path, out_xyz: str | Path) -> dict[str, Any]:
-    """Reference slab: built from config, held at its reference geometry, single point."""
-    spec = SlabSpec.from_config(cfg["slab"])
-    slab = build_slab(spec)
+def _mic(atoms: Atoms, vec: np.ndarray) -> np.ndarray:
+    from ase.geometry import find_mic
+
+    return find_mic(vec[None, :], atoms.cell, atoms.pbc)[0][0]
+
+
+def run_slab(cfg: dict[str, Any], site: str, face: str, out_json: str | Path, out_xyz: str | Path) -> dict[str, Any]:
+    """Reference slab of one site type and face set, held at its reference geometry: single point.
+
+    Records the energy, charges, orbital summary and trap states.
+    """
+    kind, pb = parse_site(site)
+    faces = face_tuple(face)
+    pristine = build_slab(SlabSpec.from_config(cfg["slab"]))
+    ss = site_slab(pristine, kind, faces, pb)
+    slab = ss.atoms
+    _electronic_state(slab, ss.charge, ss.multiplicity)
     fixed = slab.constraints[0].index.tolist() if slab.constraints else []
+    groups = _groups(slab, faces, ss.sites, ss.vacancies)
     record: dict[str, Any] = {
         "kind": "slab",
+        "site": site,
+        "site_type": kind,
+        "face": face,
         "formula": slab.get_chemical_formula(),
         "n_atoms": len(slab),
+        "charge": ss.charge,
+        "multiplicity": ss.multiplicity,
+        "binding_pb": ss.sites,
+        "vacancies": ss.vacancies,
+        "groups": groups,
         "reference": cfg["slab"]["reference"],
         "spec": cfg["slab"],
-        "sites": site_labels(cfg),
         "provenance": _provenance(cfg, fixed_atoms=fixed, held="all slab atoms at the reference geometry"),
     }
     try:
@@ -84,14 +146,9 @@ def run_slab(cfg: dict[str, Any], out_json: str | Path, out_xyz: str | Path) -> 
         held.set_constraint(FixAtoms(indices=range(len(held))))
         _calc(cfg, held)
         sp = single_point(held, held.calc)
-        record.update(
-            status="ok" if sp["status"] == "ok" else sp["status"],
-            energy_eV=sp["energy"],
-            fmax_eV_A=sp["fmax"],
-            reason=sp["reason"],
-        )
-        if sp["status"] == "ok" and held.calc is not None and "charges" in held.calc.results:
-            record["charges"] = np.asarray(held.calc.results["charges"]).tolist()
+        record.update(status=sp["status"], energy_eV=sp["energy"], fmax_eV_A=sp["fmax"], reason=sp["reason"])
+        if sp["status"] == "ok":
+            record.update(_electronic(held, groups))
     except Exception as err:  # noqa: BLE001 - recorded, not raised
         record.update(
             status="error", energy_eV=None, reason=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()
@@ -99,6 +156,25 @@ def run_slab(cfg: dict[str, Any], out_json: str | Path, out_xyz: str | Path) -> 
     write_structures(out_xyz, slab)
     write_json(out_json, record)
     return record
+
+
+def _electronic(
+    atoms: Atoms, groups: dict[str, list[int]], pairs: list[tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    """Charges, dipole, orbital summary and trap states of the evaluated ``atoms``."""
+    out: dict[str, Any] = {}
+    calc = atoms.calc
+    if "charges" in calc.results:
+        out["charges"] = np.asarray(calc.results["charges"]).tolist()
+    if "dipole" in calc.results:
+        dz = float(np.asarray(calc.results["dipole"])[2])
+        out["dipole_z_eA"] = dz
+        out["dipole_energy_estimate_eV"] = dipole_energy_estimate(dz, atoms.get_volume())
+    summary = orbital_summary(atoms, groups, pairs)
+    if summary is not None:
+        out["orbitals"] = summary
+        out["traps"] = trap_states(summary)
+    return out
 
 
 def _ligand_entry(cfg: dict[str, Any], name: str) -> dict[str, Any]:
@@ -173,10 +249,43 @@ def _free_indices(atoms: Atoms, n_slab: int, anchor: int, radius: float, fixed: 
     return [i for i in range(n_slab) if d[i] <= radius and i not in set(fixed)]
 
 
+@dataclass
+class _Complex:
+    """A placed complex: one ligand per face."""
+
+    atoms: Atoms
+    rotation_deg: float
+    n_slab: int
+    n_lig: int
+    anchors: list[int]
+    sites: list[int]
+    min_contact_ratio: float
+
+
+def _place_all(slab: Atoms, lig, sites: dict[str, int], faces: tuple[str, ...], cfg: dict[str, Any]):
+    """Placements of one ligand on each face, the same rotation on every face."""
+    n = cfg["placement"]["orientations"]
+    span = 360.0 / site_rotation_order(slab, sites[faces[0]])
+    ok: list[_Complex] = []
+    clash: list[_Complex] = []
+    for k in range(n):
+        rot = span * k / n
+        atoms, anchors, ratio = slab, [], np.inf
+        for face in faces:
+            p = place_ligand(atoms, lig, sites[face], rot, face)
+            anchors.append(p.anchor)
+            ratio = min(ratio, p.min_contact_ratio)
+            atoms = p.atoms
+        c = _Complex(atoms, rot, len(slab), len(lig.atoms), anchors, [sites[f] for f in faces], ratio)
+        (ok if ratio >= cfg["placement"]["min_contact_ratio"] else clash).append(c)
+    return ok, clash, span
+
+
 def run_adsorption(
     cfg: dict[str, Any],
     name: str,
-    site_label: str,
+    site: str,
+    face: str,
     slab_json: str | Path,
     slab_xyz: str | Path,
     ligand_json: str | Path,
@@ -185,17 +294,24 @@ def run_adsorption(
     out_xyz: str | Path,
     workdir: str | Path,
 ) -> dict[str, Any]:
-    """Ligand on one site: screen orientations by single point, relax the best on the held slab."""
+    """One ligand per face on a site: screen orientations by single point, relax the best on the held slab.
+
+    E_ads = E(complex) - E(slab) - n E(ligand) with n = 1 (top, bottom) or 2 (both);
+    ``E_ads_per_ligand_eV`` divides by n.
+    """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     slab_rec, lig_rec = read_json(slab_json), read_json(ligand_json)
-    site = int(site_label.removeprefix("Pb"))
+    faces = face_tuple(face)
     hold = cfg["hold"]
+    backend = cfg["calculator"]["backend"]
     record: dict[str, Any] = {
         "kind": "adsorption",
         "ligand": name,
-        "site": site_label,
-        "face": "top",
+        "site": site,
+        "site_type": slab_rec.get("site_type"),
+        "face": face,
+        "n_ligands": len(faces),
         "smiles": lig_rec.get("smiles"),
         "anchor": lig_rec.get("anchor"),
         "orientations": [],
@@ -211,46 +327,45 @@ def run_adsorption(
             )
         slab = read(slab_xyz)
         slab.pbc = True
+        n_lig = len(faces)
         e_slab, e_lig = float(slab_rec["energy_eV"]), float(lig_rec["energy_eV"])
+        e_ref = e_slab + n_lig * e_lig
         entry = _ligand_entry(cfg, name)
         lig = ligand_from_smiles(name, lig_rec["smiles"], entry.get("anchor"), entry.get("anchor_index"), cfg["seed"])
         lig.atoms.positions = read(ligand_xyz).positions  # the relaxed free ligand
-        span = 360.0 / site_rotation_order(slab, site)
-        ok, clash = orientations(
-            slab, lig, site, cfg["placement"]["orientations"], "top", cfg["placement"]["min_contact_ratio"], span
-        )
+        sites = {f: int(i) for f, i in slab_rec["binding_pb"].items()}
+        ok, clash, span = _place_all(slab, lig, sites, faces, cfg)
         record["rotation_span_deg"] = span
-        for p in clash:
+        for c in clash:
             record["orientations"].append(
-                {"rotation_deg": p.rotation_deg, "status": "clash", "min_contact_ratio": p.min_contact_ratio}
+                {"rotation_deg": c.rotation_deg, "status": "clash", "min_contact_ratio": c.min_contact_ratio}
             )
         if not ok:
             raise _Skip("no_placement", f"all {len(clash)} orientations clash with the slab or images")
         n_slab = ok[0].n_slab
-        slab_fixed = list(range(n_slab))
-        screened = _screen(cfg, ok, e_slab, e_lig, workdir)
-        relax_n = cfg["placement"]["relax_top"]
+        charge = int(slab_rec.get("charge", 0)) + n_lig * int(lig_rec.get("charge", 0))
+        screened = _screen(cfg, ok, e_ref, workdir, charge, int(slab_rec.get("multiplicity", 1)))
         ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
         best: dict[str, Any] | None = None
+        base_fixed = slab.constraints[0].index.tolist() if slab.constraints else []
         for rank, s in enumerate(ranked):
-            p = next(q for q in ok if q.rotation_deg == s["rotation_deg"])
-            if rank >= relax_n:
+            c = next(q for q in ok if q.rotation_deg == s["rotation_deg"])
+            if rank >= cfg["placement"]["relax_top"]:
                 record["orientations"].append({**s, "status": "screened"})
                 continue
-            atoms = p.atoms.copy()
-            base_fixed = slab.constraints[0].index.tolist() if slab.constraints else []
-            free = _free_indices(atoms, n_slab, p.anchor, hold["free_radius"], base_fixed)
-            atoms.set_constraint(FixAtoms(indices=[i for i in slab_fixed if i not in free]))
-            charges = np.zeros(len(atoms))
-            charges[p.anchor] = lig_rec.get("charge", 0)
-            atoms.set_initial_charges(charges)
+            atoms = c.atoms.copy()
+            free = sorted(
+                {i for a in c.anchors for i in _free_indices(atoms, n_slab, a, hold["free_radius"], base_fixed)}
+            )
+            atoms.set_constraint(FixAtoms(indices=[i for i in range(n_slab) if i not in free]))
+            _electronic_state(atoms, charge, int(slab_rec.get("multiplicity", 1)))
             _calc(cfg, atoms)
             guards = Guards(
                 max_force=hold["max_force"],
                 watch=free,
                 reference_positions=slab.positions,
                 max_displacement=hold["max_displacement"],
-                energy_floor=e_slab + e_lig + hold["min_eads"],
+                energy_floor=e_ref + n_lig * hold["min_eads"],
             )
             r = relax(
                 atoms,
@@ -259,10 +374,9 @@ def run_adsorption(
                 steps=cfg["relax"]["steps"],
                 optimizer=cfg["relax"]["optimizer"],
                 maxstep=cfg["relax"]["maxstep"],
-                trajectory=workdir / f"rot{int(p.rotation_deg):03d}.traj",
+                trajectory=workdir / f"rot{c.rotation_deg:06.2f}.traj",
                 guards=guards,
             )
-            fin = r.atoms
             row = {
                 **s,
                 "status": "ok" if r.ok else r.status,
@@ -275,54 +389,22 @@ def run_adsorption(
                 "free_slab_atoms": free,
             }
             if r.energy is not None:
-                row["E_complex_eV"] = r.energy
-                row["E_ads_eV"] = analysis.adsorption_energy(r.energy, e_slab, e_lig)
-                pb, d = analysis.nearest_pb(fin, p.anchor, n_slab)
-                row.update(
-                    anchor_pb=pb, d_anchor_Pb_A=d, max_slab_displacement_A=analysis.max_slab_displacement(fin, slab)
-                )
-                extras = _gfn2_extras(fin)
-                if "bond_orders" in extras:
-                    row["bond_order"] = float(extras["bond_orders"][p.anchor, pb])
-                    row["bond_order_source"] = "tblite GFN2-xTB Wiberg at the final geometry"
-                if "charges" in extras:
-                    row["charge_transfer_e"] = analysis.ligand_charge(extras["charges"], n_slab)
-                lig_final = fin[n_slab:]
-                row["bonds_changed"] = analysis.ligand_bonds_changed(lig.atoms, lig_final)
+                row.update(_complex_properties(r.atoms, c, lig, slab, slab_rec, e_ref, n_lig, cfg, backend))
             record["orientations"].append(row)
             if (
                 row.get("E_ads_eV") is not None
                 and row["status"] == "ok"
                 and (best is None or row["E_ads_eV"] < best["E_ads_eV"])
             ):
-                best, best_atoms = row, fin
-        record["n_orientations"] = len(record["orientations"])
+                best, best_atoms = row, r.atoms
         if best is None:
             failed = [o for o in record["orientations"] if o["status"] not in ("screened", "clash")]
             raise _Skip(
                 failed[0]["status"] if failed else "failed",
                 "; ".join(o.get("reason", "") for o in failed) or "no orientation converged",
             )
-        record.update(
-            status="ok",
-            reason="",
-            **{
-                k: best.get(k)
-                for k in (
-                    "E_ads_eV",
-                    "E_complex_eV",
-                    "bond_order",
-                    "bond_order_source",
-                    "d_anchor_Pb_A",
-                    "charge_transfer_e",
-                    "rotation_deg",
-                    "max_slab_displacement_A",
-                    "bonds_changed",
-                    "anchor_pb",
-                )
-            },
-        )
-        record["E_slab_eV"], record["E_ligand_eV"] = e_slab, e_lig
+        record.update(status="ok", reason="", E_slab_eV=e_slab, E_ligand_eV=e_lig)
+        record.update({k: v for k, v in best.items() if k not in ("status", "reason", "sp_status")})
     except _Skip as skip:
         record.update(status=skip.status, reason=skip.reason, E_ads_eV=None)
     except Exception as err:  # noqa: BLE001
@@ -330,9 +412,61 @@ def run_adsorption(
             status="error", reason=f"{type(err).__name__}: {err}", E_ads_eV=None, traceback=traceback.format_exc()
         )
     record["n_orientations"] = len(record["orientations"])
+    record["traps_before"] = slab_rec.get("traps")
     write_structures(out_xyz, best_atoms if best_atoms is not None else Atoms())
     write_json(out_json, record)
     return record
+
+
+def _complex_properties(
+    fin: Atoms,
+    c: _Complex,
+    lig,
+    slab: Atoms,
+    slab_rec: dict,
+    e_ref: float,
+    n_lig: int,
+    cfg: dict[str, Any],
+    backend: str,
+) -> dict[str, Any]:
+    """E_ads, bond orders, distances, charge transfer, integrity flags and trap states of a relaxed complex."""
+    n_slab = c.n_slab
+    e = float(fin.get_potential_energy())
+    row: dict[str, Any] = {"E_complex_eV": e, "E_ads_eV": e - e_ref, "E_ads_per_ligand_eV": (e - e_ref) / n_lig}
+    per_anchor = []
+    for a in c.anchors:
+        pb, d = analysis.nearest_pb(fin, a, n_slab)
+        per_anchor.append({"anchor": a, "pb": pb, "d_anchor_Pb_A": d})
+    row["anchors"] = per_anchor
+    row["d_anchor_Pb_A"] = float(np.mean([x["d_anchor_Pb_A"] for x in per_anchor]))
+    row["max_slab_displacement_A"] = analysis.max_slab_displacement(fin, slab)
+    groups = dict(slab_rec.get("groups", {}))
+    groups["ligand"] = list(range(n_slab, len(fin)))
+    elec = _electronic(fin, groups, [(x["anchor"], x["pb"]) for x in per_anchor])
+    orbitals = elec.get("orbitals") or {}
+    if "bond_orders" in orbitals:
+        for x, bo in zip(per_anchor, orbitals["bond_orders"]):
+            x["bond_order"] = bo
+        row["bond_order"] = float(np.mean(orbitals["bond_orders"]))
+        row["bond_order_source"] = "GFN2-xTB (tblite) Mayer/Wiberg anchor-Pb at the final geometry, mean over anchors"
+    if "charges" in elec:
+        row["charge_transfer_e"] = analysis.ligand_charge(elec["charges"], n_slab) / n_lig
+    row.update({k: v for k, v in elec.items() if k != "charges"})
+    ligs = [fin[n_slab + k * c.n_lig : n_slab + (k + 1) * c.n_lig] for k in range(n_lig)]
+    row["bonds_changed"] = [x for frag in ligs for x in analysis.ligand_bonds_changed(lig.atoms, frag)]
+    row["integrity"] = analysis.integrity_flags(
+        fin,
+        slab,
+        n_slab,
+        c.anchors,
+        lig.atoms,
+        c.n_lig,
+        backend=backend,
+        slab_free=bool(cfg["hold"]["free_radius"] > 0),
+        cfg=cfg["integrity"],
+        ligand_charge=row.get("charge_transfer_e"),
+    )
+    return row
 
 
 class _Skip(Exception):
@@ -341,7 +475,9 @@ class _Skip(Exception):
         self.status, self.reason = status, reason
 
 
-def _screen(cfg: dict[str, Any], placements: list, e_slab: float, e_lig: float, workdir: Path) -> list[dict]:
+def _screen(
+    cfg: dict[str, Any], placements: list[_Complex], e_ref: float, workdir: Path, charge: int, multiplicity: int
+) -> list[dict]:
     """Single-point E_ads of each orientation (cached in ``workdir`` for resumption)."""
     cache = workdir / "screening.json"
     if cache.exists():
@@ -355,6 +491,7 @@ def _screen(cfg: dict[str, Any], placements: list, e_slab: float, e_lig: float, 
     for p in placements:
         atoms = p.atoms.copy()
         atoms.set_constraint(FixAtoms(indices=range(p.n_slab)))
+        _electronic_state(atoms, charge, multiplicity)
         _calc(cfg, atoms)
         sp = single_point(atoms, atoms.calc)
         e = sp["energy"]
@@ -363,7 +500,7 @@ def _screen(cfg: dict[str, Any], placements: list, e_slab: float, e_lig: float, 
                 "rotation_deg": p.rotation_deg,
                 "min_contact_ratio": p.min_contact_ratio,
                 "E_sp_eV": e,
-                "E_ads_sp_eV": None if e is None else e - e_slab - e_lig,
+                "E_ads_sp_eV": None if e is None else e - e_ref,
                 "sp_status": sp["status"],
             }
         )

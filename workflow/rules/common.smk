@@ -1,5 +1,4 @@
 import re
-import json
 
 from passivscreen.config import ConfigError, validate_config
 from passivscreen.pipeline import site_labels
@@ -16,6 +15,9 @@ except ConfigError as err:
 RESULTS = f"results/{config['set']}"
 LIGANDS = [lig["name"] for lig in config["ligands"]]
 SITES = site_labels(config)
+FACES = config["faces"]
+# the clean slab that every projected-DOS figure starts from
+CLEAN = SITES[0].replace(SITES[0].split("-Pb")[0], "pristine", 1)
 # science settings passed to the jobs; each job also gets only its own ligand entry,
 # so editing one ligand re-runs only that ligand's jobs
 SETTINGS = {k: v for k, v in config.items() if k != "ligands"}
@@ -23,12 +25,25 @@ SETTINGS = {k: v for k, v in config.items() if k != "ligands"}
 
 wildcard_constraints:
     ligand="|".join(re.escape(n) for n in LIGANDS),
-    site=r"Pb\d+",
+    site=r"(pristine|vBr0|vBr\+)-Pb\d+",
+    face="top|bottom|both",
 
 
 def adsorption_records(wildcards):
     return expand(
-        f"{RESULTS}/adsorption/{{ligand}}/{{site}}.json", ligand=LIGANDS, site=SITES
+        f"{RESULTS}/adsorption/{{ligand}}/{{site}}/{{face}}.json",
+        ligand=LIGANDS,
+        site=SITES,
+        face=FACES,
+    )
+
+
+def pdos_figures(wildcards):
+    return expand(
+        f"{RESULTS}/pdos/{{ligand}}/{{site}}/{{face}}.png",
+        ligand=LIGANDS,
+        site=SITES,
+        face=FACES,
     )
 
 

@@ -1,7 +1,7 @@
 rule slab:
     output:
-        json=f"{RESULTS}/slab/slab.json",
-        xyz=f"{RESULTS}/slab/slab.extxyz",
+        json=f"{RESULTS}/slab/{{site}}/{{face}}.json",
+        xyz=f"{RESULTS}/slab/{{site}}/{{face}}.extxyz",
     params:
         cfg=SETTINGS,
     threads: config["threads"]
@@ -9,9 +9,9 @@ rule slab:
         mem_mb=2000,
         runtime=30,
     log:
-        f"{RESULTS}/logs/slab/slab.log",
+        f"{RESULTS}/logs/slab/{{site}}/{{face}}.log",
     benchmark:
-        f"{RESULTS}/benchmarks/slab/slab.tsv"
+        f"{RESULTS}/benchmarks/slab/{{site}}/{{face}}.tsv"
     conda:
         "../envs/passivscreen.yaml"
     script:

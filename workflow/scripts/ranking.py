@@ -2,5 +2,6 @@ from passivscreen.ranking import write_ranking
 
 sm = snakemake  # noqa: F821
 with open(sm.log[0], "w") as log:
-    df = write_ranking(list(sm.input), sm.output.csv, sm.output.png, sm.output.orientations, sm.params.title)
+    df = write_ranking(list(sm.input), sm.output.csv, sm.output.png, sm.output.orientations, sm.params.title,
+                       sm.params.order)
     print(df.to_string(), file=log)

@@ -1,0 +1,321 @@
+"""Calculator backends: real CP2K and CHGNet/SevenNet calculations, DFT input files, registry errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import molecule
+
+from passivscreen import calculators as calcs
+from passivscreen.calculators import (
+    REGISTRY,
+    BackendError,
+    attach,
+    check_elements,
+    get_backend,
+    get_calculator,
+    gpaw_parameters,
+    presets,
+)
+from passivscreen.relax import relax
+from passivscreen.structures import SlabSpec, build_slab
+
+HAS_CP2K = calcs.cp2k_executable() is not None
+HAS_CHGNET = importlib.util.find_spec("chgnet") is not None
+HAS_SEVENN = importlib.util.find_spec("sevenn") is not None
+
+
+def _h2o_box() -> Atoms:
+    atoms = molecule("H2O")
+    atoms.cell = [6.0, 6.0, 6.0]
+    atoms.pbc = True
+    atoms.center()
+    atoms.rattle(0.03, seed=0)
+    return atoms
+
+
+def _small_slab() -> Atoms:
+    """1x1 slab with 2 PbBr2 layers (CsPb2Br5, 8 atoms; bottom layer fixed)."""
+    return build_slab(SlabSpec(n_pbbr2=2, repeat=(1, 1), vacuum=8.0))
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def test_registry_flags():
+    assert {"gfn2", "gfn1", "emt", "chgnet", "sevenn", "cp2k", "vasp", "espresso", "gpaw"} <= set(REGISTRY)
+    assert not REGISTRY["gfn2"].holds_slab  # falls into a reconstruction (docs/backends.md)
+    assert REGISTRY["sevenn"].holds_slab and not REGISTRY["chgnet"].holds_slab  # benchmarks/slab_hold.py
+    assert REGISTRY["cp2k"].scf and REGISTRY["cp2k"].kind == "dft"
+    assert calcs.scf_ladder("gfn2") is None  # relax's own tblite ladder
+    assert calcs.scf_ladder("chgnet") == []
+    assert all(set(r) <= set(calcs.CP2K_EXTRA_DEFAULTS) | {"max_scf"} for r in calcs.scf_ladder("cp2k"))
+    for name in REGISTRY:  # every backend has presets (possibly empty) and a cheap availability probe
+        assert isinstance(presets(name), dict)
+        assert calcs.unavailable_reason(name) is None or isinstance(calcs.unavailable_reason(name), str)
+
+
+def test_emt_refuses_perovskite_elements():
+    with pytest.raises(BackendError, match=r"cannot treat element\(s\) \['Br', 'Cs', 'Pb'\]"):
+        check_elements("emt", {"Cs", "Pb", "Br", "O"})
+    with pytest.raises(BackendError, match="plumbing tests only"):
+        attach(_small_slab(), "emt")
+    check_elements("emt", {"C", "O", "H"})  # fine
+
+
+def test_unknown_backend():
+    with pytest.raises(BackendError, match=r"unknown calculator backend 'nwchem'.*known: \["):
+        get_calculator("nwchem")
+    with pytest.raises(BackendError, match="unknown calculator backend"):
+        get_backend("mace")
+
+
+@pytest.mark.parametrize("name", ["chgnet", "sevenn"])
+def test_missing_ml_package_says_what_to_install(monkeypatch, name):
+    real = calcs.find_spec
+    monkeypatch.setattr(calcs, "find_spec", lambda mod: None if mod == name else real(mod))
+    with pytest.raises(BackendError, match=r"pip install \"passivscreen\[ml\]\"") as exc:
+        get_calculator(name, fresh=True)
+    assert name in str(exc.value)
+    assert "passivscreen[ml]" in (calcs.unavailable_reason(name) or "")
+
+
+def test_missing_cp2k_and_gpaw(monkeypatch):
+    monkeypatch.delenv("ASE_CP2K_COMMAND", raising=False)
+    monkeypatch.setattr(calcs.shutil, "which", lambda exe: None)
+    with pytest.raises(BackendError, match="apt-get install cp2k"):
+        get_calculator("cp2k", fresh=True)
+    real = calcs.find_spec
+    monkeypatch.setattr(calcs, "find_spec", lambda mod: None if mod == "gpaw" else real(mod))
+    with pytest.raises(BackendError, match="pip install gpaw"):
+        get_calculator("gpaw", fresh=True)
+
+
+def test_cp2k_command(monkeypatch):
+    monkeypatch.delenv("ASE_CP2K_COMMAND", raising=False)
+    monkeypatch.setattr(
+        calcs.shutil, "which", lambda exe: f"/usr/bin/{exe}" if exe in ("cp2k.psmp", "mpirun") else None
+    )
+    assert calcs.cp2k_executable() == "cp2k.psmp --shell"
+    assert calcs.cp2k_command(threads=2) == "env OMP_NUM_THREADS=2 cp2k.psmp --shell"
+    cmd = calcs.cp2k_command(threads=4, mpi_ranks=2)
+    assert cmd.startswith("env OMP_NUM_THREADS=2 ") and "/usr/bin/mpirun -np 2 cp2k.psmp --shell" in cmd
+    monkeypatch.setattr(calcs.shutil, "which", lambda exe: "/usr/bin/cp2k_shell" if exe == "cp2k_shell" else None)
+    assert calcs.cp2k_executable() == "cp2k_shell"
+
+
+def test_set_threads_sets_torch_threads(monkeypatch):
+    torch = pytest.importorskip("torch", reason="torch (the ml extra) not installed")
+    before = torch.get_num_threads()
+    try:
+        calcs.set_threads(1, mpi_ranks=2)
+        assert torch.get_num_threads() == 1
+        assert calcs._PARALLEL == {"threads": 1, "mpi_ranks": 2}
+    finally:
+        calcs.set_threads(before)
+        calcs._PARALLEL.update(threads=None, mpi_ranks=None)
+
+
+# --------------------------------------------------------------------------- CP2K, real
+
+
+@pytest.mark.slow
+@pytest.mark.cp2k
+@pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
+def test_cp2k_single_point_energy_and_finite_difference_forces(tmp_path):
+    """PBE-D3/DZVP-MOLOPT-SR-GTH on H2O in a 6 A box (200 Ry): repeatable energy, forces = -dE/dx."""
+    params = {"cutoff_ry": 200.0, "rel_cutoff_ry": 40.0, "eps_scf": 1e-7, "threads": 1, "directory": str(tmp_path)}
+    calc = get_calculator("cp2k", params, fresh=True)
+    try:
+        atoms = _h2o_box()
+        atoms.calc = calc
+        t0 = time.perf_counter()
+        e0 = atoms.get_potential_energy()
+        f0 = atoms.get_forces()
+        t_sp = time.perf_counter() - t0
+        inp = (tmp_path / "cp2k.inp").read_text()
+        for key in ("TYPE DFTD3", "REL_CUTOFF [Ry] 40.0", "&OT", "BASIS_SET DZVP-MOLOPT-SR-GTH", "POTENTIAL GTH-PBE"):
+            assert key in inp, key
+        assert -17.3 < e0 / 27.211386 < -17.1  # H2O with GTH-PBE pseudopotentials: about -17.2 Ha
+        # central finite differences on two components
+        d = 0.005
+        errors = []
+        for i, k in [(0, 2), (1, 1)]:
+            disp = atoms.copy()
+            disp.calc = calc
+            disp.positions[i, k] += d
+            ep = disp.get_potential_energy()
+            disp.positions[i, k] -= 2 * d
+            em = disp.get_potential_energy()
+            errors.append(abs(-(ep - em) / (2 * d) - f0[i, k]))
+        # back to the first geometry: the same energy again
+        again = atoms.copy()
+        again.calc = calc
+        e1 = again.get_potential_energy()
+    finally:
+        calc.close()
+    assert abs(e1 - e0) < 1e-4, (e0, e1)
+    assert max(errors) < 0.01, errors
+    print(f"\nCP2K H2O: E = {e0:.5f} eV, first SP {t_sp:.1f} s, FD force error max {max(errors):.1e} eV/A")
+
+
+@pytest.mark.slow
+@pytest.mark.cp2k
+@pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
+def test_cp2k_unconverged_scf_raises_scf_error(tmp_path):
+    from ase.calculators.calculator import SCFError
+
+    params = {"cutoff_ry": 150.0, "max_scf": 2, "outer_max_scf": 1, "threads": 1, "directory": str(tmp_path)}
+    calc = get_calculator("cp2k", params, fresh=True)
+    try:
+        atoms = _h2o_box()
+        atoms.calc = calc
+        with pytest.raises(SCFError, match="SCF not converged"):
+            atoms.get_potential_energy()
+    finally:
+        calc.close()
+
+
+# --------------------------------------------------------------------------- ML potentials, real
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+@pytest.mark.skipif(not HAS_CHGNET, reason='chgnet not installed: pip install "passivscreen[ml]"')
+def test_chgnet_relaxes_rattled_slab():
+    slab = _small_slab()
+    slab.rattle(0.05, seed=1)
+    calc = get_calculator("chgnet", fresh=True)
+    slab.calc = calc
+    e0 = slab.get_potential_energy()
+    r = relax(slab, calc, fmax=0.05, steps=200)
+    assert r.status == "converged", r.reason
+    assert r.fmax < 0.05 and r.energy < e0
+    assert r.n_steps >= 1
+    d = r.atoms.get_all_distances(mic=True)
+    np.fill_diagonal(d, 10.0)
+    assert d.min() > 2.5  # no collapse
+    print(f"\nCHGNet 1x1 slab: {r.n_steps} steps, {r.wall_s:.1f} s, dE = {r.energy - e0:.3f} eV")
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+@pytest.mark.skipif(not HAS_SEVENN, reason='sevenn not installed: pip install "passivscreen[ml]"')
+def test_sevenn_forces_match_finite_differences():
+    slab = _small_slab()
+    slab.rattle(0.05, seed=2)
+    slab.calc = get_calculator("sevenn", fresh=True)
+    f = slab.get_forces(apply_constraint=False)
+    assert np.isfinite(slab.get_potential_energy())
+    assert np.abs(f.sum(axis=0)).max() < 1e-3  # translation invariance
+    i, d = 5, 0.01
+    num = []
+    for k in range(3):
+        disp = slab.copy()
+        disp.calc = slab.calc
+        disp.positions[i, k] += d
+        ep = disp.get_potential_energy()
+        disp.positions[i, k] -= 2 * d
+        em = disp.get_potential_energy()
+        num.append(-(ep - em) / (2 * d))
+    assert np.allclose(num, f[i], atol=0.02), (num, f[i])
+
+
+# --------------------------------------------------------------------------- DFT input files, not run
+
+
+def test_vasp_writes_pbe_d3_dipole_input(tmp_path, monkeypatch):
+    pp = tmp_path / "pp"
+    for setup in ("Cs_sv", "Pb_d", "Br"):  # stand-in POTCARs: ASE only concatenates them
+        (pp / "potpaw_PBE" / setup).mkdir(parents=True)
+        (pp / "potpaw_PBE" / setup / "POTCAR").write_text(
+            f" PAW_PBE {setup} 01Jan2000\n   TITEL  = PAW_PBE {setup}\n   ZVAL   =    9.000\n End of Dataset\n"
+        )
+    monkeypatch.setenv("VASP_PP_PATH", str(pp))
+    monkeypatch.setenv("ASE_VASP_COMMAND", "vasp_std")
+    run = tmp_path / "run"
+    calc = get_calculator("vasp", {"directory": str(run)}, fresh=True)
+    calc.write_input(_small_slab())
+    incar = {
+        k.strip(): v.strip()
+        for k, v in (line.split("=", 1) for line in (run / "INCAR").read_text().splitlines() if "=" in line)
+    }
+    assert float(incar["ENCUT"]) == 450
+    assert incar["GGA"] == "PE" and incar["IVDW"] == "11"
+    assert incar["LDIPOL"] == ".TRUE." and incar["IDIPOL"] == "3"
+    assert incar["ISMEAR"] == "0"
+    assert (run / "KPOINTS").read_text().splitlines()[3].split() == ["2", "2", "1"]
+    assert "Selective dynamics" in (run / "POSCAR").read_text()  # fixed bottom layer
+    potcar = (run / "POTCAR").read_text()
+    assert all(f"PAW_PBE {s}" in potcar for s in ("Cs_sv", "Pb_d", "Br"))
+
+
+def test_vasp_without_environment_says_what_to_set(monkeypatch):
+    for var in ("ASE_VASP_COMMAND", "VASP_COMMAND", "VASP_SCRIPT", "VASP_PP_PATH"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(BackendError, match="ASE_VASP_COMMAND"):
+        get_calculator("vasp", fresh=True)
+
+
+def test_espresso_writes_pbe_d3_dipole_input(tmp_path, monkeypatch):
+    pseudo = tmp_path / "pseudo"
+    pseudo.mkdir()
+    for f in ("Cs_pbe_v1.uspp.F.UPF", "Pb.pbe-dn-kjpaw_psl.0.2.2.UPF", "br_pbe_v1.4.uspp.F.UPF", "README"):
+        (pseudo / f).write_text("stand-in\n")
+    monkeypatch.setenv("ESPRESSO_PSEUDO", str(pseudo))
+    monkeypatch.delenv("ASE_ESPRESSO_COMMAND", raising=False)
+    assert calcs.espresso_pseudopotentials(pseudo) == {
+        "Br": "br_pbe_v1.4.uspp.F.UPF",
+        "Cs": "Cs_pbe_v1.uspp.F.UPF",
+        "Pb": "Pb.pbe-dn-kjpaw_psl.0.2.2.UPF",
+    }
+    run = tmp_path / "run"
+    calc = get_calculator("espresso", {"directory": str(run)}, fresh=True)
+    calc.write_inputfiles(_small_slab(), ["energy", "forces"])
+    text = next(run.glob("*.pwi")).read_text().lower()
+    for line in (
+        "ecutwfc          = 45.0",
+        "input_dft        = 'pbe'",
+        "vdw_corr         = 'dft-d3'",
+        "tefield          = .true.",
+        "dipfield         = .true.",
+        "edir             = 3",
+        "emaxpos          = 0.95",
+        "tprnfor          = .true.",
+    ):
+        assert line in text, line
+    assert "pb.pbe-dn-kjpaw_psl.0.2.2.upf" in text and "k_points automatic\n2 2 1" in text
+    assert str(pseudo).lower() in text  # pseudo_dir from ESPRESSO_PSEUDO
+
+
+def test_gpaw_parameters_pbe_dipole_layer():
+    p = gpaw_parameters(**{k: v for k, v in presets("gpaw").items() if k != "dispersion"})
+    assert p["mode"] == {"name": "pw", "ecut": 400.0}
+    assert p["xc"] == "PBE"
+    assert p["poissonsolver"] == {"dipolelayer": "xy"}
+    assert p["kpts"] == {"size": [2, 2, 1], "gamma": True}
+    assert p["occupations"]["name"] == "fermi-dirac"
+    assert "poissonsolver" not in gpaw_parameters(dipole_correction=False)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gpaw") is None, reason="GPAW not installed (pip install gpaw)")
+def test_gpaw_calculator_is_built(tmp_path):  # pragma: no cover - GPAW is left to the user
+    calc = get_calculator("gpaw", {"directory": str(tmp_path), "dispersion": None}, fresh=True)
+    assert calc.parameters["poissonsolver"] == {"dipolelayer": "xy"}
+
+
+def test_heavy_packages_are_imported_lazily():
+    code = (
+        "import sys, passivscreen.calculators as c; c.REGISTRY; c.available_backends(); "
+        "heavy = ('torch', 'chgnet', 'sevenn', 'gpaw', 'tblite', 'ase.calculators.cp2k'); "
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
