@@ -2,6 +2,9 @@
 # Run: snakemake --cores 2 --configfile configs/default.yaml
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
 include: "workflow/rules/adsorption.smk"
@@ -12,4 +15,6 @@ rule all:
     input:
         f"{RESULTS}/ranking.csv",
         f"{RESULTS}/ranking.png",
+        f"{RESULTS}/results.db",
         pdos_figures,
+        pictures,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import time
 
@@ -111,14 +112,20 @@ def test_cp2k_command(monkeypatch):
 
 def test_set_threads_sets_torch_threads(monkeypatch):
     torch = pytest.importorskip("torch", reason="torch (the ml extra) not installed")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_STACKSIZE"):
+        if var in os.environ:  # restored after the test
+            monkeypatch.setenv(var, os.environ[var])
+        else:
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(calcs, "_PARALLEL", {"threads": None, "mpi_ranks": None})
     before = torch.get_num_threads()
     try:
         calcs.set_threads(1, mpi_ranks=2)
         assert torch.get_num_threads() == 1
+        assert os.environ["OMP_NUM_THREADS"] == "1"
         assert calcs._PARALLEL == {"threads": 1, "mpi_ranks": 2}
     finally:
-        calcs.set_threads(before)
-        calcs._PARALLEL.update(threads=None, mpi_ranks=None)
+        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------- CP2K, real

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,3 +129,86 @@ def test_test_config_end_to_end(root, tmp_path):
     # a second run has nothing to do
     again = _smk(root, tmp_path)
     assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+    _check_database(root, tmp_path, res)
+    _check_report(root, tmp_path)
+    _check_changed_ligand_reruns_only_its_jobs(root, tmp_path)
+
+
+def _db_rows(db: Path, query: str) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "ase", "db", str(db), query, "-c", "ligand,site,face,E_ads_eV", "-L", "100"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    return [line for line in out.stdout.splitlines() if "|" in line and not line.startswith("ligand")]
+
+
+def _check_database(root, tmp_path, res):
+    db = res / "results.db"
+    assert len(_db_rows(db, "anchor_group=PO")) == 3  # TMPO on top, bottom and both faces
+    from ase.db import connect
+
+    rows = list(connect(str(db)).select(anchor="P=O"))
+    assert {r.face for r in rows} == {"top", "bottom", "both"} and all(r.bond_order > 0.1 for r in rows)
+    n = connect(str(db)).count()
+    assert n == 9
+    # deleted: rebuilt from the JSON records, nothing else re-runs, no duplicate rows
+    db.unlink()
+    rebuilt = _smk(root, tmp_path)
+    assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
+    assert "rule adsorption" not in rebuilt.stdout + rebuilt.stderr
+    assert connect(str(db)).count() == n
+    forced = _smk(root, tmp_path, "--forcerun", "database")
+    assert forced.returncode == 0 and connect(str(db)).count() == n
+
+
+def _check_report(root, tmp_path):
+    import base64
+
+    report = tmp_path / "report.html"
+    out = _smk(root, tmp_path, "--report", str(report))
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = report.read_text()
+    start = html.index("var results = {") + len("var results = ")
+    results, _ = json.JSONDecoder().raw_decode(html[start:])
+    entry = results["results/test/ranking.csv"]
+    assert "Ranking table" in entry["caption"]
+    csv = base64.b64decode(entry["data_uri"].split("base64,", 1)[1]).decode()
+    assert csv.splitlines()[0].startswith("rank,ligand,smiles,anchor,site,faces,E_ads_eV")
+    assert "trimethylphosphine_oxide" in csv
+    for name in (
+        "ranking.png",
+        "pdos/trimethylphosphine_oxide/vBr0-Pb5/top.png",
+        "pictures/trimethylphosphine_oxide/vBr0-Pb5/top.png",
+    ):
+        assert f"results/test/{name}" in results and results[f"results/test/{name}"]["caption"]
+
+
+def _check_changed_ligand_reruns_only_its_jobs(root, tmp_path):
+    import yaml
+
+    cfg = yaml.safe_load((root / "configs" / "test.yaml").read_text())
+    cfg["ligands"][1]["smiles"] = "CC=O"  # formaldehyde -> acetaldehyde under the same name
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    cmd = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(root / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(changed),
+        "--cores",
+        "1",
+        "-n",
+        "--quiet",
+        "rules",
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", text, re.M)}
+    assert counts.get("ligand") == 1 and counts.get("adsorption") == 3, text
+    assert "slab" not in counts, text

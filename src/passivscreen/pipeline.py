@@ -6,6 +6,7 @@ failed calculation: the record's ``status`` and ``reason`` say what happened.
 
 from __future__ import annotations
 
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from ase.constraints import FixAtoms
 from ase.io import read
 
 from passivscreen import analysis
-from passivscreen.calculators import attach, calculator_parameters, set_threads
+from passivscreen.calculators import BackendError, attach, calculator_parameters, set_threads
 from passivscreen.electronic import dipole_energy_estimate, orbital_summary, trap_states
 from passivscreen.io import read_json, versions, write_json, write_structures
 from passivscreen.ligands import ligand_from_smiles, resolve_smiles
@@ -145,13 +146,18 @@ def run_slab(cfg: dict[str, Any], site: str, face: str, out_json: str | Path, ou
         held = slab.copy()
         held.set_constraint(FixAtoms(indices=range(len(held))))
         _calc(cfg, held)
+        t0 = time.perf_counter()
         sp = single_point(held, held.calc)
+        record["calc_s"] = time.perf_counter() - t0
         record.update(status=sp["status"], energy_eV=sp["energy"], fmax_eV_A=sp["fmax"], reason=sp["reason"])
         if sp["status"] == "ok":
             record.update(_electronic(held, groups))
     except Exception as err:  # noqa: BLE001 - recorded, not raised
         record.update(
-            status="error", energy_eV=None, reason=f"{type(err).__name__}: {err}", traceback=traceback.format_exc()
+            status=_error_status(err),
+            energy_eV=None,
+            reason=f"{type(err).__name__}: {err}",
+            traceback=traceback.format_exc(),
         )
     write_structures(out_xyz, slab)
     write_json(out_json, record)
@@ -209,6 +215,7 @@ def run_ligand(
             optimizer=cfg["relax"]["optimizer"],
             trajectory=workdir / "ligand.traj",
             guards=Guards(max_force=cfg["hold"]["max_force"]),
+            max_wall_s=cfg["relax"].get("max_wall_s"),
         )
         changed = analysis.ligand_bonds_changed(lig.atoms, r.atoms)
         record.update(
@@ -224,13 +231,14 @@ def run_ligand(
             n_steps=r.n_steps,
             n_force_calls=r.n_force_calls,
             wall_s=r.wall_s,
+            calc_s=r.calc_s,
             scf_recoveries=r.scf_recoveries,
             bonds_changed=changed,
         )
         write_structures(out_xyz, r.atoms)
     except Exception as err:  # noqa: BLE001
         record.update(
-            status="error",
+            status=_error_status(err),
             energy_eV=None,
             reason=f"{type(err).__name__}: {err}",
             traceback=traceback.format_exc(),
@@ -262,9 +270,12 @@ class _Complex:
     min_contact_ratio: float
 
 
-def _place_all(slab: Atoms, lig, sites: dict[str, int], faces: tuple[str, ...], cfg: dict[str, Any]):
-    """Placements of one ligand on each face, the same rotation on every face."""
-    n = cfg["placement"]["orientations"]
+def _place_all(
+    slab: Atoms, lig, sites: dict[str, int], faces: tuple[str, ...], cfg: dict[str, Any], n: int | None = None
+):
+    """``n`` placements of one ligand on each face (default ``placement.orientations``), the same rotation on
+    every face."""
+    n = n or cfg["placement"]["orientations"]
     span = 360.0 / site_rotation_order(slab, sites[faces[0]])
     ok: list[_Complex] = []
     clash: list[_Complex] = []
@@ -334,7 +345,7 @@ def run_adsorption(
         lig = ligand_from_smiles(name, lig_rec["smiles"], entry.get("anchor"), entry.get("anchor_index"), cfg["seed"])
         lig.atoms.positions = read(ligand_xyz).positions  # the relaxed free ligand
         sites = {f: int(i) for f, i in slab_rec["binding_pb"].items()}
-        ok, clash, span = _place_all(slab, lig, sites, faces, cfg)
+        ok, clash, span = _place_all(slab, lig, sites, faces, cfg, entry.get("orientations"))
         record["rotation_span_deg"] = span
         for c in clash:
             record["orientations"].append(
@@ -376,6 +387,7 @@ def run_adsorption(
                 maxstep=cfg["relax"]["maxstep"],
                 trajectory=workdir / f"rot{c.rotation_deg:06.2f}.traj",
                 guards=guards,
+                max_wall_s=cfg["relax"].get("max_wall_s"),
             )
             row = {
                 **s,
@@ -384,6 +396,7 @@ def run_adsorption(
                 "n_steps": r.n_steps,
                 "n_force_calls": r.n_force_calls,
                 "wall_s": r.wall_s,
+                "calc_s": r.calc_s,
                 "scf_recoveries": r.scf_recoveries,
                 "resumed_from_step": r.resumed_from_step,
                 "free_slab_atoms": free,
@@ -409,7 +422,10 @@ def run_adsorption(
         record.update(status=skip.status, reason=skip.reason, E_ads_eV=None)
     except Exception as err:  # noqa: BLE001
         record.update(
-            status="error", reason=f"{type(err).__name__}: {err}", E_ads_eV=None, traceback=traceback.format_exc()
+            status=_error_status(err),
+            reason=f"{type(err).__name__}: {err}",
+            E_ads_eV=None,
+            traceback=traceback.format_exc(),
         )
     record["n_orientations"] = len(record["orientations"])
     record["traps_before"] = slab_rec.get("traps")
@@ -469,6 +485,17 @@ def _complex_properties(
     return row
 
 
+def _error_status(err: Exception) -> str:
+    """``backend_error`` for a backend that is missing or crashed, ``error`` otherwise."""
+    from ase.calculators.calculator import CalculationFailed, InputError
+
+    if isinstance(err, BackendError | CalculationFailed | InputError | ImportError):
+        return "backend_error"
+    # an exception raised inside the calculator's own package is a backend crash
+    package = type(err).__module__.split(".")[0]
+    return "backend_error" if package in {"tblite", "chgnet", "sevenn", "torch", "gpaw"} else "error"
+
+
 class _Skip(Exception):
     def __init__(self, status: str, reason: str):
         super().__init__(reason)
@@ -493,10 +520,12 @@ def _screen(
         atoms.set_constraint(FixAtoms(indices=range(p.n_slab)))
         _electronic_state(atoms, charge, multiplicity)
         _calc(cfg, atoms)
+        t0 = time.perf_counter()
         sp = single_point(atoms, atoms.calc)
         e = sp["energy"]
         out.append(
             {
+                "sp_calc_s": time.perf_counter() - t0,
                 "rotation_deg": p.rotation_deg,
                 "min_contact_ratio": p.min_contact_ratio,
                 "E_sp_eV": e,

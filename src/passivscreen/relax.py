@@ -96,7 +96,7 @@ class Guards:
 class RelaxResult:
     """Outcome of :func:`relax`."""
 
-    status: str  # converged | not_converged | scf_failed | unphysical_forces | reconstruction
+    status: str  # converged | not_converged | scf_failed | unphysical_forces | reconstruction | timeout
     reason: str
     energy: float | None
     fmax: float | None
@@ -106,6 +106,7 @@ class RelaxResult:
     atoms: Atoms
     scf_recoveries: list[dict[str, Any]] = field(default_factory=list)
     resumed_from_step: int = 0
+    calc_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -118,11 +119,16 @@ class _Counter:
     def __init__(self, calc: Calculator):
         self.calc = calc
         self.n = 0
+        self.seconds = 0.0
         self._orig = calc.calculate
 
         def counted(*args: Any, **kw: Any) -> Any:
             self.n += 1
-            return self._orig(*args, **kw)
+            t = time.perf_counter()
+            try:
+                return self._orig(*args, **kw)
+            finally:
+                self.seconds += time.perf_counter() - t
 
         calc.calculate = counted  # type: ignore[method-assign]
 
@@ -196,11 +202,14 @@ def relax(
     guards: Guards | None = None,
     scf_ladder: list[dict[str, Any]] | None = None,
     maxstep: float | None = None,
+    max_wall_s: float | None = None,
 ) -> RelaxResult:
     """Relax ``atoms`` (its constraints respected) with ``calc``.
 
     The trajectory is appended after every step; if it already holds frames,
     the run resumes from the last one (a killed job loses at most one step).
+    A run that exceeds ``max_wall_s`` seconds stops with status ``timeout``
+    (its trajectory is kept, so a later run with a larger budget resumes).
     On SCF failure the run restarts from the last good geometry with the next
     rung of ``scf_ladder``; if a rung changed the electronic temperature, the
     final energy is re-evaluated at the base settings.
@@ -243,6 +252,8 @@ def relax(
                 for converged in opt.irun(fmax=fmax, steps=max(steps - n_steps, 0)):
                     guards.check(atoms, atoms.get_potential_energy(), atoms.get_forces())
                     good_positions = atoms.positions.copy()
+                    if max_wall_s is not None and time.perf_counter() - t0 > max_wall_s and not converged:
+                        raise GuardTripped("timeout", f"wall-time budget of {max_wall_s} s exceeded")
                     if converged:
                         status, reason = "converged", ""
                         break
@@ -286,6 +297,7 @@ def relax(
         atoms,
         recoveries,
         resumed,
+        counter.seconds,
     )
 
 

@@ -1,3 +1,4 @@
+import json
 import re
 
 from passivscreen.config import ConfigError, validate_config
@@ -20,7 +21,10 @@ FACES = config["faces"]
 CLEAN = SITES[0].replace(SITES[0].split("-Pb")[0], "pristine", 1)
 # science settings passed to the jobs; each job also gets only its own ligand entry,
 # so editing one ligand re-runs only that ligand's jobs
-SETTINGS = {k: v for k, v in config.items() if k != "ligands"}
+# (keys sorted, so that the order of keys in a config file never looks like a change)
+SETTINGS = json.loads(
+    json.dumps({k: v for k, v in config.items() if k != "ligands"}, sort_keys=True)
+)
 
 
 wildcard_constraints:
@@ -47,6 +51,16 @@ def pdos_figures(wildcards):
     )
 
 
+def pictures(wildcards):
+    return expand(
+        f"{RESULTS}/pictures/{{ligand}}/{{site}}/{{face}}.png",
+        ligand=LIGANDS,
+        site=SITES,
+        face=FACES,
+    )
+
+
 def ligand_config(wildcards):
     """Only this ligand's entry changes its jobs' parameters."""
-    return next(lig for lig in config["ligands"] if lig["name"] == wildcards.ligand)
+    entry = next(lig for lig in config["ligands"] if lig["name"] == wildcards.ligand)
+    return json.loads(json.dumps(entry, sort_keys=True))

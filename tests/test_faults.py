@@ -1,0 +1,224 @@
+"""Fault injection: bad input, faults during compute, killed runs, partial files; nothing finished is lost.
+
+Every test registers its injected fault with the ``faults`` fixture; the run ends with the summary line
+``fault injection: N faults injected; ... finished results lost: 0``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from ase.build import molecule
+from ase.io import read
+
+from passivscreen.calculators import get_calculator
+from passivscreen.config import ConfigError, validate_config
+from passivscreen.io import write_json
+from passivscreen.pipeline import run_ligand
+from passivscreen.relax import relax
+
+BASE = {"set": "faults", "ligands": [{"name": "acetone", "smiles": "CC(C)=O"}]}
+
+BAD_INPUTS = {
+    "unknown key": ({"colour": "red"}, "Additional properties"),
+    "wrong type": ({"slab": {"vacuum": "lots"}}, "slab.vacuum"),
+    "zero layers": ({"slab": {"n_pbbr2_layers": 0}}, "slab.n_pbbr2_layers"),
+    "negative vacuum": ({"slab": {"vacuum": -3.0}}, "slab.vacuum"),
+    "unparsable SMILES": ({"ligands": [{"name": "bad", "smiles": "C1CC(=O"}]}, "ligand 'bad'.*cannot parse"),
+    "no anchor": ({"ligands": [{"name": "hexane", "smiles": "CCCCCC"}]}, "ligand 'hexane'.*no anchor"),
+    "ambiguous anchor": ({"ligands": [{"name": "two", "smiles": "CP(C)(=O)CC(C)=O"}]}, "ligand 'two'.*ambiguous"),
+    "backend elements": ({"calculator": {"backend": "emt"}}, "emt.*cannot treat"),
+    "duplicate names": ({"ligands": [{"name": "a", "smiles": "CC=O"}, {"name": "a", "smiles": "CS"}]}, "duplicate"),
+    "unknown backend": ({"calculator": {"backend": "dftb9"}}, "calculator.backend"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_rejected_before_compute(case, faults):
+    change, message = BAD_INPUTS[case]
+    cfg = copy.deepcopy(BASE) | copy.deepcopy(change)
+    with pytest.raises(ConfigError, match=message):
+        validate_config(cfg)
+    faults.add(f"bad input: {case}", "rejected")
+
+
+def test_charged_slab_rejected(monkeypatch, faults):
+    import passivscreen.structures as st
+
+    monkeypatch.setitem(st.FORMAL_CHARGES, "Br", -2)  # a slab whose ions do not balance
+    with pytest.raises(ConfigError, match="formal charge"):
+        validate_config(BASE)
+    faults.add("bad input: charged slab", "rejected")
+
+
+def _ligand_cfg(tmp_path: Path, **relax_cfg) -> dict:
+    cfg = validate_config(copy.deepcopy(BASE))
+    cfg["relax"].update(relax_cfg)
+    return cfg
+
+
+def test_forced_scf_failure_is_recovered(tmp_path, faults):
+    cfg = _ligand_cfg(tmp_path)
+    cfg["calculator"]["params"] = {"max_iterations": 2}  # the SCF cannot converge in 2 cycles
+    rec = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "w")
+    assert rec["status"] == "ok" and rec["scf_recoveries"], rec
+    assert "SCF not converged" in rec["scf_recoveries"][0]["error"]
+    faults.add("SCF non-convergence (recoverable)", "recovered")
+
+
+def test_unrecoverable_scf_failure_is_recorded(faults):
+    calc = get_calculator("gfn2", {"max_iterations": 2}, fresh=True)
+    r = relax(molecule("CH3CHO"), calc, scf_ladder=[{"max_iterations": 3}])
+    assert r.status == "scf_failed" and "SCF" in r.reason
+    faults.add("SCF non-convergence (unrecoverable)", "recorded")
+
+
+def test_step_limit_is_recorded(tmp_path, faults):
+    cfg = _ligand_cfg(tmp_path, ligand_steps=1, fmax=0.001)
+    rec = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "w")
+    assert rec["status"] == "not_converged" and "step limit" in rec["reason"]
+    assert json.loads((tmp_path / "a.json").read_text())["status"] == "not_converged"
+    faults.add("optimizer step limit", "recorded")
+
+
+def test_wall_time_budget_is_recorded(tmp_path, faults):
+    cfg = _ligand_cfg(tmp_path, max_wall_s=1e-3, fmax=0.001)
+    rec = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "w")
+    assert rec["status"] == "timeout" and "wall-time budget" in rec["reason"]
+    faults.add("wall-time budget exceeded", "recorded")
+
+
+def test_crashed_backend_is_recorded(tmp_path, faults):
+    cfg = _ligand_cfg(tmp_path)
+    cfg["calculator"]["params"] = {"method": "GFN9-xTB"}  # tblite refuses to build this calculator
+    rec = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "w")
+    assert rec["status"] == "backend_error" and rec["reason"], rec
+    assert (tmp_path / "a.json").exists()
+    faults.add("backend crashes", "recorded")
+
+
+def test_missing_backend_is_recorded(tmp_path, faults, monkeypatch):
+    monkeypatch.delenv("ASE_VASP_COMMAND", raising=False)
+    monkeypatch.delenv("VASP_COMMAND", raising=False)
+    monkeypatch.delenv("VASP_SCRIPT", raising=False)
+    cfg = _ligand_cfg(tmp_path)
+    cfg["calculator"] = {"backend": "vasp", "params": {}}
+    rec = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "w")
+    assert rec["status"] == "backend_error" and "vasp" in rec["reason"].lower(), rec
+    faults.add("backend missing", "recorded")
+
+
+def test_torn_trajectory_resumes(tmp_path, faults):
+    atoms = molecule("CH3CHO")
+    atoms.rattle(0.1, seed=3)
+    traj = tmp_path / "r.traj"
+    calc = get_calculator("gfn2", fresh=True)
+    first = relax(atoms, calc, fmax=0.01, steps=4, trajectory=traj)
+    assert first.status == "not_converged"
+    size = traj.stat().st_size
+    with open(traj, "r+b") as fh:  # a job killed while writing its last frame
+        fh.truncate(size - 200)
+    again = relax(atoms, calc, fmax=0.01, steps=300, trajectory=traj)
+    assert again.status == "converged" and again.resumed_from_step >= 2
+    ref = relax(atoms, get_calculator("gfn2", fresh=True), fmax=0.01, steps=300)
+    assert again.energy == pytest.approx(ref.energy, abs=1e-3)
+    faults.add("partial trajectory file", "recovered")
+
+
+def test_interrupted_write_leaves_old_file(tmp_path, faults):
+    path = tmp_path / "result.json"
+    write_json(path, {"E_ads_eV": -1.0})
+    with pytest.raises(TypeError):
+        write_json(path, {"E_ads_eV": object()})  # serialisation fails half-way
+    assert json.loads(path.read_text()) == {"E_ads_eV": -1.0}
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    faults.add("write interrupted", "recovered")
+
+
+def test_reproducible_energies(tmp_path):
+    cfg = _ligand_cfg(tmp_path)
+    a = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "wa")
+    b = run_ligand(cfg, "acetone", tmp_path / "b.json", tmp_path / "b.extxyz", tmp_path / "wb")
+    assert a["energy_eV"] == pytest.approx(b["energy_eV"], abs=1e-6)
+    assert np.allclose(read(tmp_path / "a.extxyz").positions, read(tmp_path / "b.extxyz").positions, atol=1e-6)
+
+
+FAULT_CONFIG = {
+    "set": "faults",
+    "seed": 7,
+    "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
+    "relax": {"fmax": 0.03, "steps": 80},
+    "placement": {"orientations": 1},
+    "ligands": [{"name": "tmpo", "smiles": "CP(C)(C)=O"}, {"name": "dmso", "smiles": "CS(C)=O"}],
+}
+
+
+def _smk(root: Path, work: Path, cfg: Path, *extra: str, **kw) -> subprocess.Popen:
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(root / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(cfg),
+        "--cores",
+        "2",
+        *extra,
+    ]
+    return subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True, **kw
+    )
+
+
+@pytest.mark.slow
+def test_killed_workflow_resumes_and_loses_nothing(root, tmp_path, faults):
+    """SIGKILL a running screen; a second Snakemake is refused by the lock; the re-run resumes."""
+    cfg_path = tmp_path / "faults.yaml"
+    cfg_path.write_text(yaml.safe_dump(FAULT_CONFIG))
+    res = tmp_path / "results" / "faults"
+    first = _smk(root, tmp_path, cfg_path)
+    deadline = time.time() + 600
+    # wait until some results are finished and a complex relaxation is under way
+    while time.time() < deadline:
+        done = list((res / "ligands").glob("*.json")) if (res / "ligands").exists() else []
+        trajs = list((res / "work" / "adsorption").rglob("*.traj")) if (res / "work").exists() else []
+        if len(done) == 2 and any(t.stat().st_size > 2000 for t in trajs):
+            break
+        assert first.poll() is None, first.stdout.read()
+        time.sleep(0.5)
+    # a second Snakemake on the same results tree is refused by Snakemake's lock
+    second = _smk(root, tmp_path, cfg_path)
+    out2, _ = second.communicate(timeout=120)
+    assert second.returncode != 0 and "lock" in out2.lower(), out2[-2000:]
+    faults.add("second Snakemake on the same tree", "rejected")
+    # kill the whole first run (Snakemake and its jobs)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    faults.add("SIGKILL of a running screen", "recovered")
+    finished = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in res.rglob("*.json") if "work" not in p.parts}
+    assert finished, "nothing had finished before the kill"
+    unlock = _smk(root, tmp_path, cfg_path, "--unlock")
+    assert unlock.wait(timeout=120) == 0
+    rerun = _smk(root, tmp_path, cfg_path)
+    out, _ = rerun.communicate(timeout=1200)
+    assert rerun.returncode == 0, out[-3000:]
+    lost = sum(1 for p, (mtime, data) in finished.items() if p.stat().st_mtime_ns != mtime or p.read_bytes() != data)
+    faults.lose(lost)
+    assert lost == 0
+    records = [json.loads(p.read_text()) for p in (res / "adsorption").rglob("*.json")]
+    assert len(records) == 2 and all(r["status"] == "ok" for r in records)
+    resumed = [o for r in records for o in r["orientations"] if o.get("resumed_from_step", 0) > 0]
+    assert resumed, "the killed relaxation did not resume from its trajectory"
