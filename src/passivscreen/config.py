@@ -72,10 +72,21 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
         get_backend(backend)
     except BackendError as err:
         raise ConfigError(f"config field calculator.backend: {err}") from err
+    chain = cfg.get("tiers") or []
+    names = [t.get("name", t["backend"]) for t in chain]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config field tiers: tier names must be unique, got {names} (set 'name')")
+    backends = [backend] + [t["backend"] for t in chain]
+    for i, tier in enumerate(chain):
+        try:
+            get_backend(tier["backend"])
+        except BackendError as err:
+            raise ConfigError(f"config field tiers[{i}].backend: {err}") from err
     try:
         spec = SlabSpec.from_config(cfg["slab"])
         slab = build_slab(spec)
-        check_elements(backend, set(slab.get_chemical_symbols()), periodic=True)
+        for name in backends:
+            check_elements(name, set(slab.get_chemical_symbols()), periodic=True)
     except (SlabError, BackendError) as err:
         raise ConfigError(f"config field slab / calculator: {err}") from err
     n_pb = len(slab)
@@ -96,7 +107,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
             from rdkit import Chem
 
             symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}
-            check_elements(backend, symbols)
+            for name in backends:
+                check_elements(name, symbols)
         except (LigandError, BackendError) as err:
             raise ConfigError(f"config field {where}: {err}") from err
     return cfg

@@ -18,7 +18,7 @@ from ase.constraints import FixAtoms
 from ase.io import read
 
 from passivscreen import analysis
-from passivscreen.calculators import BackendError, attach, calculator_parameters, set_threads
+from passivscreen.calculators import BackendError, attach, calculator_parameters, get_backend, set_threads
 from passivscreen.electronic import dipole_energy_estimate, orbital_summary, trap_states
 from passivscreen.io import read_json, versions, write_json, write_structures
 from passivscreen.ligands import ligand_from_smiles, resolve_smiles
@@ -82,6 +82,68 @@ def _calc(cfg: dict[str, Any], atoms: Atoms) -> Atoms:
     return attach(atoms, cfg["calculator"]["backend"], cfg["calculator"]["params"])
 
 
+def tiers(cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The calculation protocol: ``cfg["tiers"]``, or one relax tier with ``cfg["calculator"]``.
+
+    Each tier has a ``name``, a ``backend`` with ``params``, a ``task`` (``relax``:
+    the geometry is relaxed and handed on; ``single_point``: evaluated at the
+    geometry of the tier before) and optional ``fmax`` / ``steps``.
+    """
+    chain = cfg.get("tiers") or [
+        {"backend": cfg["calculator"]["backend"], "params": cfg["calculator"].get("params", {}), "task": "relax"}
+    ]
+    out = []
+    for tier in chain:
+        tier = {"params": {}, "task": "relax", **tier}
+        tier.setdefault("name", tier["backend"])
+        out.append(tier)
+    return out
+
+
+def _tier_energies(rec: dict[str, Any]) -> dict[str, float | None]:
+    """Energy of each tier of a slab or ligand record (older records: one tier)."""
+    if rec.get("tiers"):
+        return {t["name"]: t.get("energy_eV") for t in rec["tiers"]}
+    return {rec.get("provenance", {}).get("backend", "final"): rec.get("energy_eV")}
+
+
+def _molecule_box(atoms: Atoms, backend: str, vacuum: float = 10.0) -> None:
+    """A free molecule for ``backend``: no periodic boundaries for xTB, else centred in a large box.
+
+    ML potentials and plane-wave/GPW DFT need a cell; with ``vacuum`` A on each side
+    the molecule does not see its images (ML cutoffs are 5-6 A).
+    """
+    if get_backend(backend).kind in ("xtb", "test"):
+        atoms.pbc = False
+    else:
+        atoms.center(vacuum=vacuum)
+        atoms.pbc = True
+
+
+def _tier_cfg(cfg: dict[str, Any], tier: dict[str, Any]) -> dict[str, Any]:
+    """``cfg`` with the calculator and convergence settings of ``tier``."""
+    relax_cfg = dict(cfg["relax"])
+    for key in ("fmax", "steps"):
+        if tier.get(key) is not None:
+            relax_cfg[key] = tier[key]
+    return {**cfg, "calculator": {"backend": tier["backend"], "params": tier.get("params", {})}, "relax": relax_cfg}
+
+
+def _gfn2_view(atoms: Atoms, cfg: dict[str, Any]) -> Atoms:
+    """``atoms`` evaluated by GFN2-xTB (for bond orders, charges, orbitals) whatever backend relaxed them."""
+    if (
+        atoms.calc is not None
+        and getattr(atoms.calc, "_xtb", None) is not None
+        and (atoms.calc.parameters.get("method") == "GFN2-xTB")
+    ):
+        return atoms
+    view = atoms.copy()
+    gfn2 = {**cfg, "calculator": {"backend": "gfn2", "params": {}}}
+    _calc(gfn2, view)
+    single_point(view, view.calc)
+    return view
+
+
 def _groups(slab: Atoms, faces: tuple[str, ...], sites: dict[str, int], vacancies: dict[str, list[float]]):
     """Atom groups for projected DOS: outer-layer Pb of the faces, and the defect Pb.
 
@@ -143,15 +205,29 @@ def run_slab(cfg: dict[str, Any], site: str, face: str, out_json: str | Path, ou
         "provenance": _provenance(cfg, fixed_atoms=fixed, held="all slab atoms at the reference geometry"),
     }
     try:
-        held = slab.copy()
-        held.set_constraint(FixAtoms(indices=range(len(held))))
-        _calc(cfg, held)
+        record["tiers"] = []
         t0 = time.perf_counter()
-        sp = single_point(held, held.calc)
+        for tier in tiers(cfg):
+            held = slab.copy()
+            held.set_constraint(FixAtoms(indices=range(len(held))))
+            _calc(_tier_cfg(cfg, tier), held)
+            sp = single_point(held, held.calc)
+            record["tiers"].append(
+                {
+                    "name": tier["name"],
+                    "backend": tier["backend"],
+                    "energy_eV": sp["energy"],
+                    "status": sp["status"],
+                    "reason": sp["reason"],
+                }
+            )
+            if sp["status"] != "ok":
+                break
         record["calc_s"] = time.perf_counter() - t0
-        record.update(status=sp["status"], energy_eV=sp["energy"], fmax_eV_A=sp["fmax"], reason=sp["reason"])
-        if sp["status"] == "ok":
-            record.update(_electronic(held, groups))
+        last = record["tiers"][-1]
+        record.update(status=last["status"], energy_eV=last["energy_eV"], fmax_eV_A=sp["fmax"], reason=last["reason"])
+        if last["status"] == "ok":
+            record.update(_electronic(_gfn2_view(held, cfg), groups))
     except Exception as err:  # noqa: BLE001 - recorded, not raised
         record.update(
             status=_error_status(err),
@@ -204,19 +280,41 @@ def run_ligand(
         charges = np.zeros(len(atoms))
         charges[lig.anchor_index] = lig.charge
         atoms.set_initial_charges(charges)
-        _calc(cfg, atoms)
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
-        r = relax(
-            atoms,
-            atoms.calc,
-            fmax=cfg["relax"]["fmax"],
-            steps=cfg["relax"]["ligand_steps"],
-            optimizer=cfg["relax"]["optimizer"],
-            trajectory=workdir / "ligand.traj",
-            guards=Guards(max_force=cfg["hold"]["max_force"]),
-            max_wall_s=cfg["relax"].get("max_wall_s"),
-        )
+        chain = tiers(cfg)
+        record["tiers"] = []
+        for k, tier in enumerate(chain):
+            tcfg = _tier_cfg(cfg, tier)
+            _molecule_box(atoms, tier["backend"])
+            _calc(tcfg, atoms)
+            r = relax(
+                atoms,
+                atoms.calc,
+                fmax=tcfg["relax"]["fmax"],
+                steps=tcfg["relax"]["ligand_steps"] if tier["task"] == "relax" else 0,
+                optimizer=tcfg["relax"]["optimizer"],
+                trajectory=workdir / ("ligand.traj" if len(chain) == 1 else f"ligand_{k}_{tier['name']}.traj"),
+                guards=Guards(max_force=cfg["hold"]["max_force"]),
+                scf_ladder=get_backend(tier["backend"]).scf_ladder,
+                max_wall_s=cfg["relax"].get("max_wall_s"),
+            )
+            if tier["task"] == "single_point" and r.energy is not None:
+                r.status, r.reason = "converged", ""
+            record["tiers"].append(
+                {
+                    "name": tier["name"],
+                    "backend": tier["backend"],
+                    "task": tier["task"],
+                    "energy_eV": r.energy,
+                    "status": "ok" if r.ok else r.status,
+                    "n_force_calls": r.n_force_calls,
+                    "wall_s": r.wall_s,
+                }
+            )
+            if not r.ok:
+                break
+            atoms = r.atoms
         changed = analysis.ligand_bonds_changed(lig.atoms, r.atoms)
         record.update(
             status="ok" if r.ok else r.status,
@@ -315,7 +413,6 @@ def run_adsorption(
     slab_rec, lig_rec = read_json(slab_json), read_json(ligand_json)
     faces = face_tuple(face)
     hold = cfg["hold"]
-    backend = cfg["calculator"]["backend"]
     record: dict[str, Any] = {
         "kind": "adsorption",
         "ligand": name,
@@ -355,7 +452,15 @@ def run_adsorption(
             raise _Skip("no_placement", f"all {len(clash)} orientations clash with the slab or images")
         n_slab = ok[0].n_slab
         charge = int(slab_rec.get("charge", 0)) + n_lig * int(lig_rec.get("charge", 0))
-        screened = _screen(cfg, ok, e_ref, workdir, charge, int(slab_rec.get("multiplicity", 1)))
+        chain = tiers(cfg)
+        e_slab_t, e_lig_t = _tier_energies(slab_rec), _tier_energies(lig_rec)
+        first = chain[0]["name"]
+        if e_slab_t.get(first) is None or e_lig_t.get(first) is None:
+            raise _Skip("reference_failed", f"no {first} energy for the slab or the ligand")
+        e_ref_first = e_slab_t[first] + n_lig * e_lig_t[first]
+        screened = _screen(
+            _tier_cfg(cfg, chain[0]), ok, e_ref_first, workdir, charge, int(slab_rec.get("multiplicity", 1))
+        )
         ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
         best: dict[str, Any] | None = None
         base_fixed = slab.constraints[0].index.tolist() if slab.constraints else []
@@ -370,39 +475,72 @@ def run_adsorption(
             )
             atoms.set_constraint(FixAtoms(indices=[i for i in range(n_slab) if i not in free]))
             _electronic_state(atoms, charge, int(slab_rec.get("multiplicity", 1)))
-            _calc(cfg, atoms)
-            guards = Guards(
-                max_force=hold["max_force"],
-                watch=free,
-                reference_positions=slab.positions,
-                max_displacement=hold["max_displacement"],
-                energy_floor=e_ref + n_lig * hold["min_eads"],
-            )
-            r = relax(
-                atoms,
-                atoms.calc,
-                fmax=cfg["relax"]["fmax"],
-                steps=cfg["relax"]["steps"],
-                optimizer=cfg["relax"]["optimizer"],
-                maxstep=cfg["relax"]["maxstep"],
-                trajectory=workdir / f"rot{c.rotation_deg:06.2f}.traj",
-                guards=guards,
-                max_wall_s=cfg["relax"].get("max_wall_s"),
-            )
+            tier_rows: list[dict[str, Any]] = []
+            for k, tier in enumerate(chain):
+                tcfg = _tier_cfg(cfg, tier)
+                _calc(tcfg, atoms)
+                e_ref_t = None
+                if e_slab_t.get(tier["name"]) is not None and e_lig_t.get(tier["name"]) is not None:
+                    e_ref_t = e_slab_t[tier["name"]] + n_lig * e_lig_t[tier["name"]]
+                guards = Guards(
+                    max_force=hold["max_force"],
+                    watch=free,
+                    reference_positions=slab.positions,
+                    max_displacement=hold["max_displacement"],
+                    energy_floor=None if e_ref_t is None else e_ref_t + n_lig * hold["min_eads"],
+                )
+                name = f"rot{c.rotation_deg:06.2f}" + ("" if len(chain) == 1 else f"_{k}_{tier['name']}")
+                r = relax(
+                    atoms,
+                    atoms.calc,
+                    fmax=tcfg["relax"]["fmax"],
+                    steps=tcfg["relax"]["steps"] if tier["task"] == "relax" else 0,
+                    optimizer=tcfg["relax"]["optimizer"],
+                    maxstep=tcfg["relax"]["maxstep"],
+                    trajectory=workdir / f"{name}.traj",
+                    guards=guards,
+                    scf_ladder=get_backend(tier["backend"]).scf_ladder,
+                    max_wall_s=cfg["relax"].get("max_wall_s"),
+                )
+                if tier["task"] == "single_point" and r.energy is not None and r.status == "not_converged":
+                    r.status, r.reason = "converged", ""
+                tier_rows.append(
+                    {
+                        "name": tier["name"],
+                        "backend": tier["backend"],
+                        "task": tier["task"],
+                        "status": "ok" if r.ok else r.status,
+                        "reason": r.reason,
+                        "E_complex_eV": r.energy,
+                        "E_ads_eV": None if r.energy is None or e_ref_t is None else r.energy - e_ref_t,
+                        "n_steps": r.n_steps,
+                        "n_force_calls": r.n_force_calls,
+                        "wall_s": r.wall_s,
+                        "calc_s": r.calc_s,
+                    }
+                )
+                if not r.ok:
+                    break
+                atoms = r.atoms
+            e_ref = e_ref_t if e_ref_t is not None else e_ref
             row = {
                 **s,
                 "status": "ok" if r.ok else r.status,
                 "reason": r.reason,
-                "n_steps": r.n_steps,
-                "n_force_calls": r.n_force_calls,
-                "wall_s": r.wall_s,
-                "calc_s": r.calc_s,
+                "tier": tier["name"],
+                "tiers": tier_rows,
+                "n_steps": sum(x["n_steps"] for x in tier_rows),
+                "n_force_calls": tier_rows[-1]["n_force_calls"],
+                "wall_s": sum(x["wall_s"] for x in tier_rows),
+                "calc_s": sum(x["calc_s"] for x in tier_rows),
                 "scf_recoveries": r.scf_recoveries,
                 "resumed_from_step": r.resumed_from_step,
                 "free_slab_atoms": free,
             }
             if r.energy is not None:
-                row.update(_complex_properties(r.atoms, c, lig, slab, slab_rec, e_ref, n_lig, cfg, backend))
+                row.update(
+                    _complex_properties(r.atoms, r.energy, c, lig, slab, slab_rec, e_ref, n_lig, cfg, tier["backend"])
+                )
             record["orientations"].append(row)
             if (
                 row.get("E_ads_eV") is not None
@@ -416,7 +554,10 @@ def run_adsorption(
                 failed[0]["status"] if failed else "failed",
                 "; ".join(o.get("reason", "") for o in failed) or "no orientation converged",
             )
-        record.update(status="ok", reason="", E_slab_eV=e_slab, E_ligand_eV=e_lig)
+        last = chain[-1]["name"]
+        record.update(
+            status="ok", reason="", E_slab_eV=e_slab_t.get(last, e_slab), E_ligand_eV=e_lig_t.get(last, e_lig)
+        )
         record.update({k: v for k, v in best.items() if k not in ("status", "reason", "sp_status")})
     except _Skip as skip:
         record.update(status=skip.status, reason=skip.reason, E_ads_eV=None)
@@ -436,6 +577,7 @@ def run_adsorption(
 
 def _complex_properties(
     fin: Atoms,
+    e: float,
     c: _Complex,
     lig,
     slab: Atoms,
@@ -447,7 +589,6 @@ def _complex_properties(
 ) -> dict[str, Any]:
     """E_ads, bond orders, distances, charge transfer, integrity flags and trap states of a relaxed complex."""
     n_slab = c.n_slab
-    e = float(fin.get_potential_energy())
     row: dict[str, Any] = {"E_complex_eV": e, "E_ads_eV": e - e_ref, "E_ads_per_ligand_eV": (e - e_ref) / n_lig}
     per_anchor = []
     for a in c.anchors:
@@ -458,7 +599,7 @@ def _complex_properties(
     row["max_slab_displacement_A"] = analysis.max_slab_displacement(fin, slab)
     groups = dict(slab_rec.get("groups", {}))
     groups["ligand"] = list(range(n_slab, len(fin)))
-    elec = _electronic(fin, groups, [(x["anchor"], x["pb"]) for x in per_anchor])
+    elec = _electronic(_gfn2_view(fin, cfg), groups, [(x["anchor"], x["pb"]) for x in per_anchor])
     orbitals = elec.get("orbitals") or {}
     if "bond_orders" in orbitals:
         for x, bo in zip(per_anchor, orbitals["bond_orders"]):

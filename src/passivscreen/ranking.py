@@ -166,6 +166,23 @@ def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
     plt.close(fig)
 
 
+def tier_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """E_ads of the best orientation at every tier of the protocol, and the rank each tier gives."""
+    rows = []
+    for rec in records:
+        row = {"ligand": rec["ligand"], "site": rec.get("site"), "faces": rec.get("face"), "status": rec.get("status")}
+        n = 2 if rec.get("face") == "both" else 1
+        for tier in rec.get("tiers") or []:
+            e = tier.get("E_ads_eV")
+            row[f"E_ads_per_ligand_eV_{tier['name']}"] = None if e is None else e / n
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    for col in [c for c in df.columns if c.startswith("E_ads_per_ligand_eV_")]:
+        name = col.removeprefix("E_ads_per_ligand_eV_")
+        df[f"rank_{name}"] = df[col].rank(method="min", na_option="bottom").astype(int)
+    return df
+
+
 def write_ranking(
     record_paths: list[str | Path],
     csv_path: str | Path,
@@ -173,11 +190,14 @@ def write_ranking(
     orient_csv: str | Path | None = None,
     title: str = "",
     order: list[str] | None = None,
+    tiers_csv: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Read the adsorption JSONs, write ``ranking.csv`` (+ per-orientation CSV) and ``ranking.png``."""
+    """Read the adsorption JSONs, write ``ranking.csv`` (+ per-orientation and per-tier CSV) and ``ranking.png``."""
     records = [read_json(p) for p in record_paths]
     df = ranking_table(records, order)
     atomic_write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
+    if tiers_csv is not None:
+        atomic_write_text(tiers_csv, tier_table(records).to_csv(index=False, float_format="%.4f"))
     if orient_csv is not None:
         rows = [
             {

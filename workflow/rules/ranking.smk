@@ -13,6 +13,7 @@ rule ranking:
             category="Ranking",
         ),
         orientations=f"{RESULTS}/orientations.csv",
+        tiers=f"{RESULTS}/tiers.csv",
     params:
         title=lambda w: f"{config['set']}: E_ads at {config['calculator']['backend']}, held slab",
         order=config["ranking"]["order"],
