@@ -151,7 +151,9 @@ def plot_pdos(systems: list[tuple[str, dict[str, Any]]], path: str | Path, title
         ax.set_ylabel("DOS (1/eV)")
         ax.set_title(f"{label}: gap {traps['gap_eV']:.2f} eV, trap depth {traps['trap_depth_eV']:.2f} eV", fontsize=9)
         ax.set_ylim(0, None)
-    axes[0, 0].legend(fontsize=7, loc="upper left")
+    for ax in axes[:, 0]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="upper left")
     axes[-1, 0].set_xlabel("E - VBM (eV)   [solid: VBM, dashed: CBM, dotted: trap states]")
     if title:
         fig.suptitle(title, fontsize=10)

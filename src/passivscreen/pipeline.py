@@ -100,6 +100,25 @@ def tiers(cfg: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _relax_tier(atoms: Atoms, tcfg: dict[str, Any], tier: dict[str, Any], steps: int, trajectory: Path, guards: Guards):
+    """Relax ``atoms`` (task ``relax``) or evaluate them (``single_point``) with the tier's attached calculator."""
+    r = relax(
+        atoms,
+        atoms.calc,
+        fmax=tcfg["relax"]["fmax"],
+        steps=steps if tier["task"] == "relax" else 0,
+        optimizer=tcfg["relax"]["optimizer"],
+        maxstep=tcfg["relax"]["maxstep"],
+        trajectory=trajectory,
+        guards=guards,
+        scf_ladder=get_backend(tier["backend"]).scf_ladder,
+        max_wall_s=tcfg["relax"].get("max_wall_s"),
+    )
+    if tier["task"] == "single_point" and r.energy is not None and r.status == "not_converged":
+        r.status, r.reason = "converged", ""
+    return r
+
+
 def _tier_energies(rec: dict[str, Any]) -> dict[str, float | None]:
     """Energy of each tier of a slab or ligand record (older records: one tier)."""
     if rec.get("tiers"):
@@ -288,19 +307,14 @@ def run_ligand(
             tcfg = _tier_cfg(cfg, tier)
             _molecule_box(atoms, tier["backend"])
             _calc(tcfg, atoms)
-            r = relax(
+            r = _relax_tier(
                 atoms,
-                atoms.calc,
-                fmax=tcfg["relax"]["fmax"],
-                steps=tcfg["relax"]["ligand_steps"] if tier["task"] == "relax" else 0,
-                optimizer=tcfg["relax"]["optimizer"],
-                trajectory=workdir / ("ligand.traj" if len(chain) == 1 else f"ligand_{k}_{tier['name']}.traj"),
-                guards=Guards(max_force=cfg["hold"]["max_force"]),
-                scf_ladder=get_backend(tier["backend"]).scf_ladder,
-                max_wall_s=cfg["relax"].get("max_wall_s"),
+                tcfg,
+                tier,
+                tcfg["relax"]["ligand_steps"],
+                workdir / ("ligand.traj" if len(chain) == 1 else f"ligand_{k}_{tier['name']}.traj"),
+                Guards(max_force=cfg["hold"]["max_force"]),
             )
-            if tier["task"] == "single_point" and r.energy is not None:
-                r.status, r.reason = "converged", ""
             record["tiers"].append(
                 {
                     "name": tier["name"],
@@ -490,20 +504,7 @@ def run_adsorption(
                     energy_floor=None if e_ref_t is None else e_ref_t + n_lig * hold["min_eads"],
                 )
                 name = f"rot{c.rotation_deg:06.2f}" + ("" if len(chain) == 1 else f"_{k}_{tier['name']}")
-                r = relax(
-                    atoms,
-                    atoms.calc,
-                    fmax=tcfg["relax"]["fmax"],
-                    steps=tcfg["relax"]["steps"] if tier["task"] == "relax" else 0,
-                    optimizer=tcfg["relax"]["optimizer"],
-                    maxstep=tcfg["relax"]["maxstep"],
-                    trajectory=workdir / f"{name}.traj",
-                    guards=guards,
-                    scf_ladder=get_backend(tier["backend"]).scf_ladder,
-                    max_wall_s=cfg["relax"].get("max_wall_s"),
-                )
-                if tier["task"] == "single_point" and r.energy is not None and r.status == "not_converged":
-                    r.status, r.reason = "converged", ""
+                r = _relax_tier(atoms, tcfg, tier, tcfg["relax"]["steps"], workdir / f"{name}.traj", guards)
                 tier_rows.append(
                     {
                         "name": tier["name"],

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
-from ase.build import surface
 from ase.constraints import FixAtoms
 
 #: Formal oxidation states used for the neutrality check.
@@ -120,6 +119,8 @@ def build_slab(spec: SlabSpec) -> Atoms:
         raise SlabError(f"vacuum must be positive (got {spec.vacuum})")
     if not 0 <= spec.n_fixed_layers < 2 * spec.n_pbbr2 - 1:
         raise SlabError(f"n_fixed_layers out of range (got {spec.n_fixed_layers})")
+
+    from ase.build import surface  # imported here: ase.build pulls in scipy (slow start-up of `validate`)
 
     cells = surface(cubic_bulk(spec.a), (0, 0, 1), spec.n_pbbr2, vacuum=None)
     layers = layer_indices(cells)
