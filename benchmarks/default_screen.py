@@ -40,14 +40,15 @@ def main() -> int:
     if run.returncode != 0:
         print(run.stderr[-3000:])
         return 1
-    ads = [json.loads(p.read_text()) for p in sorted((res / "adsorption").glob("*/*.json"))]
+    ads = [json.loads(p.read_text()) for p in sorted((res / "adsorption").glob("*/*/*.json"))]
     ligs = [json.loads(p.read_text()) for p in sorted((res / "ligands").glob("*.json"))]
-    slab = json.loads((res / "slab" / "slab.json").read_text())
+    slabs = [json.loads(p.read_text()) for p in sorted((res / "slab").glob("*/*.json"))]
     relaxed = [o for r in ads for o in r.get("orientations", []) if "n_force_calls" in o]
     calls = [o["n_force_calls"] for o in relaxed]
     sp_calls = sum(1 for r in ads for o in r.get("orientations", []) if o.get("E_sp_eV") is not None)
-    calc_s = sum(o.get("calc_s", 0.0) for o in relaxed) + sum(r.get("screen_calc_s", 0.0) for r in ads)
-    calc_s += sum(r.get("calc_s", 0.0) for r in ligs) + slab.get("calc_s", 0.0)
+    calc_s = sum(o.get("calc_s", 0.0) for o in relaxed)
+    calc_s += sum(o.get("sp_calc_s", 0.0) for r in ads for o in r.get("orientations", []))
+    calc_s += sum(r.get("calc_s", 0.0) for r in ligs) + sum(s.get("calc_s", 0.0) for s in slabs)
     cpu_s = sum(o.get("wall_s", 0.0) for o in relaxed)
     print(f"config: {args.config}  cores: {args.cores}")
     print(f"wall time: {wall:.0f} s ({wall / 60:.1f} min)")
@@ -60,8 +61,8 @@ def main() -> int:
     print("E_ads (eV):")
     for r in sorted(ads, key=lambda r: (r.get("E_ads_eV") is None, r.get("E_ads_eV") or 0)):
         e = r.get("E_ads_eV")
-        print(f"  {r['ligand']:28s} {r.get('anchor', ''):6s} "
-              f"{'%.3f' % e if e is not None else r['status']:>8s}  BO {r.get('bond_order')}")
+        value = f"{e:.3f}" if e is not None else r["status"]
+        print(f"  {r['ligand']:28s} {r.get('anchor', ''):6s} {value:>8s}  BO {r.get('bond_order')}")
     return 0
 
 
