@@ -26,6 +26,7 @@ from passivscreen.placement import place_ligand
 from passivscreen.relax import Guards, relax, single_point
 from passivscreen.structures import SlabSpec, build_slab, distinct_surface_sites, site_rotation_order, site_slab
 
+#: Version of the JSON record layout (in every record's provenance).
 SCHEMA_VERSION = 1
 
 
@@ -68,6 +69,7 @@ def _electronic_state(atoms: Atoms, charge: int, multiplicity: int) -> None:
 def _provenance(cfg: dict[str, Any], **extra: Any) -> dict[str, Any]:
     backend = cfg["calculator"]["backend"]
     return {
+        "schema_version": SCHEMA_VERSION,
         "backend": backend,
         "parameters": calculator_parameters(backend, cfg["calculator"]["params"]),
         "relax": cfg["relax"],
@@ -649,11 +651,19 @@ def _screen(
 ) -> list[dict]:
     """Single-point E_ads of each orientation (cached in ``workdir`` for resumption)."""
     cache = workdir / "screening.json"
+    # a cache from another backend, parameter set or reference is never reused
+    key = {
+        "calculator": cfg["calculator"],
+        "e_ref": round(e_ref, 6),
+        "charge": charge,
+        "multiplicity": multiplicity,
+        "rotations": [p.rotation_deg for p in placements],
+    }
     if cache.exists():
         try:
-            data = read_json(cache)["orientations"]
-            if [d["rotation_deg"] for d in data] == [p.rotation_deg for p in placements]:
-                return data
+            cached = read_json(cache)
+            if cached.get("key") == key:
+                return cached["orientations"]
         except (KeyError, ValueError):
             pass
     out = []
@@ -675,5 +685,5 @@ def _screen(
                 "sp_status": sp["status"],
             }
         )
-    write_json(cache, {"orientations": out})
+    write_json(cache, {"key": key, "orientations": out})
     return out
