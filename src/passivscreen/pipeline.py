@@ -298,9 +298,7 @@ def run_ligand(
         lig = ligand_from_smiles(name, smiles, entry.get("anchor"), entry.get("anchor_index"), cfg["seed"])
         atoms = lig.atoms.copy()
         atoms.pbc = False
-        charges = np.zeros(len(atoms))
-        charges[lig.anchor_index] = lig.charge
-        atoms.set_initial_charges(charges)
+        _electronic_state(atoms, lig.charge, 1)
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         chain = tiers(cfg)
