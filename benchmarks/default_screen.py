@@ -34,8 +34,12 @@ def main() -> int:
     if res.exists() and not args.keep:
         shutil.rmtree(res)
     t0 = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.config],
-                         cwd=ROOT, capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.config],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t0
     if run.returncode != 0:
         print(run.stderr[-3000:])
@@ -45,25 +49,51 @@ def main() -> int:
     slabs = [json.loads(p.read_text()) for p in sorted((res / "slab").glob("*/*.json"))]
     relaxed = [o for r in ads for o in r.get("orientations", []) if "n_force_calls" in o]
     calls = [o["n_force_calls"] for o in relaxed]
-    sp_calls = sum(1 for r in ads for o in r.get("orientations", []) if o.get("E_sp_eV") is not None)
-    calc_s = sum(o.get("calc_s", 0.0) for o in relaxed)
+    # every GFN2-xTB calculation of a complex: orientation single points + relaxation + orbital analysis
+    per_complex = [
+        sum(1 for o in r.get("orientations", []) if o.get("E_sp_eV") is not None)
+        + sum(o.get("n_force_calls", 0) for o in r.get("orientations", []))
+        + sum(1 for o in r.get("orientations", []) if "analysis_calc_s" in o)
+        for r in ads
+        if r.get("status") == "ok"
+    ]
+    calc_s = sum(o.get("calc_s", 0.0) + o.get("analysis_calc_s", 0.0) for o in relaxed)
     calc_s += sum(o.get("sp_calc_s", 0.0) for r in ads for o in r.get("orientations", []))
-    calc_s += sum(r.get("calc_s", 0.0) for r in ligs) + sum(s.get("calc_s", 0.0) for s in slabs)
-    cpu_s = sum(o.get("wall_s", 0.0) for o in relaxed)
-    print(f"config: {args.config}  cores: {args.cores}")
-    print(f"wall time: {wall:.0f} s ({wall / 60:.1f} min)")
-    print(f"complex relaxations: {len(calls)}, force calls median {statistics.median(calls) if calls else 0}, "
-          f"all {calls}; orientation single points: {sp_calls}")
-    print(f"time inside calculator calls (summed over jobs): {calc_s:.0f} s; relaxation wall (summed): {cpu_s:.0f} s")
+    calc_s += sum(r.get("calc_s", 0.0) for r in ligs)
+    calc_s += sum(s.get("calc_s", 0.0) + s.get("analysis_calc_s", 0.0) for s in slabs)
+    # time inside jobs, from Snakemake's benchmark files (every rule has one)
+    job_s = 0.0
+    for tsv in (res / "benchmarks").rglob("*.tsv"):
+        job_s += float(tsv.read_text().splitlines()[1].split("\t")[0])
     busy = float(args.cores) * wall
-    print(f"workflow overhead: {100 * (1 - calc_s / busy):.1f} % of {args.cores} cores x wall "
-          f"(idle cores count as overhead)")
+    print(f"config: {args.config}  cores: {args.cores}")
+    _goal("wall time, clean results tree (s)", wall, "< 600", wall < 600)
+    med = statistics.median(per_complex) if per_complex else 0
+    _goal("median GFN2-xTB calculations per complex", med, "<= 60", med <= 60)
+    print(
+        f"  per complex (single points + relaxation + orbital analysis): {per_complex}; relaxation force calls: {calls}"
+    )
+    print(
+        f"time inside calculator calls: {calc_s:.0f} s; inside jobs (Snakemake benchmarks): {job_s:.0f} s; "
+        f"{args.cores} cores x wall: {busy:.0f} s"
+    )
+    inside = 100 * (1 - calc_s / job_s) if job_s else float("nan")
+    _goal("workflow overhead inside jobs (% of job time)", inside, "< 5", inside < 5)
+    idle = 100 * (1 - job_s / busy)
+    print(
+        f"  cores idle or between jobs: {idle:.1f} % of {args.cores} cores x wall; everything that is not a "
+        f"calculator call: {100 * (1 - calc_s / busy):.1f} % of {args.cores} cores x wall"
+    )
     print("E_ads (eV):")
     for r in sorted(ads, key=lambda r: (r.get("E_ads_eV") is None, r.get("E_ads_eV") or 0)):
         e = r.get("E_ads_eV")
         value = f"{e:.3f}" if e is not None else r["status"]
         print(f"  {r['ligand']:28s} {r.get('anchor', ''):6s} {value:>8s}  BO {r.get('bond_order')}")
     return 0
+
+
+def _goal(what: str, value: float, goal: str, met: bool) -> None:
+    print(f"{what:50s} {value:10.1f}   goal {goal:7s} {'PASS' if met else 'MISS'}")
 
 
 if __name__ == "__main__":

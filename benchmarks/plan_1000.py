@@ -1,17 +1,19 @@
 """Plan (dry run) the DAG of a generated 1,000-ligand config; print planning time and job counts.
 
-Usage: python benchmarks/plan_1000.py [N]
+Usage: python benchmarks/plan_1000.py [N] [--batch-size B]
 The ligands are generated anchor-bearing molecules (alkyl phosphine oxides, sulfoxides,
 ketones, acids, amines, thiols of growing chain length and branching).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -31,17 +33,37 @@ def ligands(n: int) -> list[dict]:
 
 
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    ap = argparse.ArgumentParser()
+    ap.add_argument("n", nargs="?", type=int, default=1000, help="number of ligands")
+    ap.add_argument("--batch-size", type=int, default=50, help="relaxations per cluster job")
+    args = ap.parse_args()
+    n = args.n
     cfg = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
     cfg["set"] = f"plan{n}"
+    cfg["batch_size"] = args.batch_size
     cfg["ligands"] = ligands(n)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "plan.yaml"
         path.write_text(yaml.safe_dump(cfg))
         t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-                              "--directory", tmp, "--configfile", str(path), "-n", "--quiet", "rules"],
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "snakemake",
+                "--snakefile",
+                str(ROOT / "Snakefile"),
+                "--directory",
+                tmp,
+                "--configfile",
+                str(path),
+                "-n",
+                "--quiet",
+                "rules",
+            ],
+            capture_output=True,
+            text=True,
+        )
         dt = time.perf_counter() - t0
     if out.returncode != 0:
         print(out.stderr[-2000:])
@@ -50,9 +72,13 @@ def main() -> int:
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", text, re.M)}
     local = {"all"}
     cluster = sum(v for k, v in counts.items() if k not in local and k != "total")
-    print(f"ligands: {n}; planning (dry run incl. config validation): {dt:.1f} s")
-    print(f"jobs per rule: {counts}")
-    print(f"cluster jobs without grouping: {cluster}")
+    families = Counter()
+    for rule, count in counts.items():
+        if rule != "total":
+            families[re.sub(r"_\d{4}$", "", rule)] += count
+    print(f"ligands: {n}; batch_size: {args.batch_size}; planning (dry run incl. config validation): {dt:.1f} s")
+    print(f"jobs by rule family: {dict(families)}")
+    print(f"cluster jobs (all but `all`): {cluster}")
     return 0
 
 

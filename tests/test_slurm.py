@@ -30,8 +30,8 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE_DIR = ROOT / "profiles" / "slurm"
 PROFILE = yaml.safe_load((PROFILE_DIR / "config.yaml").read_text())
-#: every rule of the workflow on the top face only: a short run that still has every rule
-CONFIG = ROOT / "configs" / "slurm_test.yaml"
+#: the smallest screen that has every rule: three ligands on a vacancy, three face sets, batches of 3
+CONFIG = ROOT / "configs" / "test.yaml"
 #: keys of the profile that belong to a site; the test cluster sets its own
 SITE_KEYS = ("slurm_partition", "slurm_account")
 
@@ -49,37 +49,16 @@ def _require_plugin() -> None:
         _unavailable(f"snakemake-executor-plugin-slurm is not installed ({err}): pip install -e '.[test]'")
 
 
-def _evaluate(expr: Any, attempt: int, threads: int = 1) -> Any:
-    """A profile resource as Snakemake evaluates it (Python, with ``attempt`` and ``threads``)."""
-    if not isinstance(expr, str):
-        return expr
-    try:
-        return eval(expr, {"attempt": attempt, "threads": threads})  # noqa: S307 - the project's own profile
-    except (NameError, SyntaxError):
-        return expr
-
-
-def _declared_resources() -> dict[str, dict[str, int]]:
-    """``resources:`` with literal values declared in the rule files, by rule."""
-    text = "\n".join(p.read_text() for p in [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").glob("*.smk"))])
+def _job_resources(log: str) -> dict[str, dict[str, int]]:
+    """Resources that Snakemake printed for each job, by rule (attempt 1)."""
     out: dict[str, dict[str, int]] = {}
-    for block in re.split(r"^(?=rule \w+:)", text, flags=re.M):
-        m = re.match(r"rule (\w+):", block)
-        if m:
-            out[m.group(1)] = {k: int(v) for k, v in re.findall(r"^\s+(mem_mb|runtime)=(\d+),?\s*$", block, re.M)}
+    for block in re.split(r"^(?=(?:local)?rule \w+:)", log, flags=re.M):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        res = re.search(r"^\s+resources: (.*)$", block, re.M)
+        if m and res:
+            pairs = dict(kv.split("=", 1) for kv in res.group(1).split(", ") if "=" in kv)
+            out[m.group(1)] = {k: int(v) for k, v in pairs.items() if k in ("mem_mb", "runtime", "cpus_per_task")}
     return out
-
-
-def _rules(root: Path) -> list[str]:
-    out = subprocess.run(
-        [*SNAKEMAKE, "--snakefile", str(root / "Snakefile"), "--configfile", str(CONFIG), "--list-rules"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    return [line.split()[0] for line in out.stdout.splitlines() if line.strip() and not line.startswith(" ")]
 
 
 def _slurm_time(minutes: int) -> str:
@@ -109,37 +88,51 @@ def _smk(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: 
 
 
 # ---------------------------------------------------------------------------- the profile itself
-def test_profile_sizes_every_rule_and_scales_with_attempt(root):
+def test_profile_has_site_keys_only():
     assert PROFILE["executor"] == "slurm"
     assert PROFILE["retries"] >= 1 and PROFILE["jobs"] >= 1
     assert set(SITE_KEYS) <= set(PROFILE["default-resources"])
-    declared = _declared_resources()
-    rules = [r for r in _rules(root) if r != "all"]
-    missing = sorted(set(rules) - set(PROFILE["set-resources"]))
-    assert not missing, f"profiles/slurm/config.yaml has no set-resources for rule(s) {missing}"
-    for rule in rules:
-        res = PROFILE["set-resources"][rule]
-        assert {"mem_mb", "runtime", "cpus_per_task"} <= set(res), rule
-        first = {k: _evaluate(v, 1) for k, v in res.items()}
-        # attempt 1 asks at least what the rule declares, each retry asks more memory and time
-        for key, value in declared.get(rule, {}).items():
-            assert first[key] >= value, f"{rule}: profile {key}={first[key]} < rule's {value}"
-        for key in ("mem_mb", "runtime"):
-            values = [_evaluate(res[key], a) for a in range(1, PROFILE["retries"] + 2)]
-            assert all(isinstance(v, int) for v in values) and values == sorted(set(values)), (rule, key, values)
-        assert isinstance(first["cpus_per_task"], int) and first["cpus_per_task"] >= 1
+    # job sizes are the rules' business, not the profile's
+    assert "set-resources" not in PROFILE
+
+
+def test_rules_size_every_job_and_grow_with_attempt():
+    from passivscreen.batches import job_resources
+    from passivscreen.config import load_config
+
+    for name in ("default", "test", "seed_paper"):
+        cfg = load_config(ROOT / "configs" / f"{name}.yaml")
+        for kind in ("slab", "ligands", "adsorption", "ranking", "database"):
+            for n in (1, 3, 50):
+                sizes = [job_resources(kind, n, cfg, attempt) for attempt in (1, 2, 3)]
+                for key in ("mem_mb", "runtime"):
+                    values = [s[key] for s in sizes]
+                    assert all(isinstance(v, int) and v > 0 for v in values), (kind, values)
+                    assert values == sorted(set(values)), (name, kind, key, values)
+    small = load_config(ROOT / "configs" / "test.yaml")
+    big = {**small, "slab": {**small["slab"], "repeat": [4, 4]}}
+    assert job_resources("adsorption", 3, big)["runtime"] > job_resources("adsorption", 3, small)["runtime"]
+    assert job_resources("adsorption", 30, small)["runtime"] > job_resources("adsorption", 3, small)["runtime"]
 
 
 def test_profile_dry_run(root, tmp_path):
-    """Snakemake accepts the profile and hands each job its resources (attempt 1)."""
+    """Snakemake accepts the profile; every job gets the rule's mem_mb, runtime and cpus_per_task."""
+    from passivscreen.batches import job_resources
+    from passivscreen.config import load_config
+
     _require_plugin()
     out, _ = _smk(tmp_path, "-n", "--workflow-profile", str(PROFILE_DIR), timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    text = out.stdout + out.stderr
-    mem = _evaluate(PROFILE["set-resources"]["adsorption"]["mem_mb"], 1)
-    runtime = _evaluate(PROFILE["set-resources"]["adsorption"]["runtime"], 1)
-    block = text.split("rule adsorption:", 1)[1].split("\n\n", 1)[0]
-    assert f"mem_mb={mem}," in block and f"runtime={runtime}," in block, block
+    jobs = _job_resources(out.stdout + out.stderr)
+    cfg = load_config(CONFIG)
+    assert set(jobs) == {"all", "slab", "ligands_0000", "adsorption_0000", "adsorption_0001", "adsorption_0002",
+                         "ranking", "database"}, jobs
+    for rule, res in jobs.items():
+        if rule == "all":
+            continue
+        kind = rule.split("_")[0]
+        n = 3 if kind in ("ligands", "adsorption") else 1
+        assert res == {**job_resources(kind, n, cfg, 1), "cpus_per_task": cfg["threads"]}, (rule, res)
 
 
 # ---------------------------------------------------------------------------- a real cluster
@@ -173,10 +166,13 @@ def _site_default_resources(cl: SlurmCluster) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.slurm
 def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
-    biggest = max(_evaluate(r["mem_mb"], 1) for r in PROFILE["set-resources"].values())
-    if cluster.real_memory_mb < biggest:
-        _unavailable(f"the node has {cluster.real_memory_mb} MB, the profile asks up to {biggest} MB per job")
+    from passivscreen.batches import job_resources
+    from passivscreen.config import load_config
 
+    cfg = load_config(CONFIG)
+    biggest = max(job_resources(k, cfg["batch_size"], cfg)["mem_mb"] for k in ("slab", "ligands", "adsorption"))
+    if cluster.real_memory_mb < biggest:
+        _unavailable(f"the node has {cluster.real_memory_mb} MB, a job of this workflow asks {biggest} MB")
     local, local_s = _smk(tmp_path / "local", "--cores", "2")
     assert local.returncode == 0, local.stderr[-3000:]
 
@@ -200,6 +196,7 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
         pytest.fail(f"the SLURM run did not finish in {err.timeout} s\n{cluster.logs()}")
     log = slurm.stdout + slurm.stderr
     assert slurm.returncode == 0, log[-4000:] + "\n" + cluster.logs()
+    sizes = _job_resources(log)
 
     # ------------------------------------------------ every job of the DAG went through sbatch
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
@@ -215,10 +212,10 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     assert by_rule == remote, (by_rule, remote)
     for row in rows:
         rule = row["Comment"].removeprefix("rule_").split("_wildcards_")[0]
-        res = {k: _evaluate(v, 1) for k, v in PROFILE["set-resources"][rule].items()}
+        res = sizes[rule]
         assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
         assert (row["Partition"], row["Account"]) == (cluster.partition, cluster.account), row
-        # the profile's resources reached sbatch (first attempt: nothing failed)
+        # the rule's resources reached sbatch (first attempt: nothing failed)
         assert row["ReqMem"] == f"{res['mem_mb']}M", row
         assert row["Timelimit"] == _slurm_time(res["runtime"]), row
         assert int(row["AllocCPUS"]) == res["cpus_per_task"], row

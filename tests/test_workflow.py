@@ -132,6 +132,21 @@ def test_test_config_end_to_end(root, tmp_path):
     _check_database(root, tmp_path, res)
     _check_report(root, tmp_path)
     _check_changed_ligand_reruns_only_its_jobs(root, tmp_path)
+    _check_batches_reuse_finished_members(root, tmp_path, res, df)
+
+
+def _check_batches_reuse_finished_members(root, tmp_path, res, ranking):
+    """batch_size 3: one ligand job, three complex jobs; re-run batches copy finished members back."""
+    logs = sorted((res / "logs" / "adsorption").glob("batch_*.log"))
+    assert [p.name for p in logs] == ["batch_0000.log", "batch_0001.log", "batch_0002.log"]
+    # forcing the ligand batch re-runs it and, downstream, every complex batch: nothing is recomputed
+    again = _smk(root, tmp_path, "--forcerun", "ligands_0000")
+    assert again.returncode == 0, again.stderr[-2000:]
+    text = "".join(p.read_text() for p in [*logs, *(res / "logs" / "ligands").glob("batch_*.log")])
+    assert text.count("reused (finished earlier with the same inputs)") == 12, text
+    assert "rule adsorption_0002" in again.stdout + again.stderr
+    rerun = pd.read_csv(res / "ranking.csv")
+    assert rerun["E_ads_eV"].fillna(0).tolist() == ranking["E_ads_eV"].fillna(0).tolist()
 
 
 def _db_rows(db: Path, query: str) -> list[str]:
@@ -157,7 +172,7 @@ def _check_database(root, tmp_path, res):
     db.unlink()
     rebuilt = _smk(root, tmp_path)
     assert rebuilt.returncode == 0, rebuilt.stderr[-2000:]
-    assert "rule adsorption" not in rebuilt.stdout + rebuilt.stderr
+    assert "rule adsorption_" not in rebuilt.stdout + rebuilt.stderr
     assert connect(str(db)).count() == n
     forced = _smk(root, tmp_path, "--forcerun", "database")
     assert forced.returncode == 0 and connect(str(db)).count() == n
@@ -210,5 +225,6 @@ def _check_changed_ligand_reruns_only_its_jobs(root, tmp_path):
     assert out.returncode == 0, out.stderr
     text = out.stdout + out.stderr
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", text, re.M)}
-    assert counts.get("ligand") == 1 and counts.get("adsorption") == 3, text
-    assert "slab" not in counts, text
+    # batch_size 3: the ligand job, and the complex job that holds formaldehyde's three faces
+    assert counts.get("ligands_0000") == 1 and counts.get("adsorption_0001") == 1, text
+    assert not {"slab", "adsorption_0000", "adsorption_0002"} & set(counts), text

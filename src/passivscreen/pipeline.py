@@ -248,7 +248,9 @@ def run_slab(cfg: dict[str, Any], site: str, face: str, out_json: str | Path, ou
         last = record["tiers"][-1]
         record.update(status=last["status"], energy_eV=last["energy_eV"], fmax_eV_A=sp["fmax"], reason=last["reason"])
         if last["status"] == "ok":
+            t0 = time.perf_counter()
             record.update(_electronic(_gfn2_view(held, cfg), groups))
+            record["analysis_calc_s"] = time.perf_counter() - t0
     except Exception as err:  # noqa: BLE001 - recorded, not raised
         record.update(
             status=_error_status(err),
@@ -600,7 +602,9 @@ def _complex_properties(
     row["max_slab_displacement_A"] = analysis.max_slab_displacement(fin, slab)
     groups = dict(slab_rec.get("groups", {}))
     groups["ligand"] = list(range(n_slab, len(fin)))
+    t0 = time.perf_counter()
     elec = _electronic(_gfn2_view(fin, cfg), groups, [(x["anchor"], x["pb"]) for x in per_anchor])
+    row["analysis_calc_s"] = time.perf_counter() - t0
     orbitals = elec.get("orbitals") or {}
     if "bond_orders" in orbitals:
         for x, bo in zip(per_anchor, orbitals["bond_orders"]):

@@ -1,6 +1,6 @@
 import json
-import re
 
+from passivscreen.batches import chunks, job_resources, result_settings
 from passivscreen.config import ConfigError, validate_config
 from passivscreen.pipeline import site_labels
 
@@ -19,18 +19,60 @@ SITES = site_labels(config)
 FACES = config["faces"]
 # the clean slab that every projected-DOS figure starts from
 CLEAN = SITES[0].replace(SITES[0].split("-Pb")[0], "pristine", 1)
-# science settings passed to the jobs; each job also gets only its own ligand entry,
-# so editing one ligand re-runs only that ligand's jobs
-# (keys sorted, so that the order of keys in a config file never looks like a change)
-SETTINGS = json.loads(
-    json.dumps({k: v for k, v in config.items() if k != "ligands"}, sort_keys=True)
-)
+# science settings passed to the jobs (not threads or batch size, which change no result);
+# each job also gets only its own ligands' entries, so editing one ligand re-runs only the
+# jobs that hold that ligand (keys sorted: the order of keys in a config is not a change)
+SETTINGS = json.loads(json.dumps(result_settings(config), sort_keys=True))
+# batches: `batch_size` relaxations per job, in config order (append new ligands at the end)
+COMPLEXES = [(lig, site, face) for lig in LIGANDS for site in SITES for face in FACES]
+LIGAND_BATCHES = chunks(LIGANDS, config["batch_size"])
+COMPLEX_BATCHES = chunks(COMPLEXES, config["batch_size"])
 
 
 wildcard_constraints:
-    ligand="|".join(re.escape(n) for n in LIGANDS),
     site=r"(pristine|vBr0|vBr\+)-Pb\d+",
     face="top|bottom|both",
+
+
+def sized(kind, n=1):
+    """mem_mb and runtime of a job of `kind` with `n` members, growing with the retry attempt."""
+    return {
+        "mem_mb": lambda wildcards, attempt: job_resources(kind, n, config, attempt)["mem_mb"],
+        "runtime": lambda wildcards, attempt: job_resources(kind, n, config, attempt)["runtime"],
+    }
+
+
+def entries(names):
+    """The config entries of the ligands `names` (keys sorted), in config order."""
+    wanted = set(names)
+    return [json.loads(json.dumps(lig, sort_keys=True)) for lig in config["ligands"] if lig["name"] in wanted]
+
+
+def ligand_files(ligand):
+    return {
+        "ligand": ligand,
+        "json": f"{RESULTS}/ligands/{ligand}.json",
+        "xyz": f"{RESULTS}/ligands/{ligand}.extxyz",
+        "workdir": f"{RESULTS}/work/ligands/{ligand}",
+    }
+
+
+def complex_files(ligand, site, face):
+    tail = f"{ligand}/{site}/{face}"
+    return {
+        "ligand": ligand,
+        "site": site,
+        "face": face,
+        "slab_json": f"{RESULTS}/slab/{site}/{face}.json",
+        "slab_xyz": f"{RESULTS}/slab/{site}/{face}.extxyz",
+        "ligand_json": f"{RESULTS}/ligands/{ligand}.json",
+        "ligand_xyz": f"{RESULTS}/ligands/{ligand}.extxyz",
+        "json": f"{RESULTS}/adsorption/{tail}.json",
+        "xyz": f"{RESULTS}/adsorption/{tail}.extxyz",
+        "pdos": f"{RESULTS}/pdos/{tail}.png",
+        "picture": f"{RESULTS}/pictures/{tail}.png",
+        "workdir": f"{RESULTS}/work/adsorption/{tail}",
+    }
 
 
 def adsorption_records(wildcards):
@@ -58,9 +100,3 @@ def pictures(wildcards):
         site=SITES,
         face=FACES,
     )
-
-
-def ligand_config(wildcards):
-    """Only this ligand's entry changes its jobs' parameters."""
-    entry = next(lig for lig in config["ligands"] if lig["name"] == wildcards.ligand)
-    return json.loads(json.dumps(entry, sort_keys=True))

@@ -17,6 +17,9 @@ rule ranking:
     params:
         title=lambda w: f"{config['set']}: E_ads at {config['calculator']['backend']}, held slab",
         order=config["ranking"]["order"],
+    resources:
+        **sized("ranking"),
+        cpus_per_task=1,
     log:
         f"{RESULTS}/logs/ranking.log",
     benchmark:
@@ -34,6 +37,9 @@ rule database:
         f"{RESULTS}/results.db",
     params:
         set_name=config["set"],
+    resources:
+        **sized("database"),
+        cpus_per_task=1,
     log:
         f"{RESULTS}/logs/database.log",
     benchmark:
@@ -42,46 +48,3 @@ rule database:
         "../envs/passivscreen.yaml"
     script:
         "../scripts/database.py"
-
-
-rule pdos:
-    input:
-        clean=f"{RESULTS}/slab/{CLEAN}/top.json",
-        defect=f"{RESULTS}/slab/{{site}}/{{face}}.json",
-        complex=f"{RESULTS}/adsorption/{{ligand}}/{{site}}/{{face}}.json",
-    output:
-        report(
-            f"{RESULTS}/pdos/{{ligand}}/{{site}}/{{face}}.png",
-            caption="../report/pdos.rst",
-            category="Projected DOS",
-            subcategory="{ligand}",
-        ),
-    log:
-        f"{RESULTS}/logs/pdos/{{ligand}}/{{site}}/{{face}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/pdos/{{ligand}}/{{site}}/{{face}}.tsv"
-    conda:
-        "../envs/passivscreen.yaml"
-    script:
-        "../scripts/pdos.py"
-
-
-rule picture:
-    input:
-        json=f"{RESULTS}/adsorption/{{ligand}}/{{site}}/{{face}}.json",
-        xyz=f"{RESULTS}/adsorption/{{ligand}}/{{site}}/{{face}}.extxyz",
-    output:
-        report(
-            f"{RESULTS}/pictures/{{ligand}}/{{site}}/{{face}}.png",
-            caption="../report/structure.rst",
-            category="Structures",
-            subcategory="{ligand}",
-        ),
-    log:
-        f"{RESULTS}/logs/pictures/{{ligand}}/{{site}}/{{face}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/pictures/{{ligand}}/{{site}}/{{face}}.tsv"
-    conda:
-        "../envs/passivscreen.yaml"
-    script:
-        "../scripts/picture.py"

@@ -6,8 +6,8 @@ rule slab:
         cfg=SETTINGS,
     threads: config["threads"]
     resources:
-        mem_mb=2000,
-        runtime=30,
+        **sized("slab"),
+        cpus_per_task=config["threads"],
     log:
         f"{RESULTS}/logs/slab/{{site}}/{{face}}.log",
     benchmark:
@@ -18,23 +18,28 @@ rule slab:
         "../scripts/slab.py"
 
 
-rule ligand:
-    output:
-        json=f"{RESULTS}/ligands/{{ligand}}.json",
-        xyz=f"{RESULTS}/ligands/{{ligand}}.extxyz",
-    params:
-        cfg=SETTINGS,
-        entry=ligand_config,
-        workdir=lambda w: f"{RESULTS}/work/ligands/{w.ligand}",
-    threads: config["threads"]
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    log:
-        f"{RESULTS}/logs/ligands/{{ligand}}.log",
-    benchmark:
-        f"{RESULTS}/benchmarks/ligands/{{ligand}}.tsv"
-    conda:
-        "../envs/passivscreen.yaml"
-    script:
-        "../scripts/ligand.py"
+# Free ligands in batches of `batch_size`, one calculator per job.
+for k, batch in enumerate(LIGAND_BATCHES):
+
+    rule:
+        name:
+            f"ligands_{k:04d}"
+        output:
+            records=[ligand_files(lig)["json"] for lig in batch],
+            structures=[ligand_files(lig)["xyz"] for lig in batch],
+        params:
+            cfg=SETTINGS,
+            entries=entries(batch),
+            members=[ligand_files(lig) for lig in batch],
+        threads: config["threads"]
+        resources:
+            **sized("ligands", len(batch)),
+            cpus_per_task=config["threads"],
+        log:
+            f"{RESULTS}/logs/ligands/batch_{k:04d}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/ligands/batch_{k:04d}.tsv"
+        conda:
+            "../envs/passivscreen.yaml"
+        script:
+            "../scripts/ligand.py"

@@ -1,0 +1,251 @@
+"""Batches: many relaxations per cluster job, one calculator per batch, finished members reused.
+
+A screen of N ligands on S sites and F face sets is N ligand relaxations and N x S x F complex
+relaxations. With ``batch_size`` B in the config, the workflow runs them as ceil(N / B)
+ligand jobs and ceil(N S F / B) complex jobs (plus the slabs, the ranking and the database),
+so that a 1,000-ligand set is tens of cluster jobs, not thousands. The members of a batch run
+one after the other in one Python process: the calculator registry
+(:func:`passivscreen.calculators.get_calculator`) builds each calculator once and every
+member reuses it.
+
+A member that finished is kept in its work directory with a fingerprint of everything its
+result depends on (settings, the ligand's config entry, the reference energies). When a batch
+runs again (killed, retried, or because another member's ligand changed), finished members
+are copied back instead of recomputed, so a changed ligand recomputes only its own relaxations
+and a killed batch resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: config keys that do not change any result (how the work is split and threaded)
+EXECUTION_KEYS = ("batch_size", "threads", "ligands")
+
+
+def chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    """``items`` in consecutive batches of at most ``size`` (config order: append new ligands at the end)."""
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def job_resources(kind: str, n_members: int, cfg: dict[str, Any], attempt: int = 1) -> dict[str, int]:
+    """Memory (MB) and wall-time limit (min) of one job, growing with the retry ``attempt``.
+
+    Sized from measurements on the 2x2 slab (docs/slurm.md): a complex relaxation takes
+    1-10 min and < 300 MB at GFN2-xTB on one core, a free ligand seconds; the cost of a force
+    call grows about as the square of the slab's area, so runtimes scale with
+    ``(a b / 4)^2`` for an a x b slab and linearly with the number of PbBr2 layers.
+    """
+    a, b = cfg["slab"]["repeat"]
+    area = a * b / 4.0
+    depth = cfg["slab"]["n_pbbr2_layers"] / 3.0
+    n = max(1, n_members)
+    if kind == "slab":
+        mem, runtime = 2000 * area, 10 + 10 * area**2 * depth
+    elif kind == "ligands":
+        mem, runtime = 2000, 10 + 5 * n
+    elif kind == "adsorption":
+        mem, runtime = 4000 * area, 10 + 30 * n * area**2 * depth
+    elif kind in ("ranking", "database"):
+        mem, runtime = 1000, 10
+    else:
+        raise ValueError(f"unknown job kind {kind!r}")
+    return {"mem_mb": int(math.ceil(mem * attempt)), "runtime": int(math.ceil(runtime * attempt))}
+
+
+def fingerprint(*parts: Any) -> str:
+    """SHA-256 of the JSON of ``parts`` (keys sorted)."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def result_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The settings that determine a result: the config without the execution keys."""
+    return {k: v for k, v in cfg.items() if k not in EXECUTION_KEYS}
+
+
+def reference_summary(rec: dict[str, Any]) -> dict[str, Any]:
+    """What a complex takes from a slab or ligand record (not its timings or provenance)."""
+    keys = ("status", "smiles", "charge", "multiplicity", "energy_eV", "binding_pb", "formula")
+    out = {k: rec.get(k) for k in keys}
+    out["tiers"] = [(t.get("name"), t.get("energy_eV")) for t in rec.get("tiers") or []]
+    return out
+
+
+def _copy(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def reuse(store: Path, key: str, outputs: dict[str, Path]) -> bool:
+    """Copy a finished member's files from ``store`` into ``outputs`` if its fingerprint is ``key``."""
+    stamp = store / "fingerprint"
+    if not stamp.exists() or stamp.read_text().strip() != key:
+        return False
+    if not all((store / name).exists() for name in outputs):
+        return False
+    for name, dst in outputs.items():
+        _copy(store / name, Path(dst))
+    return True
+
+
+def keep(store: Path, key: str, outputs: dict[str, Path]) -> None:
+    """Store a finished member's files in ``store`` under fingerprint ``key`` (stamp written last)."""
+    store.mkdir(parents=True, exist_ok=True)
+    stamp = store / "fingerprint"
+    stamp.unlink(missing_ok=True)
+    for name, src in outputs.items():
+        _copy(Path(src), store / name)
+    stamp.write_text(key + "\n")
+
+
+@dataclass
+class Member:
+    """One unit of a batch: its label, result fingerprint, output files and work directory."""
+
+    label: str
+    key: str
+    outputs: dict[str, Path]
+    workdir: Path
+
+
+def run_members(
+    members: Sequence[Member], run: Callable[[Member], dict[str, Any]], log: Any = None
+) -> list[dict[str, Any]]:
+    """Run or reuse every member in turn; one member's failure never stops the others.
+
+    ``run`` writes the member's outputs and returns its record (the pipeline's steps never
+    raise for a failed calculation; anything else raised here is recorded in the log and the
+    remaining members still run, then re-raised at the end so that the job fails visibly).
+    """
+    done: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for m in members:
+        t0 = time.perf_counter()
+        store = m.workdir / "finished"
+        if reuse(store, m.key, m.outputs):
+            done.append({"member": m.label, "reused": True, "wall_s": time.perf_counter() - t0})
+            _say(log, f"{m.label}: reused (finished earlier with the same inputs)")
+            continue
+        try:
+            rec = run(m)
+        except Exception as err:  # noqa: BLE001 - the other members still run
+            errors.append(f"{m.label}: {type(err).__name__}: {err}")
+            _say(log, errors[-1])
+            continue
+        keep(store, m.key, m.outputs)
+        done.append(
+            {"member": m.label, "reused": False, "status": rec.get("status"), "wall_s": time.perf_counter() - t0}
+        )
+        _say(log, f"{m.label}: {rec.get('status')} in {time.perf_counter() - t0:.1f} s {rec.get('reason') or ''}")
+    if errors:
+        raise RuntimeError(f"{len(errors)} of {len(members)} batch members failed: " + "; ".join(errors))
+    return done
+
+
+def _say(log: Any, text: str) -> None:
+    if log is not None:
+        print(text, file=log, flush=True)
+
+
+def run_ligand_batch(cfg: dict[str, Any], members: Sequence[dict[str, str]], log: Any = None) -> list[dict[str, Any]]:
+    """Relax the free ligands of a batch. ``members``: dicts with ``ligand``, ``json``, ``xyz``, ``workdir``."""
+    from passivscreen.pipeline import _ligand_entry, run_ligand
+
+    settings = result_settings(cfg)
+    batch = []
+    for m in members:
+        entry = _ligand_entry(cfg, m["ligand"])
+        batch.append(
+            Member(
+                label=f"ligand {m['ligand']}",
+                key=fingerprint("ligand", settings, entry),
+                outputs={"record.json": Path(m["json"]), "structure.extxyz": Path(m["xyz"])},
+                workdir=Path(m["workdir"]),
+            )
+        )
+
+    def run(member: Member) -> dict[str, Any]:
+        name = member.label.removeprefix("ligand ")
+        return run_ligand(cfg, name, member.outputs["record.json"], member.outputs["structure.extxyz"], member.workdir)
+
+    return run_members(batch, run, log)
+
+
+def run_adsorption_batch(
+    cfg: dict[str, Any], members: Sequence[dict[str, str]], clean_slab_json: str | Path, log: Any = None
+) -> list[dict[str, Any]]:
+    """Relax the complexes of a batch and draw their projected DOS and structure pictures.
+
+    ``members``: dicts with ``ligand``, ``site``, ``face``, the inputs ``slab_json``, ``slab_xyz``,
+    ``ligand_json``, ``ligand_xyz``, the outputs ``json``, ``xyz``, ``pdos``, ``picture`` and
+    ``workdir``.
+    """
+    from passivscreen.io import read_json
+    from passivscreen.pipeline import _ligand_entry, run_adsorption
+    from passivscreen.ranking import write_pdos_plot, write_structure_picture
+
+    settings = result_settings(cfg)
+    batch, by_label = [], {}
+    for m in members:
+        key = fingerprint(
+            "adsorption",
+            settings,
+            _ligand_entry(cfg, m["ligand"]),
+            m["site"],
+            m["face"],
+            reference_summary(read_json(m["slab_json"])),
+            reference_summary(read_json(m["ligand_json"])),
+            reference_summary(read_json(clean_slab_json)),
+        )
+        label = f"{m['ligand']} on {m['site']} ({m['face']})"
+        by_label[label] = m
+        batch.append(
+            Member(
+                label=label,
+                key=key,
+                outputs={
+                    "record.json": Path(m["json"]),
+                    "structure.extxyz": Path(m["xyz"]),
+                    "pdos.png": Path(m["pdos"]),
+                    "picture.png": Path(m["picture"]),
+                },
+                workdir=Path(m["workdir"]),
+            )
+        )
+
+    def run(member: Member) -> dict[str, Any]:
+        m = by_label[member.label]
+        rec = run_adsorption(
+            cfg,
+            m["ligand"],
+            m["site"],
+            m["face"],
+            m["slab_json"],
+            m["slab_xyz"],
+            m["ligand_json"],
+            m["ligand_xyz"],
+            m["json"],
+            m["xyz"],
+            m["workdir"],
+        )
+        write_pdos_plot(clean_slab_json, m["slab_json"], m["json"], m["pdos"])
+        write_structure_picture(m["xyz"], m["json"], m["picture"])
+        return rec
+
+    return run_members(batch, run, log)
