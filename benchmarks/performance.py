@@ -161,6 +161,7 @@ def hand_relax(
     fmax: float,
     steps: int,
     counter: CallCounter,
+    opt_kw: dict[str, Any] | None = None,
     **calc_kw: Any,
 ) -> dict[str, Any]:
     """A relaxation as written by hand: fresh TBLite, slab atoms fixed, an ASE optimizer."""
@@ -174,7 +175,7 @@ def hand_relax(
     atoms.set_constraint(FixAtoms(indices=range(n_slab)))
     _electronic_state(atoms, charge, mult)
     atoms.calc = TBLite(method="GFN2-xTB", verbosity=0, **calc_kw)
-    opt = {"FIRE": FIRE, "BFGS": BFGS}[optimizer](atoms, logfile=None)
+    opt = {"FIRE": FIRE, "BFGS": BFGS}[optimizer](atoms, logfile=None, **(opt_kw or {}))
     counter.take()
     t0 = time.perf_counter()
     try:
@@ -300,14 +301,15 @@ def means(args: argparse.Namespace) -> int:
         print(f"means, {name}, rotation {c.rotation_deg} deg, pristine top site, held slab, fmax {fmax}\n")
         print(f"{'variant':44s} {'calls':>6s} {'wall s':>7s} {'s/call':>7s} {'E_ads':>8s}")
         variants = [
-            ("FIRE, accuracy 1 (tblite default), 1 thread", "FIRE", 1, {"accuracy": 1.0}),
-            ("BFGS, accuracy 1, 1 thread", "BFGS", 1, {"accuracy": 1.0}),
-            ("BFGS, accuracy 3 (looser SCF), 1 thread", "BFGS", 1, {"accuracy": 3.0}),
-            ("BFGS, accuracy 3, 2 threads", "BFGS", 2, {"accuracy": 3.0}),
+            ("FIRE, accuracy 1 (tblite default), 1 thread", "FIRE", 1, {"accuracy": 1.0}, {}),
+            ("BFGS alpha 70 (ASE default), accuracy 1", "BFGS", 1, {"accuracy": 1.0}, {}),
+            ("BFGS alpha 30, accuracy 1", "BFGS", 1, {"accuracy": 1.0}, {"alpha": 30.0}),
+            ("BFGS alpha 30, accuracy 3 (looser SCF)", "BFGS", 1, {"accuracy": 3.0}, {"alpha": 30.0}),
+            ("BFGS alpha 30, accuracy 3, 2 threads", "BFGS", 2, {"accuracy": 3.0}, {"alpha": 30.0}),
         ]
-        for label, opt, threads, kw in variants:
+        for label, opt, threads, kw, opt_kw in variants:
             set_threads(threads)
-            r = hand_relax(c.atoms, c.n_slab, charge, mult, opt, fmax, 500, counter, **kw)
+            r = hand_relax(c.atoms, c.n_slab, charge, mult, opt, fmax, 500, counter, opt_kw=opt_kw, **kw)
             e = None if r["energy"] is None else r["energy"] - e_ref
             print(
                 f"{label:44s} {r['calls']:6d} {r['wall_s']:7.1f} {r['wall_s'] / r['calls']:7.2f} {_f(e):>8s}",

@@ -111,6 +111,7 @@ def _relax_tier(atoms: Atoms, tcfg: dict[str, Any], tier: dict[str, Any], steps:
         steps=steps if tier["task"] == "relax" else 0,
         optimizer=tcfg["relax"]["optimizer"],
         maxstep=tcfg["relax"]["maxstep"],
+        alpha=tcfg["relax"].get("alpha"),
         trajectory=trajectory,
         guards=guards,
         scf_ladder=get_backend(tier["backend"]).scf_ladder,

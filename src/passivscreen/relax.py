@@ -202,6 +202,7 @@ def relax(
     guards: Guards | None = None,
     scf_ladder: list[dict[str, Any]] | None = None,
     maxstep: float | None = None,
+    alpha: float | None = None,
     max_wall_s: float | None = None,
 ) -> RelaxResult:
     """Relax ``atoms`` (its constraints respected) with ``calc``.
@@ -245,7 +246,10 @@ def relax(
     traj_writer = Trajectory(str(trajectory), "a", atoms) if trajectory is not None else None
     try:
         while True:
-            opt = make_optimizer(optimizer, atoms, logfile=None, **({"maxstep": maxstep} if maxstep else {}))
+            kw: dict[str, Any] = {"maxstep": maxstep} if maxstep else {}
+            if alpha and optimizer in ("BFGS", "LBFGS"):
+                kw["alpha"] = alpha
+            opt = make_optimizer(optimizer, atoms, logfile=None, **kw)
             if traj_writer is not None:
                 opt.attach(traj_writer.write, interval=1)
             try:
