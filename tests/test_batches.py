@@ -20,7 +20,7 @@ def test_chunks_keep_config_order():
 
 def test_execution_settings_change_no_fingerprint():
     cfg = {"seed": 1, "threads": 1, "batch_size": 1, "ligands": [{"name": "a"}], "relax": {"fmax": 0.05}}
-    other = {**cfg, "threads": 4, "batch_size": 50, "ligands": [{"name": "b"}]}
+    other = {**cfg, "threads": 4, "batch_size": 50, "ligand_batch_size": 7, "ligands": [{"name": "b"}]}
     assert fingerprint(result_settings(cfg)) == fingerprint(result_settings(other))
     assert fingerprint(result_settings(cfg)) != fingerprint(result_settings({**cfg, "relax": {"fmax": 0.01}}))
 

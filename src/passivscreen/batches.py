@@ -1,8 +1,9 @@
 """Batches: many relaxations per cluster job, one calculator per batch, finished members reused.
 
 A screen of N ligands on S sites and F face sets is N ligand relaxations and N x S x F complex
-relaxations. With ``batch_size`` B in the config, the workflow runs them as ceil(N / B)
-ligand jobs and ceil(N S F / B) complex jobs (plus the slabs, the ranking and the database),
+relaxations. With ``ligand_batch_size`` L and ``batch_size`` B in the config, the workflow runs
+them as ceil(N / L) ligand jobs and ceil(N S F / B) complex jobs (plus the slabs, the ranking
+and the database),
 so that a 1,000-ligand set is tens of cluster jobs, not thousands. The members of a batch run
 one after the other in one Python process: the calculator registry
 (:func:`passivscreen.calculators.get_calculator`) builds each calculator once and every
@@ -31,7 +32,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 #: config keys that do not change any result (how the work is split and threaded)
-EXECUTION_KEYS = ("batch_size", "threads", "ligands")
+EXECUTION_KEYS = ("batch_size", "ligand_batch_size", "threads", "ligands")
 
 
 def chunks(items: Sequence[T], size: int) -> list[list[T]]:

@@ -23,9 +23,10 @@ CLEAN = SITES[0].replace(SITES[0].split("-Pb")[0], "pristine", 1)
 # each job also gets only its own ligands' entries, so editing one ligand re-runs only the
 # jobs that hold that ligand (keys sorted: the order of keys in a config is not a change)
 SETTINGS = json.loads(json.dumps(result_settings(config), sort_keys=True))
-# batches: `batch_size` relaxations per job, in config order (append new ligands at the end)
+# batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
+# (append new ligands at the end)
 COMPLEXES = [(lig, site, face) for lig in LIGANDS for site in SITES for face in FACES]
-LIGAND_BATCHES = chunks(LIGANDS, config["batch_size"])
+LIGAND_BATCHES = chunks(LIGANDS, config["ligand_batch_size"])
 COMPLEX_BATCHES = chunks(COMPLEXES, config["batch_size"])
 
 
