@@ -35,12 +35,13 @@ def ligands(n: int) -> list[dict]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=1000, help="number of ligands")
-    ap.add_argument("--batch-size", type=int, default=50, help="relaxations per cluster job")
+    ap.add_argument("--batch-size", type=int, default=50, help="relaxations per cluster job (ligands and complexes)")
     args = ap.parse_args()
     n = args.n
     cfg = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
     cfg["set"] = f"plan{n}"
     cfg["batch_size"] = args.batch_size
+    cfg["ligand_batch_size"] = args.batch_size
     cfg["ligands"] = ligands(n)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "plan.yaml"

@@ -125,13 +125,13 @@ def test_profile_dry_run(root, tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = _job_resources(out.stdout + out.stderr)
     cfg = load_config(CONFIG)
-    assert set(jobs) == {"all", "slab", "ligands_0000", "adsorption_0000", "adsorption_0001", "adsorption_0002",
-                         "ranking", "database"}, jobs
+    batches = {f"{kind}_{k:04d}" for kind in ("ligands", "adsorption") for k in range(3)}
+    assert set(jobs) == {"all", "slab", "ranking", "database", *batches}, jobs
     for rule, res in jobs.items():
         if rule == "all":
             continue
         kind = rule.split("_")[0]
-        n = 3 if kind in ("ligands", "adsorption") else 1
+        n = {"ligands": cfg["ligand_batch_size"], "adsorption": cfg["batch_size"]}.get(kind, 1)
         assert res == {**job_resources(kind, n, cfg, 1), "cpus_per_task": cfg["threads"]}, (rule, res)
 
 
