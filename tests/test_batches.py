@@ -35,7 +35,7 @@ def test_resources_grow_with_batch_and_attempt():
 
 
 def _member(tmp_path: Path, name: str, key: str) -> Member:
-    return Member(name, key, {"out.txt": tmp_path / "results" / f"{name}.txt"}, tmp_path / "work" / name)
+    return Member(name, key, {"out.txt": tmp_path / "results" / f"{name}.txt"}, tmp_path / "work" / name, {})
 
 
 def test_finished_members_are_reused_and_a_failure_does_not_stop_the_others(tmp_path):

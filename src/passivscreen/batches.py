@@ -117,12 +117,14 @@ def keep(store: Path, key: str, outputs: dict[str, Path]) -> None:
 
 @dataclass
 class Member:
-    """One unit of a batch: its label, result fingerprint, output files and work directory."""
+    """One unit of a batch: its label, result fingerprint, output files, work directory and the
+    workflow's description of it (``spec``: names and paths, as the rule passes them)."""
 
     label: str
     key: str
     outputs: dict[str, Path]
     workdir: Path
+    spec: dict[str, str]
 
 
 def run_members(
@@ -178,12 +180,13 @@ def run_ligand_batch(cfg: dict[str, Any], members: Sequence[dict[str, str]], log
                 key=fingerprint("ligand", settings, entry),
                 outputs={"record.json": Path(m["json"]), "structure.extxyz": Path(m["xyz"])},
                 workdir=Path(m["workdir"]),
+                spec=m,
             )
         )
 
     def run(member: Member) -> dict[str, Any]:
-        name = member.label.removeprefix("ligand ")
-        return run_ligand(cfg, name, member.outputs["record.json"], member.outputs["structure.extxyz"], member.workdir)
+        m = member.spec
+        return run_ligand(cfg, m["ligand"], m["json"], m["xyz"], m["workdir"])
 
     return run_members(batch, run, log)
 
@@ -202,7 +205,15 @@ def run_adsorption_batch(
     from passivscreen.ranking import write_pdos_plot, write_structure_picture
 
     settings = result_settings(cfg)
-    batch, by_label = [], {}
+    summaries: dict[str, dict[str, Any]] = {}
+
+    def summary(path: str | Path) -> dict[str, Any]:
+        """A reference record's summary, read once per batch (members share slabs and ligands)."""
+        if str(path) not in summaries:
+            summaries[str(path)] = reference_summary(read_json(path))
+        return summaries[str(path)]
+
+    batch = []
     for m in members:
         key = fingerprint(
             "adsorption",
@@ -210,15 +221,13 @@ def run_adsorption_batch(
             _ligand_entry(cfg, m["ligand"]),
             m["site"],
             m["face"],
-            reference_summary(read_json(m["slab_json"])),
-            reference_summary(read_json(m["ligand_json"])),
-            reference_summary(read_json(clean_slab_json)),
+            summary(m["slab_json"]),
+            summary(m["ligand_json"]),
+            summary(clean_slab_json),
         )
-        label = f"{m['ligand']} on {m['site']} ({m['face']})"
-        by_label[label] = m
         batch.append(
             Member(
-                label=label,
+                label=f"{m['ligand']} on {m['site']} ({m['face']})",
                 key=key,
                 outputs={
                     "record.json": Path(m["json"]),
@@ -227,11 +236,12 @@ def run_adsorption_batch(
                     "picture.png": Path(m["picture"]),
                 },
                 workdir=Path(m["workdir"]),
+                spec=m,
             )
         )
 
     def run(member: Member) -> dict[str, Any]:
-        m = by_label[member.label]
+        m = member.spec
         rec = run_adsorption(
             cfg,
             m["ligand"],

@@ -1,6 +1,7 @@
 # Complexes in batches of `batch_size`: one job relaxes its complexes one after the other with
 # one calculator, and draws each one's projected DOS and structure picture.
 for k, batch in enumerate(COMPLEX_BATCHES):
+    files = [complex_files(*m) for m in batch]
 
     rule:
         name:
@@ -8,36 +9,36 @@ for k, batch in enumerate(COMPLEX_BATCHES):
         input:
             clean=f"{RESULTS}/slab/{CLEAN}/top.json",
             slabs=sorted(
-                {complex_files(*m)[key] for m in batch for key in ("slab_json", "slab_xyz")}
+                {f[key] for f in files for key in ("slab_json", "slab_xyz")}
             ),
             ligands=sorted(
-                {complex_files(*m)[key] for m in batch for key in ("ligand_json", "ligand_xyz")}
+                {f[key] for f in files for key in ("ligand_json", "ligand_xyz")}
             ),
         output:
-            records=[complex_files(*m)["json"] for m in batch],
-            structures=[complex_files(*m)["xyz"] for m in batch],
+            records=[f["json"] for f in files],
+            structures=[f["xyz"] for f in files],
             pdos=[
                 report(
-                    complex_files(*m)["pdos"],
+                    f["pdos"],
                     caption="../report/pdos.rst",
                     category="Projected DOS",
-                    subcategory=m[0],
+                    subcategory=f["ligand"],
                 )
-                for m in batch
+                for f in files
             ],
             pictures=[
                 report(
-                    complex_files(*m)["picture"],
+                    f["picture"],
                     caption="../report/structure.rst",
                     category="Structures",
-                    subcategory=m[0],
+                    subcategory=f["ligand"],
                 )
-                for m in batch
+                for f in files
             ],
         params:
             cfg=SETTINGS,
-            entries=entries({m[0] for m in batch}),
-            members=[complex_files(*m) for m in batch],
+            entries=entries({f["ligand"] for f in files}),
+            members=files,
         threads: config["threads"]
         resources:
             **sized("adsorption", len(batch)),

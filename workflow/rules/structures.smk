@@ -18,19 +18,20 @@ rule slab:
         "../scripts/slab.py"
 
 
-# Free ligands in batches of `batch_size`, one calculator per job.
+# Free ligands in batches of `ligand_batch_size`, one calculator per job.
 for k, batch in enumerate(LIGAND_BATCHES):
+    ligand_set = [ligand_files(lig) for lig in batch]
 
     rule:
         name:
             f"ligands_{k:04d}"
         output:
-            records=[ligand_files(lig)["json"] for lig in batch],
-            structures=[ligand_files(lig)["xyz"] for lig in batch],
+            records=[f["json"] for f in ligand_set],
+            structures=[f["xyz"] for f in ligand_set],
         params:
             cfg=SETTINGS,
             entries=entries(batch),
-            members=[ligand_files(lig) for lig in batch],
+            members=ligand_set,
         threads: config["threads"]
         resources:
             **sized("ligands", len(batch)),
