@@ -5,16 +5,25 @@ Usage: python benchmarks/default_screen.py [configs/default.yaml] [--cores 2]
 Prints the wall time, the GFN2-xTB force calls per complex relaxation (median), the
 time spent inside calculator calls (from the per-calculation JSON records) and
 the workflow overhead, i.e. everything that is not a calculator call.
+
+The overhead is measured from the clock: every process of the run (Snakemake and its job
+scripts) imports a ``sitecustomize`` from a temporary directory that times each
+``tblite.ase.TBLite.calculate`` call (start and end, wall clock) into a log. The wall time
+during which no calculator call runs in any process is the workflow overhead: Snakemake's
+start-up and scheduling, job start-up and imports, placement, RDKit, figures and file I/O.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -33,14 +42,23 @@ def main() -> int:
     res = ROOT / "results" / cfg["set"]
     if res.exists() and not args.keep:
         shutil.rmtree(res)
+    hook = Path(tempfile.mkdtemp(prefix="passivscreen-calls-"))
+    (hook / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    call_log = hook / "calls.log"
+    env = dict(os.environ, PASSIVSCREEN_CALL_LOG=str(call_log))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH", "")) if p)
+    start = time.time()
     t0 = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.config],
         cwd=ROOT,
         capture_output=True,
         text=True,
+        env=env,
     )
     wall = time.perf_counter() - t0
+    calls_clock = _read_calls(call_log)
+    shutil.rmtree(hook, ignore_errors=True)
     if run.returncode != 0:
         print(run.stderr[-3000:])
         return 1
@@ -67,6 +85,17 @@ def main() -> int:
         job_s += float(tsv.read_text().splitlines()[1].split("\t")[0])
     busy = float(args.cores) * wall
     print(f"config: {args.config}  cores: {args.cores}")
+    computing = _union(calls_clock)
+    overhead = 100 * (1 - computing / wall)
+    _goal("workflow overhead: no calculator call running (% of wall)", overhead, "< 5", overhead < 5)
+    if calls_clock:
+        first = min(a for a, _ in calls_clock) - start
+        last = wall - (max(b for _, b in calls_clock) - start)
+        print(
+            f"  {len(calls_clock)} calculator calls timed; computing {computing:.0f} s of {wall:.0f} s wall; "
+            f"before the first call {first:.1f} s, after the last {last:.1f} s, "
+            f"gaps between calls {wall - computing - first - last:.1f} s"
+        )
     _goal("wall time, clean results tree (s)", wall, "< 600", wall < 600)
     med = statistics.median(per_complex) if per_complex else 0
     _goal("median GFN2-xTB calculations per complex", med, "<= 60", med <= 60)
@@ -78,7 +107,7 @@ def main() -> int:
         f"{args.cores} cores x wall: {busy:.0f} s"
     )
     inside = 100 * (1 - calc_s / job_s) if job_s else float("nan")
-    _goal("workflow overhead inside jobs (% of job time)", inside, "< 5", inside < 5)
+    print(f"  not a calculator call, inside jobs: {inside:.1f} % of job time")
     idle = 100 * (1 - job_s / busy)
     print(
         f"  cores idle or between jobs: {idle:.1f} % of {args.cores} cores x wall; everything that is not a "
@@ -90,6 +119,67 @@ def main() -> int:
         value = f"{e:.3f}" if e is not None else r["status"]
         print(f"  {r['ligand']:28s} {r.get('anchor', ''):6s} {value:>8s}  BO {r.get('bond_order')}")
     return 0
+
+
+SITECUSTOMIZE = textwrap.dedent(
+    """
+    # Times every tblite.ase.TBLite.calculate call of this process into $PASSIVSCREEN_CALL_LOG.
+    import importlib.abc
+    import importlib.util
+    import os
+    import sys
+    import time
+
+    _LOG = os.environ.get("PASSIVSCREEN_CALL_LOG")
+
+
+    class _TimeTBLite(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name != "tblite.ase":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            load = spec.loader.exec_module
+
+            def exec_module(module):
+                load(module)
+                calculate = module.TBLite.calculate
+
+                def timed(self, *args, **kwargs):
+                    t0 = time.time()
+                    try:
+                        return calculate(self, *args, **kwargs)
+                    finally:
+                        with open(_LOG, "a") as log:
+                            log.write(f"{os.getpid()} {t0:.4f} {time.time():.4f}\\n")
+
+                module.TBLite.calculate = timed
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+
+    if _LOG:
+        sys.meta_path.insert(0, _TimeTBLite())
+    """
+)
+
+
+def _read_calls(path: Path) -> list[tuple[float, float]]:
+    if not path.exists():
+        return []
+    return [(float(a), float(b)) for _, a, b in (line.split() for line in path.read_text().splitlines())]
+
+
+def _union(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of time intervals (s)."""
+    total, end = 0.0, float("-inf")
+    for a, b in sorted(intervals):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
 
 
 def _goal(what: str, value: float, goal: str, met: bool) -> None:

@@ -38,8 +38,9 @@ def main() -> int:
             path = Path(tmp) / "c.yaml"
             path.write_text(yaml.safe_dump(BASE | change))
             t0 = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "passivscreen.cli", "validate", str(path)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-m", "passivscreen.cli", "validate", str(path)], capture_output=True, text=True
+            )
             dt = time.perf_counter() - t0
             worst = max(worst, dt)
             msg = (out.stderr or out.stdout).strip().splitlines()[-1][:110]

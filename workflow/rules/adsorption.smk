@@ -1,5 +1,6 @@
 # Complexes in batches of `batch_size`: one job relaxes its complexes one after the other with
-# one calculator, and draws each one's projected DOS and structure picture.
+# one calculator, and draws each one's projected DOS and structure picture. Ready batches start in
+# config order (priority), so a long job listed early does not run alone at the end.
 for k, batch in enumerate(COMPLEX_BATCHES):
     files = [complex_files(*m) for m in batch]
 
@@ -40,6 +41,7 @@ for k, batch in enumerate(COMPLEX_BATCHES):
             entries=entries({f["ligand"] for f in files}),
             members=files,
         threads: config["threads"]
+        priority: len(COMPLEX_BATCHES) - k
         resources:
             **sized("adsorption", len(batch)),
             cpus_per_task=config["threads"],
