@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from ase import Atoms
 from ase.neighborlist import natural_cutoffs, neighbor_list
@@ -56,14 +58,13 @@ def ligand_bonds_changed(initial: Atoms, final: Atoms, scale: float = 1.2) -> li
     return out
 
 
-#: Default thresholds of the integrity checks (config section ``integrity``).
-INTEGRITY_DEFAULTS = {
-    "desorption_cutoff": 3.6,
-    "pb_br_bond": 3.4,
-    "pb_br_broken": 3.8,
-    "pull_out": 0.7,
-    "reduction": 0.1,
-}
+@functools.cache
+def integrity_defaults() -> dict[str, float]:
+    """Default thresholds of the integrity checks: those of the config schema's ``integrity`` section."""
+    from passivscreen.config import schema
+
+    props = schema()["properties"]["integrity"]["properties"]
+    return {k: v["default"] for k, v in props.items()}
 
 
 def broken_pb_br_bonds(final: Atoms, reference: Atoms, bond: float = 3.4, broken: float = 3.8) -> list[str]:
@@ -105,7 +106,7 @@ def integrity_flags(
     surface cannot be damaged by construction, and the ligand is judged by what
     happens to the ligand itself.
     """
-    c = INTEGRITY_DEFAULTS | dict(cfg or {})
+    c = integrity_defaults() | dict(cfg or {})
     flags: list[str] = []
     details: dict[str, list[str]] = {}
     n_lig = len(anchors)
