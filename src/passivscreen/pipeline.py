@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from passivscreen.calculators import BackendError, attach, calculator_parameters
 from passivscreen.electronic import dipole_energy_estimate, orbital_summary, trap_states
 from passivscreen.io import read_json, versions, write_json, write_structures
 from passivscreen.ligands import ligand_from_smiles, resolve_smiles
-from passivscreen.placement import place_ligand
+from passivscreen.placement import Complex, orientations
 from passivscreen.relax import Guards, relax, single_point
 from passivscreen.structures import SlabSpec, build_slab, distinct_surface_sites, site_rotation_order, site_slab
 
@@ -372,38 +371,15 @@ def _free_indices(atoms: Atoms, n_slab: int, anchor: int, radius: float, fixed: 
     return [i for i in range(n_slab) if d[i] <= radius and i not in set(fixed)]
 
 
-@dataclass
-class _Complex:
-    """A placed complex: one ligand per face."""
-
-    atoms: Atoms
-    rotation_deg: float
-    n_slab: int
-    n_lig: int
-    anchors: list[int]
-    sites: list[int]
-    min_contact_ratio: float
-
-
 def _place_all(
     slab: Atoms, lig, sites: dict[str, int], faces: tuple[str, ...], cfg: dict[str, Any], n: int | None = None
-):
+) -> tuple[list[Complex], list[Complex], float]:
     """``n`` placements of one ligand on each face (default ``placement.orientations``), the same rotation on
-    every face."""
+    every face, over the symmetry-distinct span of the first face's site."""
     n = n or cfg["placement"]["orientations"]
     span = 360.0 / site_rotation_order(slab, sites[faces[0]])
-    ok: list[_Complex] = []
-    clash: list[_Complex] = []
-    for k in range(n):
-        rot = span * k / n
-        atoms, anchors, ratio = slab, [], np.inf
-        for face in faces:
-            p = place_ligand(atoms, lig, sites[face], rot, face)
-            anchors.append(p.anchor)
-            ratio = min(ratio, p.min_contact_ratio)
-            atoms = p.atoms
-        c = _Complex(atoms, rot, len(slab), len(lig.atoms), anchors, [sites[f] for f in faces], ratio)
-        (ok if ratio >= cfg["placement"]["min_contact_ratio"] else clash).append(c)
+    on = {f: sites[f] for f in faces}
+    ok, clash = orientations(slab, lig, on, n, min_contact_ratio=cfg["placement"]["min_contact_ratio"], span_deg=span)
     return ok, clash, span
 
 
@@ -582,7 +558,7 @@ def run_adsorption(
 def _complex_properties(
     fin: Atoms,
     e: float,
-    c: _Complex,
+    c: Complex,
     lig,
     slab: Atoms,
     slab_rec: dict,
@@ -650,7 +626,7 @@ class _Skip(Exception):
 
 
 def _screen(
-    cfg: dict[str, Any], placements: list[_Complex], e_ref: float, workdir: Path, charge: int, multiplicity: int
+    cfg: dict[str, Any], placements: list[Complex], e_ref: float, workdir: Path, charge: int, multiplicity: int
 ) -> list[dict]:
     """Single-point E_ads of each orientation (cached in ``workdir`` for resumption)."""
     cache = workdir / "screening.json"
