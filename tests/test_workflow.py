@@ -36,6 +36,10 @@ def test_dry_run_and_lint(root, tmp_path):
     dry = _smk(root, tmp_path, "-n")
     assert dry.returncode == 0, dry.stderr
     assert "adsorption" in dry.stdout and "ranking" in dry.stdout
+    # ready adsorption batches start in config order: batch k has the k-th highest priority
+    prio = dict(re.findall(r"rule (adsorption_\d+):.*?priority: (\d+)", dry.stdout, re.S))
+    batches = sorted(prio)
+    assert len(batches) >= 2 and [int(prio[b]) for b in batches] == list(range(len(batches), 0, -1)), prio
     lint = subprocess.run(
         [*SNAKEMAKE, "--lint", "--configfile", "configs/test.yaml"], cwd=root, capture_output=True, text=True
     )
