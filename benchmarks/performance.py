@@ -7,8 +7,8 @@ Usage::
     python benchmarks/performance.py scaling [--sizes 2,3] [--ligands tmpo,tppo,tspo1] [--jobs 2]
 
 ``--jobs 2`` runs the independent pieces (our protocol per complex, each FIRE orientation) in
-two one-thread processes side by side, each with its own slab and ligand references; times
-are then those of two busy cores, as in the workflow.
+two one-thread processes side by side, each computing the slab and ligand references it needs
+once; times are then those of two busy cores, as in the workflow.
 
 ``compare``: for each ligand of configs/default.yaml (pristine site, top face, the default
 2x2 slab), in one run,
@@ -33,7 +33,9 @@ TSPO1: atoms, wall time, GFN2-xTB calls, time per call.
 from __future__ import annotations
 
 import argparse
+import atexit
 import copy
+import shutil
 import statistics
 import sys
 import tempfile
@@ -90,15 +92,26 @@ def load_cfg(path: Path = ROOT / "configs" / "default.yaml", **over: Any) -> dic
 
 
 def references(cfg: dict[str, Any], work: Path, site: str, names: list[str]) -> dict[str, Any]:
+    """The slab and free-ligand records in ``work``; those already there are read, not recomputed."""
+    from passivscreen.io import read_json
     from passivscreen.pipeline import run_ligand, run_slab
 
     (work / "slab").mkdir(parents=True, exist_ok=True)
-    slab = run_slab(cfg, site, "top", work / "slab" / "top.json", work / "slab" / "top.extxyz")
+    slab_json = work / "slab" / "top.json"
+    if slab_json.exists():
+        slab = read_json(slab_json)
+    else:
+        slab = run_slab(cfg, site, "top", slab_json, work / "slab" / "top.extxyz")
     assert slab["status"] == "ok", slab.get("reason")
     ligs = {}
     for name in names:
         d = work / "ligands"
-        ligs[name] = run_ligand(cfg, name, d / f"{name}.json", d / f"{name}.extxyz", work / "work" / "ligands" / name)
+        if (d / f"{name}.json").exists():
+            ligs[name] = read_json(d / f"{name}.json")
+        else:
+            ligs[name] = run_ligand(
+                cfg, name, d / f"{name}.json", d / f"{name}.extxyz", work / "work" / "ligands" / name
+            )
         assert ligs[name]["status"] == "ok", ligs[name].get("reason")
     return {"slab": slab, "ligands": ligs}
 
@@ -199,6 +212,7 @@ def hand_relax(
 
 
 _COUNTER: CallCounter | None = None
+_WORK: dict[int, Path] = {}
 
 
 def _worker_counter() -> CallCounter:
@@ -210,6 +224,14 @@ def _worker_counter() -> CallCounter:
         set_threads(1)
         _COUNTER = CallCounter()
     return _COUNTER
+
+
+def _work(n: int) -> Path:
+    """This process's directory for the n x n slab: its slab and ligand references are computed once."""
+    if n not in _WORK:
+        _WORK[n] = Path(tempfile.mkdtemp(prefix=f"passivscreen-perf-{n}x{n}-"))
+        atexit.register(shutil.rmtree, _WORK[n], True)
+    return _WORK[n]
 
 
 def _pool(tasks: list[tuple[Any, ...]], jobs: int) -> list[Any]:
@@ -225,7 +247,7 @@ def _pool(tasks: list[tuple[Any, ...]], jobs: int) -> list[Any]:
 
 
 def _task(kind: str, name: str, n: int = 2, k: int = 0, baseline_steps: int = 300) -> dict[str, Any] | None:
-    """One independent piece of ``compare`` or ``scaling``, with its own references in its own directory.
+    """One independent piece of ``compare`` or ``scaling``; each process computes its own references once.
 
     ``ours``: our protocol for ligand ``name`` on the n x n slab; ``fire``: the hand-written FIRE
     baseline from orientation ``k`` of the same placements.
@@ -233,38 +255,37 @@ def _task(kind: str, name: str, n: int = 2, k: int = 0, baseline_steps: int = 30
     from passivscreen.pipeline import site_labels
 
     counter = _worker_counter()
-    cfg = load_cfg()
-    lig = next((x for x in cfg["ligands"] if x["name"] == name), None)
+    base = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
+    lig = next((x for x in base["ligands"] if x["name"] == name), None)
     if lig is None:
         lig = {"name": name, "smiles": SCALING_LIGANDS[name]}
-    slab = copy.deepcopy(cfg["slab"])
+    slab = copy.deepcopy(base["slab"])
     slab["repeat"] = [n, n]
     cfg = load_cfg(slab=slab, ligands=[lig])
     site = next(s for s in site_labels(cfg) if s.startswith("pristine"))
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        references(cfg, work, site, [name])
-        if kind == "ours":
-            from ase.io import read
+    work = _work(n)
+    references(cfg, work, site, [name])
+    if kind == "ours":
+        from ase.io import read
 
-            r = ours(cfg, work, site, name, counter)
-            natoms = len(read(work / "adsorption" / name / "top.extxyz")) if r["status"] == "ok" else None
-            out = {"slab": f"{n}x{n}", "ligand": name, "atoms": natoms, **r}
-            print(f"  {n}x{n} {name}: ours {r['status']} {r['calls']} calls {r['wall_s']:.0f} s", flush=True)
-            return out
-        ok, e_ref, charge, mult = placements(cfg, work, name)
-        if k >= len(ok):
-            return None
-        c = ok[k]
-        r = hand_relax(c.atoms, c.n_slab, charge, mult, "FIRE", cfg["relax"]["fmax"], baseline_steps, counter)
-        r["rotation"] = c.rotation_deg
-        r["E_ads"] = None if r["energy"] is None else r["energy"] - e_ref
-        print(
-            f"    baseline {name} rot {c.rotation_deg:5.1f}: {r['calls']} calls ({r['wall_s']:.0f} s), "
-            f"converged {r['converged']}, E_ads {_f(r['E_ads'])}",
-            flush=True,
-        )
-        return r
+        r = ours(cfg, work, site, name, counter)
+        natoms = len(read(work / "adsorption" / name / "top.extxyz")) if r["status"] == "ok" else None
+        out = {"slab": f"{n}x{n}", "ligand": name, "atoms": natoms, **r}
+        print(f"  {n}x{n} {name}: ours {r['status']} {r['calls']} calls {r['wall_s']:.0f} s", flush=True)
+        return out
+    ok, e_ref, charge, mult = placements(cfg, work, name)
+    if k >= len(ok):
+        return None
+    c = ok[k]
+    r = hand_relax(c.atoms, c.n_slab, charge, mult, "FIRE", cfg["relax"]["fmax"], baseline_steps, counter)
+    r["rotation"] = c.rotation_deg
+    r["E_ads"] = None if r["energy"] is None else r["energy"] - e_ref
+    print(
+        f"    baseline {name} rot {c.rotation_deg:5.1f}: {r['calls']} calls ({r['wall_s']:.0f} s), "
+        f"converged {r['converged']}, E_ads {_f(r['E_ads'])}",
+        flush=True,
+    )
+    return r
 
 
 def compare(args: argparse.Namespace) -> int:
