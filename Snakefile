@@ -1,5 +1,8 @@
 # passivscreen: screening ligands that passivate PbBr2-rich CsPbBr3 surfaces.
-# Run: snakemake --cores 2 --configfile configs/default.yaml
+# Run: snakemake --cores 2 (configs/default.yaml), or --configfile configs/<set>.yaml for another set
+
+
+configfile: "configs/default.yaml"
 
 
 report: "workflow/report/workflow.rst"
@@ -9,9 +12,11 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
 include: "workflow/rules/adsorption.smk"
 include: "workflow/rules/ranking.smk"
+include: "workflow/rules/convergence.smk"
 
 
 rule all:
+    default_target: True
     input:
         f"{RESULTS}/ranking.csv",
         f"{RESULTS}/ranking.png",

@@ -13,7 +13,7 @@ once; times are then those of two busy cores, as in the workflow.
 ``compare``: for each ligand of configs/default.yaml (pristine site, top face, the default
 2x2 slab), in one run,
 
-* ours: ``passivscreen.pipeline.run_adsorption`` as the workflow calls it (orientation
+* ours: ``passivscreen.steps.adsorption.run_adsorption`` as the workflow calls it (orientation
   single points, the best orientation relaxed with the configured optimizer);
 * baseline: every orientation from the *same* placements relaxed with ASE's FIRE at
   GFN2-xTB (tblite defaults, slab held as in ours), as a user would write it by hand; the
@@ -93,8 +93,9 @@ def load_cfg(path: Path = ROOT / "configs" / "default.yaml", **over: Any) -> dic
 
 def references(cfg: dict[str, Any], work: Path, site: str, names: list[str]) -> dict[str, Any]:
     """The slab and free-ligand records in ``work``; those already there are read, not recomputed."""
-    from passivscreen.io import read_json
-    from passivscreen.pipeline import run_ligand, run_slab
+    from passivscreen.records.files import read_json
+    from passivscreen.steps.ligand import run_ligand
+    from passivscreen.steps.slab import run_slab
 
     (work / "slab").mkdir(parents=True, exist_ok=True)
     slab_json = work / "slab" / "top.json"
@@ -117,7 +118,7 @@ def references(cfg: dict[str, Any], work: Path, site: str, names: list[str]) -> 
 
 
 def ours(cfg: dict[str, Any], work: Path, site: str, name: str, counter: CallCounter) -> dict[str, Any]:
-    from passivscreen.pipeline import run_adsorption
+    from passivscreen.steps.adsorption import run_adsorption
 
     counter.take()
     t0 = time.perf_counter()
@@ -152,9 +153,10 @@ def placements(cfg: dict[str, Any], work: Path, name: str):
     """The placed complexes that run_adsorption starts from (same slab, same relaxed ligand, same rotations)."""
     from ase.io import read
 
-    from passivscreen.io import read_json
     from passivscreen.ligands import ligand_from_smiles
-    from passivscreen.pipeline import _ligand_entry, _place_all
+    from passivscreen.records.files import read_json
+    from passivscreen.steps.adsorption import place_all as _place_all
+    from passivscreen.steps.common import ligand_entry as _ligand_entry
 
     slab_rec = read_json(work / "slab" / "top.json")
     lig_rec = read_json(work / "ligands" / f"{name}.json")
@@ -186,7 +188,7 @@ def hand_relax(
     from ase.optimize import BFGS, FIRE
     from tblite.ase import TBLite
 
-    from passivscreen.pipeline import _electronic_state
+    from passivscreen.calculators.systems import electronic_state as _electronic_state
 
     atoms = atoms.copy()
     atoms.set_constraint(FixAtoms(indices=range(n_slab)))
@@ -252,7 +254,7 @@ def _task(kind: str, name: str, n: int = 2, k: int = 0, baseline_steps: int = 30
     ``ours``: our protocol for ligand ``name`` on the n x n slab; ``fire``: the hand-written FIRE
     baseline from orientation ``k`` of the same placements.
     """
-    from passivscreen.pipeline import site_labels
+    from passivscreen.structures import site_labels
 
     counter = _worker_counter()
     base = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
@@ -359,7 +361,7 @@ def _goal(what: str, value: Any, goal: str, met: bool) -> None:
 def means(args: argparse.Namespace) -> int:
     """Each means on its own, trimethylphosphine oxide on the default slab, best orientation."""
     from passivscreen.calculators import set_threads
-    from passivscreen.pipeline import site_labels
+    from passivscreen.structures import site_labels
 
     cfg = load_cfg()
     site = next(s for s in site_labels(cfg) if s.startswith("pristine"))

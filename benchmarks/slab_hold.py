@@ -7,7 +7,7 @@ available DFT ones, which take hours on 2 cores): build the default slab
 (2x2, 3 PbBr2 layers, Cs8Pb12Br32, bottom layer fixed), take the energy of the
 ideal slab, rattle the free atoms by 0.05 A (seeded), relax with BFGS (fmax
 0.05 eV/A, up to ``--steps`` steps; GFN2-xTB capped at 60) through
-:func:`passivscreen.relax.relax` with guards (free atoms watched against the
+:func:`passivscreen.relaxation.relax` with guards (free atoms watched against the
 ideal positions, 0.5 A; energy floor E_ideal - 1 eV), and print a Markdown table.
 
 PASS = converged, no guard tripped, min Pb-Br >= 2.8 A and min Cs-Br >= 3.5 A.
@@ -25,7 +25,7 @@ from ase import Atoms
 from ase.constraints import FixAtoms
 
 from passivscreen.calculators import REGISTRY, get_calculator, scf_ladder, set_threads, unavailable_reason
-from passivscreen.relax import Guards, relax, single_point
+from passivscreen.relaxation import Guards, relax, single_point
 from passivscreen.structures import SlabSpec, build_slab
 
 RATTLE = 0.05

@@ -2,35 +2,35 @@ from __future__ import annotations
 
 import pytest
 
-from passivscreen import analysis
+from passivscreen.analysis import energies, geometry
 from passivscreen.ligands import ligand_from_smiles
 from passivscreen.placement import place_ligand
 from passivscreen.structures import surface_pb_indices
 
 
 def test_eads_arithmetic():
-    assert analysis.adsorption_energy(-105.5, -100.0, -4.25) == pytest.approx(-1.25)
-    assert analysis.adsorption_energy(-104.0, -100.0, -4.25) == pytest.approx(0.25)
+    assert energies.adsorption_energy(-105.5, -100.0, -4.25) == pytest.approx(-1.25)
+    assert energies.adsorption_energy(-104.0, -100.0, -4.25) == pytest.approx(0.25)
 
 
 def test_identical_slab_atoms_in_both_terms(small_slab):
     lig = ligand_from_smiles("acetone", "CC(C)=O")
     site = surface_pb_indices(small_slab)[0]
     p = place_ligand(small_slab, lig, site)
-    assert analysis.max_slab_displacement(p.atoms, small_slab) == 0.0
+    assert geometry.max_slab_displacement(p.atoms, small_slab) == 0.0
     moved = p.atoms.copy()
     moved.positions[3] += [0.0, 0.0, 0.4]
-    assert analysis.max_slab_displacement(moved, small_slab) == pytest.approx(0.4)
+    assert geometry.max_slab_displacement(moved, small_slab) == pytest.approx(0.4)
     with pytest.raises(ValueError):
-        analysis.max_slab_displacement(lig.atoms, small_slab)
-    pb, d = analysis.nearest_pb(p.atoms, p.anchor, p.n_slab)
+        geometry.max_slab_displacement(lig.atoms, small_slab)
+    pb, d = geometry.nearest_pb(p.atoms, p.anchor, p.n_slab)
     assert pb == site and d == pytest.approx(2.5)
 
 
 def test_ligand_bonds_changed():
     lig = ligand_from_smiles("acetone", "CC(C)=O")
-    assert analysis.ligand_bonds_changed(lig.atoms, lig.atoms) == []
+    assert geometry.ligand_bonds_changed(lig.atoms, lig.atoms) == []
     broken = lig.atoms.copy()
     broken.positions[lig.anchor_index] += [0, 0, 3.0]  # pull O off the carbonyl C
-    changes = analysis.ligand_bonds_changed(lig.atoms, broken)
+    changes = geometry.ligand_bonds_changed(lig.atoms, broken)
     assert any(c.startswith("broken C") and "O" in c for c in changes)

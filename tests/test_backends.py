@@ -18,15 +18,18 @@ from passivscreen.calculators import (
     BackendError,
     attach,
     check_elements,
+    common,
+    cp2k,
     get_backend,
     get_calculator,
-    gpaw_parameters,
+    planewave,
     presets,
+    threads,
 )
-from passivscreen.relax import relax
+from passivscreen.relaxation import relax
 from passivscreen.structures import SlabSpec, build_slab
 
-HAS_CP2K = calcs.cp2k_executable() is not None
+HAS_CP2K = cp2k.cp2k_executable() is not None
 HAS_CHGNET = importlib.util.find_spec("chgnet") is not None
 HAS_SEVENN = importlib.util.find_spec("sevenn") is not None
 
@@ -55,7 +58,7 @@ def test_registry_flags():
     assert REGISTRY["cp2k"].scf and REGISTRY["cp2k"].kind == "dft"
     assert calcs.scf_ladder("gfn2") is None  # relax's own tblite ladder
     assert calcs.scf_ladder("chgnet") == []
-    assert all(set(r) <= set(calcs.CP2K_EXTRA_DEFAULTS) | {"max_scf"} for r in calcs.scf_ladder("cp2k"))
+    assert all(set(r) <= set(cp2k.CP2K_EXTRA_DEFAULTS) | {"max_scf"} for r in calcs.scf_ladder("cp2k"))
     for name in REGISTRY:  # every backend has presets (possibly empty) and a cheap availability probe
         assert isinstance(presets(name), dict)
         assert calcs.unavailable_reason(name) is None or isinstance(calcs.unavailable_reason(name), str)
@@ -78,8 +81,8 @@ def test_unknown_backend():
 
 @pytest.mark.parametrize("name", ["chgnet", "sevenn"])
 def test_missing_ml_package_says_what_to_install(monkeypatch, name):
-    real = calcs.find_spec
-    monkeypatch.setattr(calcs, "find_spec", lambda mod: None if mod == name else real(mod))
+    real = common.find_spec
+    monkeypatch.setattr(common, "find_spec", lambda mod: None if mod == name else real(mod))
     with pytest.raises(BackendError, match=r"pip install \"passivscreen\[ml\]\"") as exc:
         get_calculator(name, fresh=True)
     assert name in str(exc.value)
@@ -88,26 +91,24 @@ def test_missing_ml_package_says_what_to_install(monkeypatch, name):
 
 def test_missing_cp2k_and_gpaw(monkeypatch):
     monkeypatch.delenv("ASE_CP2K_COMMAND", raising=False)
-    monkeypatch.setattr(calcs.shutil, "which", lambda exe: None)
+    monkeypatch.setattr(cp2k.shutil, "which", lambda exe: None)
     with pytest.raises(BackendError, match="apt-get install cp2k"):
         get_calculator("cp2k", fresh=True)
-    real = calcs.find_spec
-    monkeypatch.setattr(calcs, "find_spec", lambda mod: None if mod == "gpaw" else real(mod))
+    real = common.find_spec
+    monkeypatch.setattr(common, "find_spec", lambda mod: None if mod == "gpaw" else real(mod))
     with pytest.raises(BackendError, match="pip install gpaw"):
         get_calculator("gpaw", fresh=True)
 
 
 def test_cp2k_command(monkeypatch):
     monkeypatch.delenv("ASE_CP2K_COMMAND", raising=False)
-    monkeypatch.setattr(
-        calcs.shutil, "which", lambda exe: f"/usr/bin/{exe}" if exe in ("cp2k.psmp", "mpirun") else None
-    )
-    assert calcs.cp2k_executable() == "cp2k.psmp --shell"
-    assert calcs.cp2k_command(threads=2) == "env OMP_NUM_THREADS=2 cp2k.psmp --shell"
-    cmd = calcs.cp2k_command(threads=4, mpi_ranks=2)
+    monkeypatch.setattr(cp2k.shutil, "which", lambda exe: f"/usr/bin/{exe}" if exe in ("cp2k.psmp", "mpirun") else None)
+    assert cp2k.cp2k_executable() == "cp2k.psmp --shell"
+    assert cp2k.cp2k_command(threads=2) == "env OMP_NUM_THREADS=2 cp2k.psmp --shell"
+    cmd = cp2k.cp2k_command(threads=4, mpi_ranks=2)
     assert cmd.startswith("env OMP_NUM_THREADS=2 ") and "/usr/bin/mpirun -np 2 cp2k.psmp --shell" in cmd
-    monkeypatch.setattr(calcs.shutil, "which", lambda exe: "/usr/bin/cp2k_shell" if exe == "cp2k_shell" else None)
-    assert calcs.cp2k_executable() == "cp2k_shell"
+    monkeypatch.setattr(cp2k.shutil, "which", lambda exe: "/usr/bin/cp2k_shell" if exe == "cp2k_shell" else None)
+    assert cp2k.cp2k_executable() == "cp2k_shell"
 
 
 def test_set_threads_sets_torch_threads(monkeypatch):
@@ -117,13 +118,13 @@ def test_set_threads_sets_torch_threads(monkeypatch):
             monkeypatch.setenv(var, os.environ[var])
         else:
             monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(calcs, "_PARALLEL", {"threads": None, "mpi_ranks": None})
+    monkeypatch.setattr(threads, "PARALLEL", {"threads": None, "mpi_ranks": None})
     before = torch.get_num_threads()
     try:
         calcs.set_threads(1, mpi_ranks=2)
         assert torch.get_num_threads() == 1
         assert os.environ["OMP_NUM_THREADS"] == "1"
-        assert calcs._PARALLEL == {"threads": 1, "mpi_ranks": 2}
+        assert threads.PARALLEL == {"threads": 1, "mpi_ranks": 2}
     finally:
         torch.set_num_threads(before)
 
@@ -169,6 +170,55 @@ def test_cp2k_single_point_energy_and_finite_difference_forces(tmp_path):
     assert abs(e1 - e0) < 1e-4, (e0, e1)
     assert max(errors) < 0.01, errors
     print(f"\nCP2K H2O: E = {e0:.5f} eV, first SP {t_sp:.1f} s, FD force error max {max(errors):.1e} eV/A")
+
+
+@pytest.mark.slow
+@pytest.mark.cp2k
+@pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
+def test_cp2k_surface_dipole_correction_on_a_polar_system(tmp_path):
+    """A polar molecule in a slab-like cell: the dipole-corrected energy is reached by the restart, is
+    repeatable, differs from the uncorrected one by about the dipole-dipole term, and its forces are -dE/dx."""
+    base = {"cutoff_ry": 200.0, "rel_cutoff_ry": 40.0, "eps_scf": 1e-7, "threads": 1}
+    atoms = molecule("H2O")  # ASE's water: the dipole along z
+    atoms.cell = [6.0, 6.0, 10.0]
+    atoms.pbc = True
+    atoms.center()
+    calcs_ = {
+        "dip": get_calculator("cp2k", {**base, "directory": str(tmp_path / "dip")}, fresh=True),
+        "again": get_calculator("cp2k", {**base, "directory": str(tmp_path / "again")}, fresh=True),
+        "plain": get_calculator(
+            "cp2k", {**base, "dipole_correction": False, "directory": str(tmp_path / "plain")}, fresh=True
+        ),
+    }
+    try:
+        e, f = {}, None
+        for key, calc in calcs_.items():
+            a = atoms.copy()
+            a.calc = calc
+            e[key] = a.get_potential_energy()
+            if key == "dip":
+                f = a.get_forces()
+                inp = (tmp_path / "dip" / "cp2k.inp").read_text()
+                out = (tmp_path / "dip" / "cp2k.out").read_text()
+                d = 0.005
+                disp = a.copy()
+                disp.calc = calc
+                disp.positions[0, 2] += d
+                ep = disp.get_potential_energy()
+                disp.positions[0, 2] -= 2 * d
+                em = disp.get_potential_energy()
+                fd = -(ep - em) / (2 * d)
+    finally:
+        for calc in calcs_.values():
+            calc.close()
+    # the last input is the restart with the correction on; the output holds both stages
+    assert "SURFACE_DIPOLE_CORRECTION" in inp and "SCF_GUESS RESTART" in inp and "RESTART.wfn" in inp
+    assert out.count("SCF WAVEFUNCTION OPTIMIZATION") >= 2
+    assert abs(e["again"] - e["dip"]) < 1e-5, e
+    mu = 0.39  # e A, water (1.85 D)
+    estimate = 2 * np.pi * 14.3996 * mu**2 / atoms.get_volume()  # leading dipole-dipole term, eV
+    assert 0.3 * estimate < abs(e["dip"] - e["plain"]) < 3 * estimate, (e, estimate)
+    assert abs(fd - f[0, 2]) < 0.01, (fd, f[0, 2])
 
 
 @pytest.mark.slow
@@ -276,7 +326,7 @@ def test_espresso_writes_pbe_d3_dipole_input(tmp_path, monkeypatch):
         (pseudo / f).write_text("stand-in\n")
     monkeypatch.setenv("ESPRESSO_PSEUDO", str(pseudo))
     monkeypatch.delenv("ASE_ESPRESSO_COMMAND", raising=False)
-    assert calcs.espresso_pseudopotentials(pseudo) == {
+    assert planewave.espresso_pseudopotentials(pseudo) == {
         "Br": "br_pbe_v1.4.uspp.F.UPF",
         "Cs": "Cs_pbe_v1.uspp.F.UPF",
         "Pb": "Pb.pbe-dn-kjpaw_psl.0.2.2.UPF",
@@ -301,13 +351,13 @@ def test_espresso_writes_pbe_d3_dipole_input(tmp_path, monkeypatch):
 
 
 def test_gpaw_parameters_pbe_dipole_layer():
-    p = gpaw_parameters(**{k: v for k, v in presets("gpaw").items() if k != "dispersion"})
+    p = planewave.gpaw_parameters(**{k: v for k, v in presets("gpaw").items() if k != "dispersion"})
     assert p["mode"] == {"name": "pw", "ecut": 400.0}
     assert p["xc"] == "PBE"
     assert p["poissonsolver"] == {"dipolelayer": "xy"}
     assert p["kpts"] == {"size": [2, 2, 1], "gamma": True}
     assert p["occupations"]["name"] == "fermi-dirac"
-    assert "poissonsolver" not in gpaw_parameters(dipole_correction=False)
+    assert "poissonsolver" not in planewave.gpaw_parameters(dipole_correction=False)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gpaw") is None, reason="GPAW not installed (pip install gpaw)")

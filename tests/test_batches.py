@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from passivscreen.batches import Member, chunks, fingerprint, job_resources, result_settings, run_members
+from passivscreen.steps.batches import Member, run_members
+from passivscreen.steps.jobs import chunks, fingerprint, job_resources, result_settings
 
 
 def test_chunks_keep_config_order():

@@ -23,9 +23,9 @@ from ase.io import read
 
 from passivscreen.calculators import get_calculator
 from passivscreen.config import ConfigError, validate_config
-from passivscreen.io import write_json
-from passivscreen.pipeline import run_ligand
-from passivscreen.relax import relax
+from passivscreen.records.files import write_json
+from passivscreen.relaxation import relax
+from passivscreen.steps.ligand import run_ligand
 
 BASE = {"set": "faults", "ligands": [{"name": "acetone", "smiles": "CC(C)=O"}]}
 

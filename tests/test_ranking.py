@@ -3,8 +3,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from passivscreen.io import write_json
 from passivscreen.ranking import ranking_table, write_ranking
+from passivscreen.records.files import write_json
 
 
 def _rec(name, e, status="ok", flags=None, anchor="P=O", face="top", bo=0.2, before=None, after=None):

@@ -7,7 +7,7 @@ from ase.constraints import FixAtoms
 from ase.io import read
 
 from passivscreen.calculators import get_calculator
-from passivscreen.relax import Guards, GuardTripped, relax, single_point
+from passivscreen.relaxation import Guards, GuardTripped, relax, single_point
 
 
 def test_real_gfn2_relaxation_of_water(tmp_path):

@@ -15,7 +15,7 @@ from ase.build import molecule
 from ase.io import Trajectory, read
 
 from passivscreen.calculators import get_calculator
-from passivscreen.relax import relax
+from passivscreen.relaxation import relax
 
 FMAX = 0.02
 
@@ -25,7 +25,7 @@ FMAX = 0.02
 DRIVER = """
 import json, sys, time
 from passivscreen.calculators import get_calculator
-from passivscreen.relax import relax
+from passivscreen.relaxation import relax
 from ase.build import molecule
 
 traj, out, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])

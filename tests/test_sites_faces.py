@@ -5,11 +5,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from passivscreen import analysis
-from passivscreen.electronic import dipole_energy_estimate, pdos, trap_states
+from passivscreen.analysis import geometry, integrity
+from passivscreen.analysis.electronic import dipole_energy_estimate, pdos, trap_states
 from passivscreen.ligands import ligand_from_smiles
-from passivscreen.pipeline import _groups, _place_all, face_tuple, parse_site
-from passivscreen.structures import SlabError, formal_charge, layer_indices, site_slab, surface_pb_indices
+from passivscreen.steps.adsorption import place_all as _place_all
+from passivscreen.structures import (
+    SlabError,
+    face_tuple,
+    formal_charge,
+    layer_indices,
+    parse_site,
+    pdos_groups,
+    site_slab,
+    surface_pb_indices,
+)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +64,7 @@ def test_bottom_vacancy_mirrors_top(small_slab):
     zc = 0.5 * (small_slab.positions[:, 2].max() + small_slab.positions[:, 2].min())
     vt, vb = np.asarray(top.vacancies["top"]), np.asarray(bottom.vacancies["bottom"])
     assert vb[2] == pytest.approx(2 * zc - vt[2]) and np.allclose(vb[:2], vt[:2])
-    groups = _groups(top.atoms, ("top",), top.sites, top.vacancies)
+    groups = pdos_groups(top.atoms, ("top",), top.sites, top.vacancies)
     assert len(groups["defect"]) == 2 and top.sites["top"] in groups["defect"]
     assert set(groups["surface_Pb"]) == set(surface_pb_indices(top.atoms, "top"))
 
@@ -81,7 +90,7 @@ def test_both_faces_placement(small_slab):
     assert c.atoms.positions[a_top, 2] > ss.atoms.positions[:, 2].max()
     assert c.atoms.positions[a_bot, 2] < ss.atoms.positions[:, 2].min()
     for a, face in zip(c.anchors, ("top", "bottom")):
-        pb, d = analysis.nearest_pb(c.atoms, a, c.n_slab)
+        pb, d = geometry.nearest_pb(c.atoms, a, c.n_slab)
         assert pb == ss.sites[face] and d == pytest.approx(2.5)
     assert len(layer_indices(ss.atoms)) == 3
 
@@ -97,7 +106,7 @@ def _complex(small_slab, smiles="CP(C)(C)=O"):
 
 def test_integrity_clean_case_has_no_flags(small_slab):
     ss, lig, c = _complex(small_slab)
-    out = analysis.integrity_flags(
+    out = integrity.integrity_flags(
         c.atoms, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=True, ligand_charge=0.14
     )
     assert out["flags"] == [] and out["surface_assessed"]
@@ -108,7 +117,7 @@ def test_integrity_ligand_reacted(small_slab):
     bad = c.atoms.copy()
     p_index = c.n_slab + lig.atoms.get_chemical_symbols().index("P")
     bad.positions[p_index] += [0.0, 0.0, 2.0]  # P=O and P-C bonds broken
-    out = analysis.integrity_flags(bad, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False)
+    out = integrity.integrity_flags(bad, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False)
     assert out["flags"] == ["ligand_reacted[gfn2]"]
 
 
@@ -116,7 +125,7 @@ def test_integrity_desorbed(small_slab):
     ss, lig, c = _complex(small_slab)
     far = c.atoms.copy()
     far.positions[c.n_slab :] += [0.0, 0.0, 2.0]
-    out = analysis.integrity_flags(far, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False)
+    out = integrity.integrity_flags(far, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False)
     assert out["flags"] == ["desorbed[gfn2]"]
 
 
@@ -125,16 +134,16 @@ def test_integrity_surface_damaged_only_when_slab_free(small_slab):
     dmg = c.atoms.copy()
     pb = c.sites[0]
     dmg.positions[pb] += [0.0, 0.0, 1.2]  # the site Pb pulled out of the surface
-    out = analysis.integrity_flags(dmg, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "chgnet", slab_free=True)
+    out = integrity.integrity_flags(dmg, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "chgnet", slab_free=True)
     assert "surface_damaged[chgnet]" in out["flags"]
     assert any("Pb" in d for d in out["details"]["surface_damaged"])
-    held = analysis.integrity_flags(dmg, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False)
+    held = integrity.integrity_flags(dmg, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False)
     assert not any(f.startswith("surface_damaged") for f in held["flags"]) and not held["surface_assessed"]
 
 
 def test_integrity_ligand_reduced(small_slab):
     ss, lig, c = _complex(small_slab)
-    out = analysis.integrity_flags(
+    out = integrity.integrity_flags(
         c.atoms, ss.atoms, c.n_slab, c.anchors, lig.atoms, c.n_lig, "gfn2", slab_free=False, ligand_charge=-0.18
     )
     assert out["flags"] == ["ligand_reduced[gfn2]"]

@@ -97,8 +97,8 @@ def test_profile_has_site_keys_only():
 
 
 def test_rules_size_every_job_and_grow_with_attempt():
-    from passivscreen.batches import job_resources
     from passivscreen.config import load_config
+    from passivscreen.steps.jobs import job_resources
 
     for name in ("default", "test", "seed_paper"):
         cfg = load_config(ROOT / "configs" / f"{name}.yaml")
@@ -117,8 +117,8 @@ def test_rules_size_every_job_and_grow_with_attempt():
 
 def test_profile_dry_run(root, tmp_path):
     """Snakemake accepts the profile; every job gets the rule's mem_mb, runtime and cpus_per_task."""
-    from passivscreen.batches import job_resources
     from passivscreen.config import load_config
+    from passivscreen.steps.jobs import job_resources
 
     _require_plugin()
     out, _ = _smk(tmp_path, "-n", "--workflow-profile", str(PROFILE_DIR), timeout=300)
@@ -166,8 +166,8 @@ def _site_default_resources(cl: SlurmCluster) -> list[str]:
 @pytest.mark.slow
 @pytest.mark.slurm
 def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
-    from passivscreen.batches import job_resources
     from passivscreen.config import load_config
+    from passivscreen.steps.jobs import job_resources
 
     cfg = load_config(CONFIG)
     biggest = max(job_resources(k, cfg["batch_size"], cfg)["mem_mb"] for k in ("slab", "ligands", "adsorption"))

@@ -46,6 +46,21 @@ def test_dry_run_and_lint(root, tmp_path):
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
 
 
+def test_default_configfile_and_its_replacement(root):
+    """`snakemake -n` needs no arguments (configs/default.yaml); a --configfile replaces it whole."""
+    plain = subprocess.run([*SNAKEMAKE, "-n"], cwd=root, capture_output=True, text=True)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "results/default/ranking.csv" in plain.stdout
+    assert len(re.findall(r"rule ligands_\d+:", plain.stdout)) == 1  # default.yaml: ligand_batch_size 7
+    other = subprocess.run(
+        [*SNAKEMAKE, "-n", "--configfile", "configs/test.yaml"], cwd=root, capture_output=True, text=True
+    )
+    assert other.returncode == 0, other.stderr[-2000:]
+    assert "results/default/" not in other.stdout and "results/test/ranking.csv" in other.stdout
+    # test.yaml sets no ligand_batch_size: the schema's default (1), not default.yaml's 7
+    assert len(re.findall(r"rule ligands_\d+:", other.stdout)) == 3
+
+
 def test_invalid_config_stops_before_compute(root, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("set: bad\nligands:\n  - {name: broken, smiles: 'C1CC('}\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +10,12 @@ import yaml
 
 from passivscreen.calculators import BackendError, check_elements, get_backend
 from passivscreen.ligands import LigandError, choose_anchor, parse_smiles, resolve_smiles
-from passivscreen.structures import SlabError, SlabSpec, build_slab
+from passivscreen.schema import schema
+from passivscreen.structures import SlabError, SlabSpec, build_slab, surface_pb_indices
 
 
 class ConfigError(ValueError):
     """An invalid configuration; the message names the field and the ligand."""
-
-
-def schema() -> dict[str, Any]:
-    text = resources.files("passivscreen").joinpath("presets/config.schema.yaml").read_text()
-    return yaml.safe_load(text)
 
 
 def apply_schema(config: dict[str, Any]) -> dict[str, Any]:
@@ -92,8 +87,6 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     n_pb = len(slab)
     sites = cfg["placement"]["sites"]
     if sites != "all":
-        from passivscreen.structures import surface_pb_indices
-
         top = surface_pb_indices(slab)
         bad = [s for s in sites if s >= n_pb or s not in top]
         if bad:

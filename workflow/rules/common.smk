@@ -1,13 +1,15 @@
+import copy
 import json
 
-from passivscreen.batches import chunks, job_resources, result_settings
 from passivscreen.config import ConfigError, validate_config
-from passivscreen.pipeline import site_labels
+from passivscreen.steps.jobs import chunks, job_resources, result_settings
+from passivscreen.structures import site_labels
 
-if not config:
-    raise WorkflowError(
-        "no config given: run with --configfile configs/default.yaml (or another set)"
-    )
+# the Snakefile's `configfile:` (configs/default.yaml) is the default set; a --configfile replaces it
+# whole (Snakemake would merge it key by key, so a key left out would come from default.yaml, not
+# from the schema's default)
+if workflow.overwrite_configfiles:
+    config = copy.deepcopy(workflow.config_settings.overwrite_config)
 try:
     config = validate_config(config)
 except ConfigError as err:
@@ -101,3 +103,10 @@ def pictures(wildcards):
         site=SITES,
         face=FACES,
     )
+
+
+def convergence_inputs(wildcards):
+    """Every finished complex with its slab and ligand (the harness re-evaluates them)."""
+    files = [complex_files(*m) for m in COMPLEXES]
+    keys = ("json", "xyz", "slab_json", "slab_xyz", "ligand_json", "ligand_xyz")
+    return {"files": sorted({f[k] for f in files for k in keys})}

@@ -15,7 +15,7 @@ rule ranking:
         orientations=f"{RESULTS}/orientations.csv",
         tiers=f"{RESULTS}/tiers.csv",
     params:
-        title=lambda w: f"{config['set']}: E_ads at {config['calculator']['backend']}, held slab",
+        set_name=config["set"],
         order=config["ranking"]["order"],
     resources:
         **sized("ranking"),

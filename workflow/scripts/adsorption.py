@@ -1,4 +1,4 @@
-from passivscreen.batches import run_adsorption_batch
+from passivscreen.steps import run_adsorption_batch
 
 sm = snakemake  # noqa: F821
 cfg = {**sm.params.cfg, "threads": sm.threads, "ligands": sm.params.entries}

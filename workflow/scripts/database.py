@@ -1,4 +1,4 @@
-from passivscreen.database import update_database
+from passivscreen.steps import update_database
 
 sm = snakemake  # noqa: F821
 with open(sm.log[0], "w") as log:

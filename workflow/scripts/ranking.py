@@ -1,7 +1,7 @@
-from passivscreen.ranking import write_ranking
+from passivscreen.steps import write_ranking
 
 sm = snakemake  # noqa: F821
 with open(sm.log[0], "w") as log:
-    df = write_ranking(list(sm.input), sm.output.csv, sm.output.png, sm.output.orientations, sm.params.title,
+    df = write_ranking(list(sm.input), sm.output.csv, sm.output.png, sm.output.orientations, sm.params.set_name,
                        sm.params.order, sm.output.tiers)
     print(df.to_string(), file=log)

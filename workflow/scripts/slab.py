@@ -1,4 +1,4 @@
-from passivscreen.pipeline import run_slab
+from passivscreen.steps import run_slab
 
 sm = snakemake  # noqa: F821
 cfg = {**sm.params.cfg, "threads": sm.threads}

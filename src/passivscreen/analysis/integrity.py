@@ -1,74 +1,31 @@
-"""Adsorption energy, bond orders, charge transfer and integrity checks."""
+"""Integrity of a relaxed complex: ligand reacted, reduced or desorbed, surface damaged; record flags."""
 
 from __future__ import annotations
 
-import functools
+from typing import Any
 
 import numpy as np
 from ase import Atoms
-from ase.neighborlist import natural_cutoffs, neighbor_list
+
+from passivscreen.analysis.geometry import ligand_bonds_changed, nearest_pb
+from passivscreen.schema import section_defaults
 
 
-def adsorption_energy(e_complex: float, e_slab: float, e_ligand: float) -> float:
-    """E_ads = E(complex) - E(slab) - E(ligand), eV (negative: binding)."""
-    return float(e_complex - e_slab - e_ligand)
-
-
-def max_slab_displacement(complex_atoms: Atoms, slab_reference: Atoms) -> float:
-    """Largest displacement (A) of a slab atom between the complex and the slab reference.
-
-    Slab atoms are the first ``len(slab_reference)`` atoms of the complex and
-    must carry the same elements; 0.0 means the slab term is the same geometry
-    in both terms of E_ads.
-    """
-    n = len(slab_reference)
-    if complex_atoms.get_chemical_symbols()[:n] != slab_reference.get_chemical_symbols():
-        raise ValueError("the complex's first atoms are not the slab reference's")
-    d = complex_atoms.positions[:n] - slab_reference.positions
-    return float(np.linalg.norm(d, axis=1).max())
-
-
-def nearest_pb(atoms: Atoms, index: int, n_slab: int) -> tuple[int, float]:
-    """The slab Pb closest to atom ``index`` (minimum image) and its distance."""
-    pb = [i for i in range(n_slab) if atoms[i].symbol == "Pb"]
-    d = atoms.get_distances(index, pb, mic=True)
-    k = int(np.argmin(d))
-    return pb[k], float(d[k])
-
-
-def ligand_charge(charges: np.ndarray, n_slab: int) -> float:
-    """Net Mulliken charge on the ligand atoms: electrons it gave to the slab (e)."""
-    return float(np.sum(np.asarray(charges)[n_slab:]))
-
-
-def bond_graph(atoms: Atoms, scale: float = 1.2) -> set[tuple[int, int]]:
-    """Covalent bonds (i < j) from scaled covalent radii."""
-    i, j = neighbor_list("ij", atoms, natural_cutoffs(atoms, mult=scale))
-    return {(int(a), int(b)) for a, b in zip(i, j) if a < b}
-
-
-def ligand_bonds_changed(initial: Atoms, final: Atoms, scale: float = 1.2) -> list[str]:
-    """Bonds formed or broken inside a molecule between two geometries."""
-    a, b = initial.copy(), final.copy()
-    a.pbc = b.pbc = False
-    before, after = bond_graph(a, scale), bond_graph(b, scale)
-    sym = a.get_chemical_symbols()
-    out = [f"broken {sym[i]}{i}-{sym[j]}{j}" for i, j in sorted(before - after)]
-    out += [f"formed {sym[i]}{i}-{sym[j]}{j}" for i, j in sorted(after - before)]
-    return out
-
-
-@functools.cache
 def integrity_defaults() -> dict[str, float]:
     """Default thresholds of the integrity checks: those of the config schema's ``integrity`` section."""
-    from passivscreen.config import schema
-
-    props = schema()["properties"]["integrity"]["properties"]
-    return {k: v["default"] for k, v in props.items()}
+    return section_defaults("integrity")
 
 
-def broken_pb_br_bonds(final: Atoms, reference: Atoms, bond: float = 3.4, broken: float = 3.8) -> list[str]:
-    """Pb-Br pairs bonded in ``reference`` (< ``bond`` A) and apart in ``final`` (> ``broken`` A)."""
+def broken_pb_br_bonds(
+    final: Atoms, reference: Atoms, bond: float | None = None, broken: float | None = None
+) -> list[str]:
+    """Pb-Br pairs bonded in ``reference`` (< ``bond`` A) and apart in ``final`` (> ``broken`` A).
+
+    ``bond`` and ``broken`` default to the config schema's ``integrity.pb_br_bond`` and ``pb_br_broken``.
+    """
+    defaults = integrity_defaults()
+    bond = defaults["pb_br_bond"] if bond is None else bond
+    broken = defaults["pb_br_broken"] if broken is None else broken
     sym = reference.get_chemical_symbols()
     pb = [i for i, s in enumerate(sym) if s == "Pb"]
     br = [i for i, s in enumerate(sym) if s == "Br"]
@@ -141,3 +98,16 @@ def integrity_flags(
             flags.append(f"surface_damaged[{backend}]")
             details["surface_damaged"] = damage + pulled
     return {"flags": flags, "details": details, "surface_assessed": slab_free, "backend": backend}
+
+
+def record_backend(rec: dict[str, Any]) -> str | None:
+    """Backend of the tier that computed a record's value (older records: their provenance)."""
+    return rec.get("backend") or rec.get("provenance", {}).get("backend")
+
+
+def flags_of(rec: dict[str, Any]) -> list[str]:
+    """Integrity flags of an adsorption record (empty for a clean row)."""
+    flags = list((rec.get("integrity") or {}).get("flags", []))
+    if rec.get("status") == "reconstruction":
+        flags.append(f"reconstruction[{record_backend(rec) or '?'}]")
+    return flags

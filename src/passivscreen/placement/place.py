@@ -10,7 +10,8 @@ from ase import Atoms
 from ase.data import covalent_radii
 from ase.geometry import get_distances
 
-from passivscreen.ligands import Ligand, anchor_axis
+from passivscreen.ligands.anchors import anchor_axis
+from passivscreen.ligands.molecules import Ligand
 
 #: Initial anchor-Pb distance (A) by anchor element.
 INITIAL_DISTANCE: dict[str, float] = {"O": 2.5, "N": 2.65, "S": 3.0}

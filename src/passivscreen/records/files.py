@@ -1,20 +1,16 @@
-"""Atomic output writing and provenance."""
+"""Files: atomic JSON, text and structure writing (a killed job never leaves a half-written result)."""
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ase import Atoms
 from ase.io import write
-
-_PACKAGES = ("passivscreen", "ase", "tblite", "rdkit", "pymatgen", "numpy", "snakemake")
 
 
 def _default(obj: Any) -> Any:
@@ -71,14 +67,3 @@ def write_structures(path: str | Path, images: Atoms | list[Atoms]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages that shape the numbers."""
-    out = {"python": platform.python_version()}
-    for pkg in _PACKAGES:
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "absent"
-    return out

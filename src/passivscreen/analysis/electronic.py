@@ -18,7 +18,6 @@ alignment of energy scales between charged and neutral cells is needed):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -122,47 +121,6 @@ def pdos(summary: dict[str, Any], key: str | None, grid: np.ndarray, sigma: floa
     return g @ w
 
 
-def plot_pdos(systems: list[tuple[str, dict[str, Any]]], path: str | Path, title: str = "") -> None:
-    """Stacked total and surface-Pb projected DOS, each aligned at its own VBM."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(systems), 1, figsize=(7, 2.2 * len(systems) + 0.6), sharex=True, squeeze=False)
-    grid = np.linspace(-3.0, 6.0, 900)
-    for ax, (label, summ) in zip(axes[:, 0], systems):
-        if summ is None:
-            ax.text(0.5, 0.5, label, transform=ax.transAxes, ha="center", va="center")
-            ax.set_yticks([])
-            continue
-        traps = trap_states(summ)
-        x = grid + traps["vbm_eV"]
-        ax.fill_between(grid, pdos(summ, None, x), color="0.85", label="total")
-        ax.plot(grid, pdos(summ, "surface_Pb", x), color="C0", label="surface Pb")
-        ax.plot(grid, pdos(summ, "defect", x), color="C3", label="defect/site Pb")
-        if "w_ligand" in summ:
-            ax.plot(grid, pdos(summ, "ligand", x), color="C2", lw=0.8, label="ligand")
-        ax.axvline(0.0, color="k", lw=0.6)
-        if np.isfinite(traps["cbm_eV"]):
-            ax.axvline(traps["cbm_eV"] - traps["vbm_eV"], color="k", lw=0.6, ls="--")
-        for t in traps["trap_energies_eV"]:
-            ax.axvline(t, color="C3", lw=1.2, ls=":")
-        ax.set_ylabel("DOS (1/eV)")
-        ax.set_title(f"{label}: gap {traps['gap_eV']:.2f} eV, trap depth {traps['trap_depth_eV']:.2f} eV", fontsize=9)
-        ax.set_ylim(0, None)
-    for ax in axes[:, 0]:
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, loc="upper left")
-    axes[-1, 0].set_xlabel("E - VBM (eV)   [solid: VBM, dashed: CBM, dotted: trap states]")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def dipole_energy_estimate(dipole_z: float, volume: float) -> float:
     """Spurious dipole-dipole energy (eV) of a polar slab under 3D periodicity.
 
@@ -172,3 +130,26 @@ def dipole_energy_estimate(dipole_z: float, volume: float) -> float:
     """
     ke = 14.399645  # e^2 / (4 pi eps0) in eV*A
     return float(2 * np.pi * ke * dipole_z**2 / volume)
+
+
+def electronic_properties(
+    atoms: Atoms, groups: dict[str, list[int]], pairs: list[tuple[int, int]] | None = None
+) -> dict[str, Any]:
+    """Charges, dipole, orbital summary and trap states of ``atoms`` just evaluated by their calculator.
+
+    ``groups`` are the atom groups of the projected DOS; ``pairs`` the atom pairs whose
+    bond orders are wanted (tblite only: other calculators give charges and dipole at most).
+    """
+    out: dict[str, Any] = {}
+    calc = atoms.calc
+    if "charges" in calc.results:
+        out["charges"] = np.asarray(calc.results["charges"]).tolist()
+    if "dipole" in calc.results:
+        dz = float(np.asarray(calc.results["dipole"])[2])
+        out["dipole_z_eA"] = dz
+        out["dipole_energy_estimate_eV"] = dipole_energy_estimate(dz, atoms.get_volume())
+    summary = orbital_summary(atoms, groups, pairs)
+    if summary is not None:
+        out["orbitals"] = summary
+        out["traps"] = trap_states(summary)
+    return out

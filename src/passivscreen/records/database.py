@@ -8,8 +8,8 @@ from typing import Any
 from ase import Atoms
 from ase.io import read
 
-from passivscreen.io import read_json
-from passivscreen.ranking import flags_of
+from passivscreen.analysis.integrity import flags_of, record_backend
+from passivscreen.records.files import read_json
 
 #: Key-value pairs stored for each row (ASE db keys must be identifiers; None values are left out).
 KEYS = (
@@ -53,7 +53,7 @@ def _row(rec: dict[str, Any], set_name: str) -> dict[str, Any]:
         "charge_transfer_e": rec.get("charge_transfer_e"),
         "status": rec.get("status"),
         "flags": ";".join(flags_of(rec)) or "none",
-        "backend": rec.get("provenance", {}).get("backend"),
+        "backend": record_backend(rec),
         "set": set_name,
         "anchor_group": anchor_group(rec.get("anchor")),
     }

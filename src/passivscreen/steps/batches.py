@@ -18,64 +18,20 @@ and a killed batch resumes where it stopped.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-T = TypeVar("T")
-
-#: config keys that do not change any result (how the work is split and threaded)
-EXECUTION_KEYS = ("batch_size", "ligand_batch_size", "threads", "ligands")
-
-
-def chunks(items: Sequence[T], size: int) -> list[list[T]]:
-    """``items`` in consecutive batches of at most ``size`` (config order: append new ligands at the end)."""
-    if size < 1:
-        raise ValueError(f"batch size must be >= 1, got {size}")
-    return [list(items[i : i + size]) for i in range(0, len(items), size)]
-
-
-def job_resources(kind: str, n_members: int, cfg: dict[str, Any], attempt: int = 1) -> dict[str, int]:
-    """Memory (MB) and wall-time limit (min) of one job, growing with the retry ``attempt``.
-
-    Sized from measurements on the 2x2 slab (docs/slurm.md): a complex relaxation takes
-    1-10 min and < 300 MB at GFN2-xTB on one core, a free ligand seconds; the cost of a force
-    call grows about as the square of the slab's area, so runtimes scale with
-    ``(a b / 4)^2`` for an a x b slab and linearly with the number of PbBr2 layers.
-    """
-    a, b = cfg["slab"]["repeat"]
-    area = a * b / 4.0
-    depth = cfg["slab"]["n_pbbr2_layers"] / 3.0
-    n = max(1, n_members)
-    if kind == "slab":
-        mem, runtime = 2000 * area, 10 + 10 * area**2 * depth
-    elif kind == "ligands":
-        mem, runtime = 2000, 10 + 5 * n
-    elif kind == "adsorption":
-        mem, runtime = 4000 * area, 10 + 30 * n * area**2 * depth
-    elif kind in ("ranking", "database"):
-        mem, runtime = 1000, 10
-    else:
-        raise ValueError(f"unknown job kind {kind!r}")
-    return {"mem_mb": int(math.ceil(mem * attempt)), "runtime": int(math.ceil(runtime * attempt))}
-
-
-def fingerprint(*parts: Any) -> str:
-    """SHA-256 of the JSON of ``parts`` (keys sorted)."""
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def result_settings(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The settings that determine a result: the config without the execution keys."""
-    return {k: v for k, v in cfg.items() if k not in EXECUTION_KEYS}
+from passivscreen.records.files import read_json
+from passivscreen.steps.adsorption import run_adsorption
+from passivscreen.steps.common import ligand_entry
+from passivscreen.steps.jobs import fingerprint, result_settings
+from passivscreen.steps.ligand import run_ligand
+from passivscreen.steps.pictures import write_pdos_plot, write_structure_picture
 
 
 def reference_summary(rec: dict[str, Any]) -> dict[str, Any]:
@@ -168,12 +124,10 @@ def _say(log: Any, text: str) -> None:
 
 def run_ligand_batch(cfg: dict[str, Any], members: Sequence[dict[str, str]], log: Any = None) -> list[dict[str, Any]]:
     """Relax the free ligands of a batch. ``members``: dicts with ``ligand``, ``json``, ``xyz``, ``workdir``."""
-    from passivscreen.pipeline import _ligand_entry, run_ligand
-
     settings = result_settings(cfg)
     batch = []
     for m in members:
-        entry = _ligand_entry(cfg, m["ligand"])
+        entry = ligand_entry(cfg, m["ligand"])
         batch.append(
             Member(
                 label=f"ligand {m['ligand']}",
@@ -200,10 +154,6 @@ def run_adsorption_batch(
     ``ligand_json``, ``ligand_xyz``, the outputs ``json``, ``xyz``, ``pdos``, ``picture`` and
     ``workdir``.
     """
-    from passivscreen.io import read_json
-    from passivscreen.pipeline import _ligand_entry, run_adsorption
-    from passivscreen.ranking import write_pdos_plot, write_structure_picture
-
     settings = result_settings(cfg)
     summaries: dict[str, dict[str, Any]] = {}
 
@@ -218,7 +168,7 @@ def run_adsorption_batch(
         key = fingerprint(
             "adsorption",
             settings,
-            _ligand_entry(cfg, m["ligand"]),
+            ligand_entry(cfg, m["ligand"]),
             m["site"],
             m["face"],
             summary(m["slab_json"]),

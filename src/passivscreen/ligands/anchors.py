@@ -1,4 +1,5 @@
-"""Ligands: SMILES to 3D structures and anchor-group detection.
+"""Anchor groups: SMARTS per anchor class (the first atom is the anchor), choice of the anchor atom,
+and the direction of its free valence.
 
 Anchor classes are SMARTS patterns whose first atom is the anchor atom, the
 atom that is placed on top of an under-coordinated surface Pb.
@@ -6,10 +7,10 @@ atom that is placed on top of an under-coordinated surface Pb.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from ase import Atoms
+
+from passivscreen.ligands.errors import LigandError
 
 #: Anchor class -> SMARTS patterns; the first atom of each pattern is the anchor.
 ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
@@ -21,64 +22,6 @@ ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
     "amine": ("[NX3;H2,H1;!$(N[#6,#16,#15]=[O,S,N]);!$(N=*);!$(N#*);!$(Na)]", "[NX4+;H3,H2]"),
     "thiol": ("[SX2H1]", "[SX1-]"),
 }
-
-#: Names of the shipped ligand library -> SMILES.
-LIGAND_LIBRARY: dict[str, str] = {
-    "trimethylphosphine_oxide": "CP(C)(C)=O",
-    "dimethyl_sulfoxide": "CS(C)=O",
-    "acetone": "CC(C)=O",
-    "nitrosomethane": "CN=O",
-    "acetic_acid": "CC(=O)O",
-    "methylamine": "CN",
-    "methanethiol": "CS",
-    "TPPO": "O=P(c1ccccc1)(c1ccccc1)c1ccccc1",
-    "TSPO1": "O=P(c1ccccc1)(c1ccccc1)c1ccc(cc1)[Si](c1ccccc1)(c1ccccc1)c1ccccc1",
-    "DPEPO": "O=P(c1ccccc1)(c1ccccc1)c1ccccc1Oc1ccccc1P(=O)(c1ccccc1)c1ccccc1",
-    "benzophenone": "O=C(c1ccccc1)c1ccccc1",
-    "nitrosobenzene": "O=Nc1ccccc1",
-}
-
-
-class LigandError(ValueError):
-    """A ligand that cannot be used: bad SMILES, no or ambiguous anchor."""
-
-
-@dataclass
-class Ligand:
-    """A ligand in 3D with its anchor.
-
-    Attributes
-    ----------
-    name, smiles
-        Identity of the ligand.
-    anchor_class
-        Key of :data:`ANCHOR_SMARTS`.
-    anchor_index
-        Index of the anchor atom in ``atoms``.
-    atoms
-        3D structure (RDKit ETKDG + MMFF), hydrogens included.
-    charge
-        Net formal charge of the molecule.
-    """
-
-    name: str
-    smiles: str
-    anchor_class: str
-    anchor_index: int
-    atoms: Atoms
-    charge: int = 0
-    bonds: list[tuple[int, int]] = field(default_factory=list)
-
-
-def parse_smiles(smiles: str, name: str = "ligand"):
-    """Parse a SMILES string with RDKit or raise :class:`LigandError`."""
-    from rdkit import Chem, RDLogger
-
-    RDLogger.DisableLog("rdApp.*")
-    mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles.strip() else None
-    if mol is None:
-        raise LigandError(f"ligand '{name}': RDKit cannot parse SMILES {smiles!r}")
-    return mol
 
 
 def find_anchors(mol) -> dict[str, list[int]]:
@@ -125,44 +68,6 @@ def choose_anchor(mol, name: str, anchor: str | None = None, anchor_index: int |
     if anchor not in found:
         raise LigandError(f"ligand '{name}': anchor {anchor!r} not present (found {sorted(found)})")
     return anchor, found[anchor][0]
-
-
-def ligand_from_smiles(
-    name: str,
-    smiles: str,
-    anchor: str | None = None,
-    anchor_index: int | None = None,
-    seed: int = 42,
-) -> Ligand:
-    """Build a 3D ligand from SMILES: RDKit ETKDG embedding and MMFF94 cleanup."""
-    from rdkit import Chem
-    from rdkit.Chem import AllChem
-
-    mol = parse_smiles(smiles, name)
-    cls, idx = choose_anchor(mol, name, anchor, anchor_index)
-    molh = Chem.AddHs(mol)  # heavy atoms keep their indices
-    params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
-    if AllChem.EmbedMolecule(molh, params) != 0:
-        raise LigandError(f"ligand '{name}': RDKit could not embed {smiles!r} in 3D")
-    if AllChem.MMFFHasAllMoleculeParams(molh):
-        AllChem.MMFFOptimizeMolecule(molh, maxIters=2000)
-    else:
-        AllChem.UFFOptimizeMolecule(molh, maxIters=2000)
-    pos = molh.GetConformer().GetPositions()
-    atoms = Atoms([a.GetSymbol() for a in molh.GetAtoms()], positions=pos)
-    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in molh.GetBonds()]
-    return Ligand(name, smiles, cls, idx, atoms, Chem.GetFormalCharge(molh), bonds)
-
-
-def resolve_smiles(entry: dict) -> str:
-    """SMILES of a config ligand entry (``smiles`` or a ``library`` name)."""
-    if entry.get("smiles"):
-        return str(entry["smiles"])
-    lib = entry.get("library", entry.get("name"))
-    if lib not in LIGAND_LIBRARY:
-        raise LigandError(f"ligand '{entry.get('name')}': no smiles and {lib!r} is not in the library")
-    return LIGAND_LIBRARY[lib]
 
 
 def anchor_axis(atoms: Atoms, anchor: int, bonds: list[tuple[int, int]]) -> np.ndarray:

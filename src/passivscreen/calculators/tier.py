@@ -1,0 +1,82 @@
+"""A tier of the protocol: which backend computes, with which parameters, relaxing or not.
+
+The tiers are built once from the config (:func:`tiers_from_config`) and handed to the
+steps; each tier carries everything its calculations need (backend, effective
+parameters, task, convergence settings), so nothing is copied back into the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ase import Atoms
+
+from passivscreen.calculators.registry import build_calculator, calculator_parameters, check_elements, get_backend
+
+#: Tasks of a tier: relax the geometry and hand it on, or evaluate the geometry of the tier before.
+TASKS = ("relax", "single_point")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One level of the protocol.
+
+    Attributes
+    ----------
+    name
+        Unique name (``tiers[i].name`` in the config; default: the backend).
+    backend
+        Registry name of the calculator backend.
+    task
+        ``relax`` or ``single_point``.
+    parameters
+        The backend's presets overridden by the tier's ``params`` (merged once, here).
+    relax
+        The config's ``relax`` settings with this tier's ``fmax`` and ``steps``.
+    """
+
+    name: str
+    backend: str
+    task: str
+    parameters: dict[str, Any] = field(compare=False)
+    relax: dict[str, Any] = field(compare=False)
+
+    @property
+    def kind(self) -> str:
+        """``xtb``, ``ml``, ``dft`` or ``test`` (see :class:`~passivscreen.calculators.registry.Backend`)."""
+        return get_backend(self.backend).kind
+
+    @property
+    def scf_ladder(self) -> list[dict[str, Any]] | None:
+        """SCF recovery rungs of the backend (None: relaxation's tblite ladder)."""
+        return get_backend(self.backend).scf_ladder
+
+    def attach(self, atoms: Atoms) -> Atoms:
+        """Attach this tier's calculator (built once per process) after checking elements and periodicity."""
+        check_elements(self.backend, set(atoms.get_chemical_symbols()), periodic=bool(atoms.pbc.any()))
+        atoms.calc = build_calculator(self.backend, self.parameters)
+        return atoms
+
+
+def make_tier(entry: dict[str, Any], relax: dict[str, Any]) -> Tier:
+    """A :class:`Tier` from a config ``tiers`` entry (defaults filled by the schema) and the ``relax`` section."""
+    settings = dict(relax)
+    for key in ("fmax", "steps"):
+        if entry.get(key) is not None:
+            settings[key] = entry[key]
+    backend = entry["backend"]
+    get_backend(backend)
+    return Tier(
+        name=entry.get("name") or backend,
+        backend=backend,
+        task=entry["task"],
+        parameters=calculator_parameters(backend, entry["params"]),
+        relax=settings,
+    )
+
+
+def tiers_from_config(cfg: dict[str, Any]) -> list[Tier]:
+    """The protocol of a validated config: its ``tiers``, or one relax tier of its ``calculator``."""
+    chain = cfg.get("tiers") or [{**cfg["calculator"], "task": "relax"}]
+    return [make_tier(entry, cfg["relax"]) for entry in chain]

@@ -1,0 +1,59 @@
+"""SCF recovery: the ladder of settings tried when an SCF does not converge, and a recovering single point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import CalculationFailed, Calculator
+
+from passivscreen.calculators.common import SCFError
+
+#: SCF recovery ladder for tblite: each rung is applied on top of the previous.
+#: The first rungs do not change the converged energy; a raised electronic
+#: temperature does, so its final energy is re-evaluated at the base settings.
+SCF_LADDER: list[dict[str, Any]] = [
+    {"mixer_damping": 0.2, "max_iterations": 500},
+    {"mixer_damping": 0.1, "max_iterations": 1000, "guess": "eeq"},
+    {"electronic_temperature": 1000.0},
+    {"electronic_temperature": 3000.0},
+]
+
+ENERGY_NEUTRAL = {"mixer_damping", "max_iterations", "guess"}
+
+
+def set_params(calc: Calculator, params: dict[str, Any]) -> None:
+    """Set calculator parameters (nothing for an empty dict)."""
+    if params:
+        calc.set(**params)
+
+
+def base_settings(calc: Calculator, ladder: list[dict[str, Any]]) -> dict[str, Any]:
+    """The calculator's current values of every parameter a rung of ``ladder`` changes."""
+    return {k: calc.parameters.get(k) for rung in ladder for k in rung if k in calc.parameters}
+
+
+def single_point(atoms: Atoms, calc: Calculator, scf_ladder: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Energy and forces with the energy-neutral SCF rungs as recovery.
+
+    Returns a dict with ``status`` (``ok`` or ``scf_failed``), ``energy``,
+    ``fmax`` and ``reason``.
+    """
+    ladder = [r for r in (SCF_LADDER if scf_ladder is None else scf_ladder) if not set(r) - ENERGY_NEUTRAL]
+    atoms.calc = calc
+    base = base_settings(calc, ladder)
+    errors = []
+    try:
+        for rung in [{}] + ladder:
+            set_params(calc, rung)
+            try:
+                e = float(atoms.get_potential_energy())
+                f = float(np.linalg.norm(atoms.get_forces(), axis=1).max())
+                return {"status": "ok", "energy": e, "fmax": f, "reason": "", "recoveries": errors}
+            except (CalculationFailed, SCFError) as err:
+                errors.append(str(err)[:200])
+                calc.reset()
+        return {"status": "scf_failed", "energy": None, "fmax": None, "reason": "; ".join(errors), "recoveries": errors}
+    finally:
+        set_params(calc, base)

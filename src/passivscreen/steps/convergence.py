@@ -1,0 +1,48 @@
+"""Step: the convergence harness over a finished screen (``snakemake converge``, ``passivscreen converge``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from passivscreen.calculators import set_threads, tiers_from_config
+from passivscreen.convergence.harness import convergence_table
+from passivscreen.convergence.report import write_convergence
+from passivscreen.structures import SlabSpec
+
+
+def complex_paths(results: str | Path, ligand: str, site: str, face: str) -> dict[str, Path]:
+    """The files of one finished complex and its references under ``results`` (as the workflow writes them)."""
+    r = Path(results)
+    return {
+        "record": r / "adsorption" / ligand / site / f"{face}.json",
+        "complex": r / "adsorption" / ligand / site / f"{face}.extxyz",
+        "slab_record": r / "slab" / site / f"{face}.json",
+        "slab": r / "slab" / site / f"{face}.extxyz",
+        "ligand_record": r / "ligands" / f"{ligand}.json",
+        "ligand": r / "ligands" / f"{ligand}.extxyz",
+    }
+
+
+def run_convergence(
+    cfg: dict[str, Any],
+    complexes: list[dict[str, Path]],
+    out_csv: str | Path,
+    out_png: str | Path,
+    out_json: str | Path,
+    log: Any = None,
+) -> dict[str, Any]:
+    """E_ads of ``complexes`` against every convergence axis; writes the table, the figure and the summary."""
+    set_threads(cfg["threads"])
+    df = convergence_table(cfg, complexes, log)
+    spec = SlabSpec.from_config(cfg["slab"])
+    tier = tiers_from_config(cfg)[-1]
+    protocol = {
+        "backend": tier.backend,
+        "parameters": tier.parameters,
+        "total_vacuum_A": 2 * spec.vacuum,
+        "layers": spec.n_pbbr2,
+        "repeat": list(spec.repeat),
+        "tolerance": cfg["convergence"]["tolerance"],
+    }
+    return write_convergence(df, out_csv, out_png, out_json, protocol)
