@@ -12,6 +12,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/structures.smk"
 include: "workflow/rules/adsorption.smk"
 include: "workflow/rules/ranking.smk"
+include: "workflow/rules/funnel.smk"
 include: "workflow/rules/convergence.smk"
 
 
@@ -23,3 +24,4 @@ rule all:
         f"{RESULTS}/results.db",
         pdos_figures,
         pictures,
+        validation_outputs,

@@ -118,6 +118,9 @@ def main() -> int:
         e = r.get("E_ads_eV")
         value = f"{e:.3f}" if e is not None else r["status"]
         print(f"  {r['ligand']:28s} {r.get('anchor', ''):6s} {value:>8s}  BO {r.get('bond_order')}")
+    if MISSED:
+        print(f"goals missed: {', '.join(MISSED)}")
+        return 1
     return 0
 
 
@@ -182,8 +185,14 @@ def _union(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
+#: goals this run missed (the script exits 1 when there is one)
+MISSED: list[str] = []
+
+
 def _goal(what: str, value: float, goal: str, met: bool) -> None:
     print(f"{what:50s} {value:10.1f}   goal {goal:7s} {'PASS' if met else 'MISS'}")
+    if not met:
+        MISSED.append(what)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,32 @@ def test_cp2k_single_point_energy_and_finite_difference_forces(tmp_path):
     print(f"\nCP2K H2O: E = {e0:.5f} eV, first SP {t_sp:.1f} s, FD force error max {max(errors):.1e} eV/A")
 
 
+@pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
+def test_cp2k_input_takes_charge_and_spin_from_the_atoms(tmp_path):
+    """A charged doublet (as the steps set it on the atoms for tblite) becomes CHARGE, UKS and MULTIPLICITY;
+    the OT settings are the short inner loop in an outer loop with the FULL_ALL preconditioner."""
+    from passivscreen.calculators.systems import electronic_state
+
+    calc = get_calculator("cp2k", {"directory": str(tmp_path)}, fresh=True)
+    atoms = _h2o_box()
+    electronic_state(atoms, 1, 2)
+    calc.atoms = atoms
+    inp = calc._generate_input()
+    for key in (
+        "CHARGE 1",
+        "MULTIPLICITY 2",
+        "UNRESTRICTED_KOHN_SHAM ON",
+        "PRECONDITIONER FULL_ALL",
+        "ENERGY_GAP 0.01",
+        "MAX_SCF 10",
+    ):
+        assert key in inp, key
+    assert calc.parameters.charge == 0 and not calc.parameters.uks  # the calculator's own settings unchanged
+    electronic_state(atoms, 0, 1)
+    inp = calc._generate_input()
+    assert "MULTIPLICITY" not in inp and "UNRESTRICTED" not in inp and "CHARGE" not in inp
+
+
 @pytest.mark.slow
 @pytest.mark.cp2k
 @pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")

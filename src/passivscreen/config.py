@@ -45,6 +45,42 @@ def apply_schema(config: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
+def _check_tiers(chain: list[dict[str, Any]]) -> None:
+    """Unique names, known backends, and a funnel (``top_k``) only at the end: single points, k not growing."""
+    names = [t.get("name", t["backend"]) for t in chain]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"config field tiers: tier names must be unique, got {names} (set 'name')")
+    for i, tier in enumerate(chain):
+        try:
+            get_backend(tier["backend"])
+        except BackendError as err:
+            raise ConfigError(f"config field tiers[{i}].backend: {err}") from err
+    funnel = [i for i, t in enumerate(chain) if t.get("top_k") is not None]
+    for i, t in enumerate(chain[: funnel[0] if funnel else len(chain)]):
+        if t.get("vacuum") is not None:
+            raise ConfigError(f"config field tiers[{i}].vacuum: only funnel tiers (top_k) have their own cell")
+    if not funnel:
+        return
+    first = funnel[0]
+    if first == 0:
+        raise ConfigError(
+            "config field tiers[0].top_k: the first tier sees every ligand (a funnel needs a tier before)"
+        )
+    if funnel != list(range(first, len(chain))):
+        raise ConfigError(f"config field tiers: every tier after tiers[{first}] (a funnel tier) needs top_k too")
+    for i in funnel:
+        if chain[i]["task"] != "single_point":
+            raise ConfigError(
+                f"config field tiers[{i}].task: a funnel tier (top_k) evaluates the previous "
+                "tier's geometry: task must be single_point"
+            )
+        if i > first and chain[i]["top_k"] > chain[i - 1]["top_k"]:
+            raise ConfigError(
+                f"config field tiers[{i}].top_k: {chain[i]['top_k']} is more than the "
+                f"{chain[i - 1]['top_k']} rows the tier before it evaluates"
+            )
+
+
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Full validation before compute; returns the config with defaults.
 
@@ -68,15 +104,8 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     except BackendError as err:
         raise ConfigError(f"config field calculator.backend: {err}") from err
     chain = cfg.get("tiers") or []
-    names = [t.get("name", t["backend"]) for t in chain]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"config field tiers: tier names must be unique, got {names} (set 'name')")
+    _check_tiers(chain)
     backends = [backend] + [t["backend"] for t in chain]
-    for i, tier in enumerate(chain):
-        try:
-            get_backend(tier["backend"])
-        except BackendError as err:
-            raise ConfigError(f"config field tiers[{i}].backend: {err}") from err
     try:
         spec = SlabSpec.from_config(cfg["slab"])
         slab = build_slab(spec)

@@ -20,6 +20,7 @@ COLUMNS = [
     "faces",
     "E_ads_eV",
     "E_ads_per_ligand_eV",
+    "E_ads_uncertainty_eV",
     "cooperativity_eV",
     "bond_order",
     "d_anchor_Pb_A",
@@ -33,6 +34,7 @@ COLUMNS = [
     "n_orientations",
     "status",
     "flags",
+    "tier",
     "backend",
     "reason",
 ]
@@ -48,21 +50,47 @@ CRITERIA: dict[str, tuple[str, bool]] = {
 }
 
 
+def _key(rec: dict[str, Any]) -> tuple[str, str | None, str]:
+    return rec["ligand"], rec.get("site"), rec.get("face", "top")
+
+
+def merge_levels(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One record per ligand, site and faces: the one of the highest tier that computed it (status ok).
+
+    Screen records are level 0, the funnel tiers' records level 1, 2, ...; a funnel record that failed
+    does not replace the row below it, and records of unused funnel ranks (``not_selected``) are dropped.
+    """
+    best: dict[tuple, dict[str, Any]] = {}
+    for rec in records:
+        if rec.get("status") == "not_selected":
+            continue
+        cur = best.get(_key(rec))
+        ok = rec.get("status") == "ok"
+        if cur is None or (ok and (cur.get("status") != "ok" or rec.get("level", 0) > cur.get("level", 0))):
+            best[_key(rec)] = rec
+    return list(best.values())
+
+
 def _trap(rec: dict[str, Any], key: str, which: str) -> float | None:
     traps = rec.get("traps_before") if which == "before" else rec.get("traps")
     return None if not traps else traps.get(key)
 
 
-def ranking_table(records: list[dict[str, Any]], order: list[str] | None = None) -> pd.DataFrame:
-    """One row per ligand, site and faces (best orientation), ranked.
+def ranking_table(
+    records: list[dict[str, Any]], order: list[str] | None = None, uncertainty: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """One row per ligand, site and faces (best orientation, highest tier reached), ranked.
 
-    Failed rows always come last; the others are sorted by the criteria in
-    ``order`` (default: flagged rows last, then E_ads per ligand). Each criterion
-    also gets its own ``rank_<criterion>`` column.
+    Failed rows always come last; rows that reached a higher funnel tier come before the others (they
+    are ranked by the better method); within a tier the rows are sorted by the criteria in ``order``
+    (default: flagged rows last, then E_ads per ligand). Each criterion also gets its own
+    ``rank_<criterion>`` column. ``uncertainty`` (``{"tier": name, "anchors": {class: eV}}``, from the
+    convergence harness) fills ``E_ads_uncertainty_eV`` for the rows computed by that tier.
     """
     order = list(order or ["flags", "E_ads_eV"])
+    unc = uncertainty or {}
     rows = []
-    for rec in records:
+    for rec in merge_levels(records):
         flags = flags_of(rec)
         before, after = _trap(rec, "trap_depth_eV", "before"), _trap(rec, "trap_depth_eV", "after")
         rows.append(
@@ -74,6 +102,9 @@ def ranking_table(records: list[dict[str, Any]], order: list[str] | None = None)
                 "faces": rec.get("face", "top"),
                 "E_ads_eV": rec.get("E_ads_eV"),
                 "E_ads_per_ligand_eV": rec.get("E_ads_per_ligand_eV", rec.get("E_ads_eV")),
+                "E_ads_uncertainty_eV": (unc.get("anchors") or {}).get(rec.get("anchor"))
+                if rec.get("tier") == unc.get("tier")
+                else None,
                 "bond_order": rec.get("bond_order"),
                 "d_anchor_Pb_A": rec.get("d_anchor_Pb_A"),
                 "charge_transfer_e": rec.get("charge_transfer_e"),
@@ -86,20 +117,22 @@ def ranking_table(records: list[dict[str, Any]], order: list[str] | None = None)
                 "n_orientations": rec.get("n_orientations", 0),
                 "status": rec.get("status"),
                 "flags": ";".join(flags),
+                "tier": rec.get("tier"),
+                "_level": -int(rec.get("level", 0)),
                 "backend": record_backend(rec),
                 "reason": rec.get("reason", ""),
             }
         )
-    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("rank", "cooperativity_eV")])
+    df = pd.DataFrame(rows, columns=[c for c in COLUMNS if c not in ("rank", "cooperativity_eV")] + ["_level"])
     df["cooperativity_eV"] = _cooperativity(df)
     df["_flagged"] = (df["flags"] != "").astype(int)
     df["_failed"] = (df["status"] != "ok").astype(int)
     for name, (col, larger) in CRITERIA.items():
         df[f"rank_{name}"] = df[col].rank(method="min", ascending=not larger, na_option="bottom").astype(int)
-    keys = ["_failed"] + [CRITERIA[c][0] for c in order]
-    asc = [True] + [not CRITERIA[c][1] for c in order]
+    keys = ["_failed", "_level"] + [CRITERIA[c][0] for c in order]
+    asc = [True, True] + [not CRITERIA[c][1] for c in order]
     df = df.sort_values(keys, ascending=asc, na_position="last", kind="stable")
-    df = df.drop(columns=["_flagged", "_failed"])
+    df = df.drop(columns=["_flagged", "_failed", "_level"])
     df.insert(0, "rank", range(1, len(df) + 1))
     cols = COLUMNS + [c for c in df.columns if c.startswith("rank_")]
     return df[cols].reset_index(drop=True)
@@ -117,17 +150,36 @@ def _cooperativity(df: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(out)
 
 
-def tier_table(records: list[dict[str, Any]]) -> pd.DataFrame:
-    """E_ads of the best orientation at every tier of the protocol, and the rank each tier gives."""
-    rows = []
+def tier_table(records: list[dict[str, Any]], tier_names: list[str] | None = None) -> pd.DataFrame:
+    """Per ligand, site and faces: E_ads at every tier that saw it, which tiers saw it, the rank each gives.
+
+    A funnel tier "saw" a row when it selected it (``seen_<tier>``), whether or not its calculation
+    finished; ``tier`` names the highest tier whose E_ads the ranking uses.
+    """
+    by_key: dict[tuple, dict[str, Any]] = {}
     for rec in records:
-        row = {"ligand": rec["ligand"], "site": rec.get("site"), "faces": rec.get("face"), "status": rec.get("status")}
+        if rec.get("status") == "not_selected":
+            continue
+        row = by_key.setdefault(
+            _key(rec),
+            {"ligand": rec["ligand"], "anchor": rec.get("anchor"), "site": rec.get("site"), "faces": rec.get("face")},
+        )
         n = 2 if rec.get("face") == "both" else 1
         for tier in rec.get("tiers") or []:
             e = tier.get("E_ads_eV")
             row[f"E_ads_per_ligand_eV_{tier['name']}"] = None if e is None else e / n
-        rows.append(row)
-    df = pd.DataFrame(rows)
+            row[f"seen_{tier['name']}"] = True
+        if rec.get("kind") == "funnel":
+            row[f"seen_{rec['tier']}"] = True
+            row[f"status_{rec['tier']}"] = rec.get("status")
+    merged = {_key(r): r for r in merge_levels(records)}
+    for key, row in by_key.items():
+        row["tier"] = merged[key].get("tier")
+        row["status"] = merged[key].get("status")
+    df = pd.DataFrame(list(by_key.values()))
+    for name in tier_names or []:
+        col = f"seen_{name}"
+        df[col] = df[col].fillna(False).astype(bool) if col in df else False
     for col in [c for c in df.columns if c.startswith("E_ads_per_ligand_eV_")]:
         name = col.removeprefix("E_ads_per_ligand_eV_")
         df[f"rank_{name}"] = df[col].rank(method="min", na_option="bottom").astype(int)
@@ -142,16 +194,19 @@ def write_ranking(
     set_name: str = "",
     order: list[str] | None = None,
     tiers_csv: str | Path | None = None,
+    uncertainty: dict[str, Any] | None = None,
+    tier_names: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Read the adsorption JSONs, write ``ranking.csv`` (+ per-orientation and per-tier CSV) and ``ranking.png``.
+    """Read the adsorption (and funnel) JSONs, write ``ranking.csv`` (+ per-orientation and per-tier CSV) and
+    ``ranking.png``.
 
     The figure's title names the backend(s) that computed the ranked E_ads (the records' final tiers).
     """
     records = [read_json(p) for p in record_paths]
-    df = ranking_table(records, order)
+    df = ranking_table(records, order, uncertainty)
     atomic_write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
     if tiers_csv is not None:
-        atomic_write_text(tiers_csv, tier_table(records).to_csv(index=False, float_format="%.4f"))
+        atomic_write_text(tiers_csv, tier_table(records, tier_names).to_csv(index=False, float_format="%.4f"))
     if orient_csv is not None:
         rows = [
             {
@@ -173,3 +228,29 @@ def ranking_title(df: pd.DataFrame, set_name: str = "") -> str:
     backends = sorted({b for b in df["backend"].dropna() if b})
     at = "/".join(backends) or "no backend"
     return f"{set_name + ': ' if set_name else ''}E_ads at {at}, held slab"
+
+
+def write_validation(
+    record_paths: list[str | Path],
+    tier_names: list[str],
+    screen: str,
+    check: str,
+    csv_path: str | Path,
+    png_path: str | Path,
+    json_path: str | Path,
+) -> dict[str, Any]:
+    """The screening tier against the check tier: ``validation.csv`` (per row, E_ads at every tier and the
+    error), ``validation.json`` (MAE, mean error, Kendall tau) and ``parity.png``."""
+    from passivscreen.analysis.validation import agreement, plot_parity
+    from passivscreen.records.files import write_json
+
+    records = [read_json(p) for p in record_paths]
+    tiers = tier_table(records, tier_names)
+    both, stats = agreement(tiers, screen, check)
+    col = f"seen_{check}"
+    seen = tiers[tiers[col].astype(bool)] if col in tiers else tiers.iloc[:0]
+    table = seen.merge(both[["ligand", "site", "faces", "error_eV"]], on=["ligand", "site", "faces"], how="left")
+    atomic_write_text(csv_path, table.to_csv(index=False, float_format="%.4f"))
+    write_json(json_path, stats)
+    plot_parity(both, stats, png_path)
+    return stats

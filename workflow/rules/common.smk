@@ -1,8 +1,9 @@
 import copy
 import json
 
+from passivscreen.calculators import funnel_tiers, screen_tiers, tiers_from_config
 from passivscreen.config import ConfigError, validate_config
-from passivscreen.steps.jobs import chunks, job_resources, result_settings
+from passivscreen.steps.jobs import chunks, job_resources, result_settings, screen_settings
 from passivscreen.structures import site_labels
 
 # the Snakefile's `configfile:` (configs/default.yaml) is the default set; a --configfile replaces it
@@ -23,8 +24,16 @@ FACES = config["faces"]
 CLEAN = SITES[0].replace(SITES[0].split("-Pb")[0], "pristine", 1)
 # science settings passed to the jobs (not threads or batch size, which change no result);
 # each job also gets only its own ligands' entries, so editing one ligand re-runs only the
-# jobs that hold that ligand (keys sorted: the order of keys in a config is not a change)
-SETTINGS = json.loads(json.dumps(result_settings(config), sort_keys=True))
+# jobs that hold that ligand (keys sorted: the order of keys in a config is not a change).
+# The screen's jobs do not see the funnel tiers or the harness's settings (adding a DFT check
+# does not re-run a finished screen).
+SETTINGS = json.loads(json.dumps(screen_settings(config), sort_keys=True))
+ALL_SETTINGS = json.loads(json.dumps(result_settings(config), sort_keys=True))
+CHAIN = tiers_from_config(config)
+TIER_NAMES = [t.name for t in CHAIN]
+SCREEN_TIER = screen_tiers(CHAIN)[-1].name
+# funnel tiers (top_k): (name, k); tier j evaluates the best k rows of tier j - 1
+FUNNEL = [(t.name, t.top_k) for t in funnel_tiers(CHAIN)]
 # batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
 # (append new ligands at the end)
 COMPLEXES = [(lig, site, face) for lig in LIGANDS for site in SITES for face in FACES]
@@ -110,3 +119,32 @@ def convergence_inputs(wildcards):
     files = [complex_files(*m) for m in COMPLEXES]
     keys = ("json", "xyz", "slab_json", "slab_xyz", "ligand_json", "ligand_xyz")
     return {"files": sorted({f[k] for f in files for k in keys})}
+
+
+def funnel_records(level):
+    """The records of funnel tier `level` (1 = the first tier with top_k)."""
+    name, k = FUNNEL[level - 1]
+    return [f"{RESULTS}/tiers/{name}/rank_{i:04d}.json" for i in range(k)]
+
+
+def previous_records(level):
+    """What funnel tier `level` chooses from: the screen's records, or the funnel tier before it."""
+    return adsorption_records(None) if level == 1 else funnel_records(level - 1)
+
+
+def ranked_records(wildcards):
+    """Every record the ranking merges: the screen's and every funnel tier's."""
+    return adsorption_records(wildcards) + [p for j in range(1, len(FUNNEL) + 1) for p in funnel_records(j)]
+
+
+def uncertainty_table():
+    """The harness's per-anchor uncertainty of this protocol: results/<set>/convergence.json if the harness
+    ran on this set, else the shipped table of the default protocol when the protocol is the same."""
+    from passivscreen.convergence.uncertainty import uncertainty_for
+
+    return uncertainty_for(config, f"{RESULTS}/convergence.json")
+
+
+def validation_outputs(wildcards):
+    """The DFT check's table and parity plot, when the config has funnel tiers."""
+    return [f"{RESULTS}/validation.csv", f"{RESULTS}/parity.png"] if FUNNEL else []

@@ -16,7 +16,7 @@ rule converge:
         ),
         summary=f"{RESULTS}/convergence.json",
     params:
-        cfg=SETTINGS,
+        cfg=ALL_SETTINGS,
         members=[complex_files(*m) for m in COMPLEXES],
     threads: config["threads"]
     resources:

@@ -1,6 +1,6 @@
 rule ranking:
     input:
-        adsorption_records,
+        ranked_records,
     output:
         csv=report(
             f"{RESULTS}/ranking.csv",
@@ -17,6 +17,8 @@ rule ranking:
     params:
         set_name=config["set"],
         order=config["ranking"]["order"],
+        uncertainty=uncertainty_table(),
+        tier_names=TIER_NAMES,
     resources:
         **sized("ranking"),
         cpus_per_task=1,
@@ -32,7 +34,7 @@ rule ranking:
 
 rule database:
     input:
-        adsorption_records,
+        ranked_records,
     output:
         f"{RESULTS}/results.db",
     params:

@@ -1,4 +1,5 @@
-from passivscreen.steps.convergence import complex_paths, run_convergence
+from passivscreen.steps import run_convergence
+from passivscreen.steps.convergence import complex_paths
 
 sm = snakemake  # noqa: F821
 cfg = {**sm.params.cfg, "threads": sm.threads}

@@ -64,31 +64,51 @@ def plot_pdos(systems: list[tuple[str, dict[str, Any]]], path: str | Path, title
 
 
 def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
-    """Horizontal bars of E_ads per ligand coloured by anchor class (like the seed's Fig. 1e)."""
+    """Horizontal bars of E_ads per ligand coloured by anchor class (like the seed's Fig. 1e).
+
+    Error bars: the harness's numerical uncertainty of the row's anchor class (``E_ads_uncertainty_eV``);
+    hatched bars: flagged rows; the tier that computed each E_ads is named when there are several.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ok = df[df["E_ads_eV"].notna()]
-    fig, ax = plt.subplots(figsize=(7, 0.5 * max(len(ok), 2) + 1.5))
+    ok = df[df["E_ads_eV"].notna()].iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(ok), 2) + 1.6))
     multi = ok["site"].nunique() > 1 or ok["faces"].nunique() > 1
+    tiers = "tier" in ok and ok["tier"].nunique() > 1
     labels = [
-        f"{r.ligand} ({r.anchor})" + (f" {r.site}/{r.faces}" if multi else "") + (" [flag]" if r.flags else "")
+        f"{r.ligand} ({r.anchor})"
+        + (f" {r.site}/{r.faces}" if multi else "")
+        + (f" [{r.tier}]" if tiers else "")
+        + (" [flag]" if r.flags else "")
         for r in ok.itertuples()
     ]
-    colors = [ANCHOR_COLORS.get(a, "#333333") for a in ok["anchor"]]
     values = ok["E_ads_per_ligand_eV"].to_numpy(dtype=float)
-    ax.barh(labels[::-1], values[::-1], color=colors[::-1])
-    for y, (v, bo) in enumerate(zip(values[::-1], ok["bond_order"].to_numpy()[::-1])):
+    err = pd.to_numeric(ok.get("E_ads_uncertainty_eV", pd.Series(index=ok.index, dtype=float))).to_numpy(dtype=float)
+    y = range(len(ok))
+    bars = ax.barh(
+        y,
+        values,
+        color=[ANCHOR_COLORS.get(a, "#333333") for a in ok["anchor"]],
+        xerr=None if pd.isna(err).all() else pd.Series(err).fillna(0.0).to_numpy(),
+        capsize=3,
+    )
+    for bar, flagged in zip(bars, ok["flags"].fillna("").astype(bool)):
+        if flagged:
+            bar.set_hatch("///")
+            bar.set_alpha(0.55)
+    for k, (v, bo) in enumerate(zip(values, ok["bond_order"].to_numpy())):
         txt = f"{v:.2f} eV" + ("" if pd.isna(bo) else f", BO {bo:.2f}")
-        ax.text(v, y, " " + txt, va="center", ha="left" if v >= 0 else "right", fontsize=8)
+        ax.text(v, k, " " + txt + " ", va="center", ha="left" if v >= 0 else "right", fontsize=8)
+    ax.set_yticks(list(y), labels, fontsize=8)
     ax.axvline(0, color="k", lw=0.8)
     ax.set_xlabel("E_ads per ligand (eV)  [E(complex) - E(slab) - n E(ligand), held slab]")
-    ax.set_title(title or "Adsorption energy on the PbBr2-terminated CsPbBr3 (001) slab")
+    ax.set_title(title or "Adsorption energy on the PbBr2-terminated CsPbBr3 (001) slab", fontsize=10)
     lo = min(float(values.min()) if len(ok) else -1.0, -0.5)
-    ax.set_xlim(lo * 1.6, max(0.3, float(values.max()) + 0.3 if len(ok) else 0.3))
+    ax.set_xlim(lo * 1.7, max(0.3, float(values.max()) + 0.3 if len(ok) else 0.3))
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)

@@ -22,7 +22,7 @@ from passivscreen.calculators.registry import (
     unavailable_reason,
 )
 from passivscreen.calculators.threads import set_threads
-from passivscreen.calculators.tier import Tier, make_tier, tiers_from_config
+from passivscreen.calculators.tier import Tier, funnel_tiers, make_tier, screen_tiers, tiers_from_config
 
 __all__ = [
     "ML_HINT",
@@ -38,7 +38,9 @@ __all__ = [
     "check_elements",
     "get_backend",
     "get_calculator",
+    "funnel_tiers",
     "make_tier",
+    "screen_tiers",
     "presets",
     "scf_ladder",
     "set_threads",

@@ -52,12 +52,18 @@ class PassivCP2K(CP2K):
             p.cutoff = float(p.cutoff_ry) * Rydberg
         dipole = self._slab() and bool(p.dipole_correction) and self._stage != "plain"
         wfn = f"{self.label}-RESTART.wfn" if self._stage == "restart" else None
-        user_inp = p.inp
-        p.inp = _merge_inputs(_cp2k_template(p, dipole, wfn), (user_inp or "") + "\n" + (p.extra_inp or ""))
+        user = {k: p.get(k) for k in ("inp", "charge", "multiplicity", "uks")}
+        p.inp = _merge_inputs(_cp2k_template(p, dipole, wfn), (p.inp or "") + "\n" + (p.extra_inp or ""))
+        # charge and spin from the atoms (as tblite reads them), unless given as parameters
+        if not p.charge:
+            p.charge = int(round(float(self.atoms.get_initial_charges().sum())))
+        mult = 1 + int(round(float(self.atoms.get_initial_magnetic_moments().sum())))
+        if not p.multiplicity and mult > 1:
+            p.multiplicity, p.uks = mult, True
         try:
             return super()._generate_input()
         finally:
-            p.inp = user_inp
+            p.update(user)
 
     def calculate(self, atoms: Atoms | None = None, properties: Any = None, system_changes: Any = all_changes) -> None:
         p = self.parameters

@@ -34,7 +34,7 @@ from passivscreen.calculators.planewave import (
     vasp_probe,
 )
 from passivscreen.calculators.threads import PARALLEL
-from passivscreen.calculators.xtb import EMT_ELEMENTS, make_emt, make_tblite
+from passivscreen.calculators.xtb import EMT_ELEMENTS, make_emt, make_tblite, periodic_tblite_problem
 
 
 @dataclass(frozen=True)
@@ -158,6 +158,8 @@ def check_elements(name: str, symbols: set[str] | list[str], periodic: bool = Fa
             )
     if periodic and not backend.periodic:
         raise BackendError(f"backend {name!r} is not trusted for periodic systems")
+    if periodic and backend.kind == "xtb" and (problem := periodic_tblite_problem()):
+        raise BackendError(f"backend {name!r} is not trusted for periodic systems with {problem}")
 
 
 @functools.cache

@@ -17,14 +17,20 @@ def electronic_state(atoms: Atoms, charge: int, multiplicity: int) -> None:
     atoms.set_initial_magnetic_moments(m)
 
 
-def molecule_box(atoms: Atoms, tier: Tier, vacuum: float = 10.0) -> None:
+def molecule_box(atoms: Atoms, tier: Tier, vacuum: float = 10.0, cell: object = None) -> None:
     """A free molecule for ``tier``'s backend: no periodic boundaries for xTB, else centred in a large box.
 
     ML potentials and plane-wave/GPW DFT need a cell; with ``vacuum`` A on each side
-    the molecule does not see its images (ML cutoffs are 5-6 A).
+    the molecule does not see its images (ML cutoffs are 5-6 A). ``cell`` (a slab's cell) puts the
+    molecule at its centre instead: the same cell and grid as the slab, so that E_ads of a DFT tier
+    compares like with like.
     """
     if tier.kind in ("xtb", "test"):
         atoms.pbc = False
+    elif cell is not None:
+        atoms.cell = cell
+        atoms.pbc = True
+        atoms.center()
     else:
         atoms.center(vacuum=vacuum)
         atoms.pbc = True

@@ -34,6 +34,10 @@ class Tier:
         The backend's presets overridden by the tier's ``params`` (merged once, here).
     relax
         The config's ``relax`` settings with this tier's ``fmax`` and ``steps``.
+    top_k
+        Funnel tiers only: how many of the previous tier's best rows this tier evaluates.
+    vacuum
+        Funnel tiers only: vacuum on each side of the slab in this tier's cell (None: the config's).
     """
 
     name: str
@@ -41,6 +45,8 @@ class Tier:
     task: str
     parameters: dict[str, Any] = field(compare=False)
     relax: dict[str, Any] = field(compare=False)
+    top_k: int | None = None
+    vacuum: float | None = None
 
     @property
     def kind(self) -> str:
@@ -73,6 +79,8 @@ def make_tier(entry: dict[str, Any], relax: dict[str, Any]) -> Tier:
         task=entry["task"],
         parameters=calculator_parameters(backend, entry["params"]),
         relax=settings,
+        top_k=entry.get("top_k"),
+        vacuum=entry.get("vacuum"),
     )
 
 
@@ -80,3 +88,18 @@ def tiers_from_config(cfg: dict[str, Any]) -> list[Tier]:
     """The protocol of a validated config: its ``tiers``, or one relax tier of its ``calculator``."""
     chain = cfg.get("tiers") or [{**cfg["calculator"], "task": "relax"}]
     return [make_tier(entry, cfg["relax"]) for entry in chain]
+
+
+def screen_tiers(chain: list[Tier]) -> list[Tier]:
+    """The tiers that every ligand goes through (those before the first funnel tier)."""
+    out = []
+    for tier in chain:
+        if tier.top_k is not None:
+            break
+        out.append(tier)
+    return out
+
+
+def funnel_tiers(chain: list[Tier]) -> list[Tier]:
+    """The funnel tiers (``top_k``): each sees only the best rows of the tier before it."""
+    return chain[len(screen_tiers(chain)) :]

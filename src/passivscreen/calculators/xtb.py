@@ -8,6 +8,23 @@ from ase.calculators.calculator import Calculator
 
 from passivscreen.calculators.common import BackendError
 
+#: tblite releases whose periodic energies depend on the vacuum (docs/tblite-periodic.md).
+BOX_DEPENDENT_TBLITE = {
+    "0.8.0": "its periodic Klopman-Ohno Coulomb sum depends on the vacuum (1.5 eV on a non-polar NaCl slab)",
+}
+
+
+def periodic_tblite_problem() -> str | None:
+    """Why the installed tblite cannot be trusted for periodic systems, or None."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("tblite")
+    except PackageNotFoundError:  # pragma: no cover - a core dependency
+        return None
+    why = BOX_DEPENDENT_TBLITE.get(v)
+    return None if why is None else f"tblite {v}: {why}; install tblite==0.7.0 (docs/tblite-periodic.md)"
+
 
 def make_tblite(**kw: Any) -> Calculator:
     try:

@@ -13,7 +13,7 @@ from ase import Atoms
 from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
-from passivscreen.calculators import Tier, tiers_from_config
+from passivscreen.calculators import Tier, screen_tiers, tiers_from_config
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.convergence.variants import Variant, rebuild, spec_with
 from passivscreen.records.files import read_json
@@ -133,7 +133,7 @@ def convergence_table(cfg: dict[str, Any], complexes: list[dict[str, Path]], log
     vacuum, one more layer, the next lateral cell, tighter SCF).
     """
     spec = SlabSpec.from_config(cfg["slab"])
-    tier = tiers_from_config(cfg)[-1]
+    tier = screen_tiers(tiers_from_config(cfg))[-1]
     points = variants(cfg, spec, tier)
     energies = _Energies(tier)
     rows: list[dict[str, Any]] = []

@@ -17,7 +17,11 @@ _STEPS = {
     "run_adsorption": "passivscreen.steps.adsorption",
     "run_ligand_batch": "passivscreen.steps.batches",
     "run_adsorption_batch": "passivscreen.steps.batches",
+    "run_funnel_slab": "passivscreen.steps.funnel",
+    "run_funnel_member": "passivscreen.steps.funnel",
+    "run_convergence": "passivscreen.steps.convergence",
     "write_ranking": "passivscreen.ranking",
+    "write_validation": "passivscreen.ranking",
     "update_database": "passivscreen.records.database",
 }
 

@@ -14,7 +14,7 @@ from ase import Atoms
 from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
-from passivscreen.calculators import Tier, set_threads, tiers_from_config
+from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state
 from passivscreen.ligands import Ligand, ligand_from_smiles
 from passivscreen.placement import Complex, orientations
@@ -220,7 +220,7 @@ def run_adsorption(
     workdir.mkdir(parents=True, exist_ok=True)
     slab_rec, lig_rec = read_json(slab_json), read_json(ligand_json)
     faces = face_tuple(face)
-    chain = tiers_from_config(cfg)
+    chain = screen_tiers(tiers_from_config(cfg))
     record: dict[str, Any] = {
         "kind": "adsorption",
         "ligand": name,

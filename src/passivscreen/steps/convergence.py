@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from passivscreen.calculators import set_threads, tiers_from_config
+from passivscreen.calculators import set_threads
 from passivscreen.convergence.harness import convergence_table
 from passivscreen.convergence.report import write_convergence
-from passivscreen.structures import SlabSpec
+from passivscreen.convergence.uncertainty import protocol_of
 
 
 def complex_paths(results: str | Path, ligand: str, site: str, face: str) -> dict[str, Path]:
@@ -35,14 +35,5 @@ def run_convergence(
     """E_ads of ``complexes`` against every convergence axis; writes the table, the figure and the summary."""
     set_threads(cfg["threads"])
     df = convergence_table(cfg, complexes, log)
-    spec = SlabSpec.from_config(cfg["slab"])
-    tier = tiers_from_config(cfg)[-1]
-    protocol = {
-        "backend": tier.backend,
-        "parameters": tier.parameters,
-        "total_vacuum_A": 2 * spec.vacuum,
-        "layers": spec.n_pbbr2,
-        "repeat": list(spec.repeat),
-        "tolerance": cfg["convergence"]["tolerance"],
-    }
+    protocol = {**protocol_of(cfg), "tolerance": cfg["convergence"]["tolerance"]}
     return write_convergence(df, out_csv, out_png, out_json, protocol)

@@ -39,6 +39,8 @@ def job_resources(kind: str, n_members: int, cfg: dict[str, Any], attempt: int =
         mem, runtime = 2000, 10 + 5 * n
     elif kind == "adsorption":
         mem, runtime = 4000 * area, 10 + 30 * n * area**2 * depth
+    elif kind == "funnel":  # DFT single points: CP2K on the 2x2 slab, 3-4 min a complex on 2 cores
+        mem, runtime = 8000 * area, 60 + 60 * n * area**2 * depth
     elif kind in ("ranking", "database"):
         mem, runtime = 1000, 10
     else:
@@ -55,3 +57,17 @@ def fingerprint(*parts: Any) -> str:
 def result_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     """The settings that determine a result: the config without the execution keys."""
     return {k: v for k, v in cfg.items() if k not in EXECUTION_KEYS}
+
+
+def screen_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The settings of the screen's jobs: without the funnel tiers (``top_k``) and the harness's settings,
+    so that adding a DFT check or changing the harness does not re-run a finished screen."""
+    out = {k: v for k, v in result_settings(cfg).items() if k != "convergence"}
+    if out.get("tiers"):
+        screen = []
+        for tier in out["tiers"]:
+            if tier.get("top_k") is not None:
+                break
+            screen.append(tier)
+        out["tiers"] = screen
+    return out

@@ -8,7 +8,7 @@ from typing import Any
 from ase import Atoms
 
 from passivscreen.analysis.geometry import ligand_bonds_changed
-from passivscreen.calculators import set_threads, tiers_from_config
+from passivscreen.calculators import screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.ligands import ligand_from_smiles, resolve_smiles
 from passivscreen.records.files import write_json, write_structures
@@ -24,7 +24,7 @@ def run_ligand(
     """Free ligand: RDKit geometry relaxed by each tier in turn, no periodic boundaries for xTB."""
     set_threads(cfg["threads"])
     entry = ligand_entry(cfg, name)
-    chain = tiers_from_config(cfg)
+    chain = screen_tiers(tiers_from_config(cfg))
     record: dict[str, Any] = {"kind": "ligand", "ligand": name, "provenance": provenance(cfg, chain[-1], chain)}
     try:
         smiles = resolve_smiles(entry)

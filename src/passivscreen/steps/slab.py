@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from passivscreen.analysis.electronic import electronic_properties
-from passivscreen.calculators import set_threads, tiers_from_config
+from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state
 from passivscreen.records.files import write_json, write_structures
 from passivscreen.records.provenance import provenance
@@ -17,20 +17,30 @@ from passivscreen.steps.common import failure, gfn2_view
 from passivscreen.structures import SlabSpec, build_slab, face_tuple, parse_site, pdos_groups, site_slab
 
 
-def run_slab(cfg: dict[str, Any], site: str, face: str, out_json: str | Path, out_xyz: str | Path) -> dict[str, Any]:
+def run_slab(
+    cfg: dict[str, Any],
+    site: str,
+    face: str,
+    out_json: str | Path,
+    out_xyz: str | Path,
+    chain: list[Tier] | None = None,
+    spec: SlabSpec | None = None,
+) -> dict[str, Any]:
     """Reference slab of one site type and face set: every tier evaluates it with all atoms held.
 
     Records the energy of each tier, and charges, orbital summary and trap states
-    from GFN2-xTB at the reference geometry.
+    from GFN2-xTB at the reference geometry. ``chain`` (default: the screen's tiers) and
+    ``spec`` (default: the config's slab) serve the funnel tiers, which have their own cell.
     """
     set_threads(cfg["threads"])
     kind, pb = parse_site(site)
     faces = face_tuple(face)
-    ss = site_slab(build_slab(SlabSpec.from_config(cfg["slab"])), kind, faces, pb)
+    spec = spec or SlabSpec.from_config(cfg["slab"])
+    ss = site_slab(build_slab(spec), kind, faces, pb)
     slab = ss.atoms
     electronic_state(slab, ss.charge, ss.multiplicity)
     groups = pdos_groups(slab, faces, ss.sites, ss.vacancies)
-    chain = tiers_from_config(cfg)
+    chain = chain or screen_tiers(tiers_from_config(cfg))
     record: dict[str, Any] = {
         "kind": "slab",
         "site": site,
@@ -44,7 +54,7 @@ def run_slab(cfg: dict[str, Any], site: str, face: str, out_json: str | Path, ou
         "vacancies": ss.vacancies,
         "groups": groups,
         "reference": cfg["slab"]["reference"],
-        "spec": cfg["slab"],
+        "spec": {**cfg["slab"], "vacuum": spec.vacuum},
     }
     extra = {"fixed_atoms": fixed_indices(slab), "held": "all slab atoms at the reference geometry"}
     record["provenance"] = provenance(cfg, chain[-1], chain, **extra)

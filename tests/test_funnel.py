@@ -1,0 +1,209 @@
+"""The funnel: a tier with top_k evaluates only the best k rows of the tier before it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from passivscreen.config import ConfigError, validate_config
+from passivscreen.ranking import ranking_table, tier_table, write_ranking
+from passivscreen.records.files import read_json
+from passivscreen.steps.adsorption import run_adsorption
+from passivscreen.steps.convergence import complex_paths
+from passivscreen.steps.funnel import run_funnel_member, run_funnel_slab, select
+from passivscreen.steps.ligand import run_ligand
+from passivscreen.steps.slab import run_slab
+from passivscreen.structures import site_labels
+
+
+def _rec(name, e, status="ok", flags=(), tier="gfn2", level=0, **kw):
+    return {
+        "ligand": name,
+        "anchor": "C=O",
+        "site": "pristine-Pb10",
+        "face": "top",
+        "E_ads_eV": e,
+        "E_ads_per_ligand_eV": e,
+        "status": status,
+        "integrity": {"flags": list(flags)},
+        "tier": tier,
+        "level": level,
+        "backend": "gfn2",
+        **kw,
+    }
+
+
+def test_select_takes_the_kth_best_ok_row():
+    recs = [
+        _rec("weak", -0.2),
+        _rec("best", -1.0),
+        _rec("failed", None, status="scf_failed"),
+        _rec("flagged", -2.0, flags=["ligand_reacted[gfn2]"]),
+        _rec("middle", -0.5),
+    ]
+    order = ["flags", "E_ads_eV"]
+    assert [select(recs, k, order)["ligand"] for k in range(4)] == ["best", "middle", "weak", "flagged"]
+    assert select(recs, 4, order) is None  # only four rows finished
+    assert select(recs, 0, ["E_ads_eV"])["ligand"] == "flagged"  # the config's order decides
+
+
+def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():
+    screen = [
+        _rec("a", -1.0, tiers=[{"name": "gfn2", "E_ads_eV": -1.0}]),
+        _rec("b", -0.8, tiers=[{"name": "gfn2", "E_ads_eV": -0.8}]),
+        _rec("c", -0.6, tiers=[{"name": "gfn2", "E_ads_eV": -0.6}]),
+    ]
+    funnel = [
+        _rec(
+            "b",
+            -0.3,
+            tier="dft",
+            level=1,
+            kind="funnel",
+            backend="cp2k",
+            tiers=[{"name": "gfn2", "E_ads_eV": -0.8}, {"name": "dft", "E_ads_eV": -0.3}],
+        ),
+        _rec(
+            "a",
+            None,
+            status="scf_failed",
+            tier="dft",
+            level=1,
+            kind="funnel",
+            tiers=[{"name": "gfn2", "E_ads_eV": -1.0}],
+        ),
+        {"kind": "funnel", "tier": "dft", "status": "not_selected", "level": 1},
+    ]
+    df = ranking_table(screen + funnel)
+    # b reached the DFT tier (and is ranked by it, although weaker there); a's DFT failed: it stays at gfn2
+    assert list(df["ligand"]) == ["b", "a", "c"]
+    assert list(df["tier"]) == ["dft", "gfn2", "gfn2"] and df.loc[0, "E_ads_eV"] == -0.3
+    assert list(df["backend"]) == ["cp2k", "gfn2", "gfn2"]
+    t = tier_table(screen + funnel, ["gfn2", "dft"]).set_index("ligand")
+    assert t["seen_dft"].to_dict() == {"a": True, "b": True, "c": False}
+    assert t.loc["a", "status_dft"] == "scf_failed" and t.loc["b", "E_ads_per_ligand_eV_dft"] == -0.3
+
+
+def test_funnel_tiers_are_validated():
+    base = {"set": "f", "ligands": [{"name": "x", "smiles": "C=O"}]}
+    bad = [
+        ([{"backend": "gfn2", "top_k": 2}], "first tier"),
+        (
+            [
+                {"backend": "gfn2"},
+                {"name": "a", "backend": "gfn2", "top_k": 2, "task": "single_point"},
+                {"name": "b", "backend": "gfn2", "task": "single_point"},
+            ],
+            "needs top_k",
+        ),
+        ([{"backend": "gfn2"}, {"name": "a", "backend": "gfn2", "top_k": 2}], "single_point"),
+        (
+            [
+                {"backend": "gfn2"},
+                {"name": "a", "backend": "gfn2", "top_k": 2, "task": "single_point"},
+                {"name": "b", "backend": "gfn2", "top_k": 3, "task": "single_point"},
+            ],
+            "more than",
+        ),
+        ([{"backend": "gfn2", "vacuum": 5.0}], "only funnel tiers"),
+    ]
+    for tiers, msg in bad:
+        with pytest.raises(ConfigError, match=msg):
+            validate_config({**base, "tiers": tiers})
+
+
+@pytest.mark.slow
+def test_funnel_evaluates_the_best_rows_in_its_own_cell(tmp_path):
+    """Two ligands screened at GFN2-xTB; a funnel tier (GFN2-xTB, tighter SCF, less vacuum) with top_k 1."""
+    cfg = validate_config(
+        {
+            "set": "tiny",
+            "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
+            "relax": {"fmax": 0.1, "steps": 40},
+            "placement": {"orientations": 1},
+            "tiers": [
+                {"name": "screen", "backend": "gfn2"},
+                {
+                    "name": "check",
+                    "backend": "gfn2",
+                    "task": "single_point",
+                    "top_k": 1,
+                    "vacuum": 6.0,
+                    "params": {"accuracy": 1.0},
+                },
+            ],
+            "ligands": [{"name": "formaldehyde", "smiles": "C=O"}, {"name": "methylamine", "smiles": "CN"}],
+        }
+    )
+    res = tmp_path / "results" / "tiny"
+    site = site_labels(cfg)[0]
+    records = []
+    for lig in ("formaldehyde", "methylamine"):
+        p = complex_paths(res, lig, site, "top")
+        if not p["slab_record"].exists():
+            run_slab(cfg, site, "top", p["slab_record"], p["slab"])
+        run_ligand(cfg, lig, p["ligand_record"], p["ligand"], res / "work" / lig)
+        rec = run_adsorption(
+            cfg,
+            lig,
+            site,
+            "top",
+            p["slab_record"],
+            p["slab"],
+            p["ligand_record"],
+            p["ligand"],
+            p["record"],
+            p["complex"],
+            res / "work" / lig / "cx",
+        )
+        assert rec["status"] == "ok" and [t["name"] for t in rec["tiers"]] == ["screen"]
+        records.append(p["record"])
+    slab_ref = res / "tiers" / "check" / "slab" / site / "top.json"
+    sref = run_funnel_slab(cfg, "check", site, "top", slab_ref, slab_ref.with_suffix(".extxyz"))
+    assert sref["status"] == "ok" and sref["spec"]["vacuum"] == 6.0
+    out = [res / "tiers" / "check" / f"rank_{i:04d}.json" for i in range(3)]
+    recs = [
+        run_funnel_member(cfg, "check", i, records, [slab_ref], o, o.with_suffix(".extxyz")) for i, o in enumerate(out)
+    ]
+    screen = [read_json(p) for p in records]
+    best = min(screen, key=lambda r: r["E_ads_per_ligand_eV"])
+    assert recs[0]["ligand"] == best["ligand"] and recs[0]["status"] == "ok" and recs[0]["tier"] == "check"
+    assert recs[1]["status"] == "ok" and recs[1]["ligand"] != best["ligand"]
+    assert recs[2]["status"] == "not_selected"
+    # the check's E_ads: same geometry, tighter SCF, 12 A instead of 16 A of vacuum: close to the screen's
+    assert recs[0]["E_ads_eV"] == pytest.approx(best["E_ads_eV"], abs=0.1) and recs[0]["E_ads_eV"] != best["E_ads_eV"]
+    write_ranking(
+        records + out[:1],
+        tmp_path / "r.csv",
+        tmp_path / "r.png",
+        tiers_csv=tmp_path / "t.csv",
+        tier_names=["screen", "check"],
+    )
+    df, t = pd.read_csv(tmp_path / "r.csv"), pd.read_csv(tmp_path / "t.csv")
+    assert list(df["tier"]) == ["check", "screen"] and df.loc[0, "ligand"] == best["ligand"]
+    assert t.set_index("ligand")["seen_check"].to_dict() == {best["ligand"]: True, recs[1]["ligand"]: False}
+
+
+def test_agreement_statistics_and_parity(tmp_path):
+    from passivscreen.analysis.validation import agreement, plot_parity
+
+    t = pd.DataFrame(
+        {
+            "ligand": list("abcd"),
+            "anchor": ["P=O", "S=O", "C=O", "amine"],
+            "site": ["s"] * 4,
+            "faces": ["top"] * 4,
+            "E_ads_per_ligand_eV_gfn2": [-1.0, -0.8, -0.5, -0.9],
+            "E_ads_per_ligand_eV_dft": [-1.2, -0.7, -0.6, None],  # d: not evaluated by the check
+        }
+    )
+    both, stats = agreement(t, "gfn2", "dft")
+    assert list(both["ligand"]) == ["a", "b", "c"]
+    assert stats["n"] == 3 and stats["mae_eV"] == pytest.approx((0.2 + 0.1 + 0.1) / 3)
+    assert stats["mse_eV"] == pytest.approx((0.2 - 0.1 + 0.1) / 3)
+    assert stats["kendall_tau"] == pytest.approx(1.0) and stats["same_first"]
+    t.loc[1, "E_ads_per_ligand_eV_dft"] = -1.5  # b first at DFT: one discordant pair of three
+    _, stats = agreement(t, "gfn2", "dft")
+    assert stats["kendall_tau"] == pytest.approx(1 / 3) and not stats["same_first"]
+    plot_parity(both, stats, tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 10_000

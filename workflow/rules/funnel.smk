@@ -1,0 +1,95 @@
+# Funnel tiers (`top_k` in a tier): after the whole screen, the best k rows of the previous tier are
+# evaluated again at this tier (e.g. a CP2K single point), job i taking the i-th best row; the slab
+# references of the tier are computed once per site and face set, in the tier's own cell.
+if FUNNEL:
+
+    rule funnel_slab:
+        output:
+            json=f"{RESULTS}/tiers/{{tier}}/slab/{{site}}/{{face}}.json",
+            xyz=f"{RESULTS}/tiers/{{tier}}/slab/{{site}}/{{face}}.extxyz",
+        params:
+            cfg=ALL_SETTINGS,
+        wildcard_constraints:
+            tier="|".join(name for name, _ in FUNNEL),
+        threads: config["threads"]
+        resources:
+            **sized("funnel"),
+            cpus_per_task=config["threads"],
+        log:
+            f"{RESULTS}/logs/tiers/{{tier}}/slab/{{site}}/{{face}}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/tiers/{{tier}}/slab/{{site}}/{{face}}.tsv"
+        conda:
+            "../envs/passivscreen.yaml"
+        script:
+            "../scripts/funnel_slab.py"
+
+
+for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
+    for i in range(top_k):
+
+        rule:
+            name:
+                f"funnel_{tier_name}_{i:04d}"
+            input:
+                candidates=previous_records(level),
+                slabs=[
+                    f"{RESULTS}/tiers/{tier_name}/slab/{site}/{face}.json"
+                    for site in SITES
+                    for face in FACES
+                ],
+            output:
+                json=f"{RESULTS}/tiers/{tier_name}/rank_{i:04d}.json",
+                xyz=f"{RESULTS}/tiers/{tier_name}/rank_{i:04d}.extxyz",
+            params:
+                cfg=ALL_SETTINGS,
+                tier=tier_name,
+                rank=i,
+            threads: config["threads"]
+            priority: top_k - i
+            resources:
+                **sized("funnel"),
+                cpus_per_task=config["threads"],
+            log:
+                f"{RESULTS}/logs/tiers/{tier_name}/rank_{i:04d}.log",
+            benchmark:
+                f"{RESULTS}/benchmarks/tiers/{tier_name}/rank_{i:04d}.tsv"
+            conda:
+                "../envs/passivscreen.yaml"
+            script:
+                "../scripts/funnel.py"
+
+
+if FUNNEL:
+
+    # the screening tier against the last funnel tier (the DFT check): table, statistics, parity plot
+    rule validation:
+        input:
+            ranked_records,
+        output:
+            csv=report(
+                f"{RESULTS}/validation.csv",
+                caption="../report/validation.rst",
+                category="Validation",
+            ),
+            png=report(
+                f"{RESULTS}/parity.png",
+                caption="../report/validation.rst",
+                category="Validation",
+            ),
+            summary=f"{RESULTS}/validation.json",
+        params:
+            tier_names=TIER_NAMES,
+            screen=SCREEN_TIER,
+            check=FUNNEL[-1][0],
+        resources:
+            **sized("ranking"),
+            cpus_per_task=1,
+        log:
+            f"{RESULTS}/logs/validation.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/validation.tsv"
+        conda:
+            "../envs/passivscreen.yaml"
+        script:
+            "../scripts/validation.py"
