@@ -26,8 +26,14 @@ CASES = [
     ("O=Nc1ccccc1", "N=O", "O"),
     ("CC(=O)O", "COOH", "O"),
     ("CN", "amine", "N"),
-    ("CCCC[NH3+]", "amine", "N"),
     ("CS", "thiol", "S"),
+    # ions: an ammonium cation is not a Lewis base (no lone pair); anions bind as X-type
+    ("CCCC[NH3+]", "ammonium", "N"),
+    ("C[N+](C)(C)C", "ammonium", "N"),
+    ("CC(=O)[O-]", "carboxylate", "O"),
+    ("CC[S-]", "thiolate", "S"),
+    ("CP(=O)([O-])O", "phosphonate", "O"),
+    ("[I-]", "halide", "I"),
 ]
 
 

@@ -10,6 +10,7 @@ import yaml
 
 from passivscreen.calculators import BackendError, check_elements, get_backend
 from passivscreen.ligands import LigandError, choose_anchor, parse_smiles, resolve_smiles
+from passivscreen.ligands.binding import binding_plan
 from passivscreen.schema import schema
 from passivscreen.structures import SlabError, SlabSpec, build_slab, surface_pb_indices
 
@@ -125,6 +126,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
         try:
             smiles = resolve_smiles(lig)
             mol = parse_smiles(smiles, lig["name"])
+            binding_plan(mol, lig["name"], lig.get("anchor"), lig.get("binding"))  # fragments, charges, mode
             choose_anchor(mol, lig["name"], lig.get("anchor"), lig.get("anchor_index"))
             from rdkit import Chem
 

@@ -19,6 +19,11 @@ ANCHOR_COLORS = {
     "COOH": "#9467bd",
     "amine": "#8c564b",
     "thiol": "#7f7f7f",
+    "carboxylate": "#c5b0d5",
+    "thiolate": "#c7c7c7",
+    "phosphonate": "#aec7e8",
+    "halide": "#bcbd22",
+    "ammonium": "#e377c2",
 }
 
 

@@ -49,3 +49,20 @@ def ligand_bonds_changed(initial: Atoms, final: Atoms, scale: float = 1.2) -> li
     out = [f"broken {sym[i]}{i}-{sym[j]}{j}" for i, j in sorted(before - after)]
     out += [f"formed {sym[i]}{i}-{sym[j]}{j}" for i, j in sorted(after - before)]
     return out
+
+
+def min_image_distance(atoms: Atoms, n_slab: int) -> float:
+    """Smallest distance (A) between an adsorbate atom and a periodic image of an adsorbate atom in the
+    plane of the slab (all adsorbates after the first ``n_slab`` atoms; inf without in-plane periodicity)."""
+    if not atoms.pbc[:2].all() or len(atoms) <= n_slab:
+        return float("inf")
+    pos = atoms.positions[n_slab:]
+    best = float("inf")
+    for i in (-1, 0, 1):
+        for j in (-1, 0, 1):
+            if i == j == 0:
+                continue
+            shift = i * atoms.cell[0] + j * atoms.cell[1]
+            d = np.linalg.norm(pos[:, None, :] - (pos + shift)[None, :, :], axis=2)
+            best = min(best, float(d.min()))
+    return best

@@ -111,3 +111,14 @@ def flags_of(rec: dict[str, Any]) -> list[str]:
     if rec.get("status") == "reconstruction":
         flags.append(f"reconstruction[{record_backend(rec) or '?'}]")
     return flags
+
+
+def trap_flags(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, threshold: float, backend: str
+) -> list[str]:
+    """``adds_trap[backend]`` when the complex has an in-gap state deeper (below the CBM) than ``threshold``
+    eV beyond what its slab reference had: a passivator that makes a trap is not a passivator."""
+    if not after:
+        return []
+    gained = float(after.get("trap_depth_eV") or 0.0) - float((before or {}).get("trap_depth_eV") or 0.0)
+    return [f"adds_trap[{backend}]"] if gained > threshold else []

@@ -14,14 +14,29 @@ from passivscreen.ligands.errors import LigandError
 
 #: Anchor class -> SMARTS patterns; the first atom of each pattern is the anchor.
 ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
-    "P=O": ("[OX1]=[PX4]", "[OX1-]-[PX4+]"),
-    "S=O": ("[OX1]=[SX3,SX4]", "[OX1-]-[SX3+,SX4+]"),
+    "P=O": ("[OX1]=[PX4;!$(P[OX1-])]", "[OX1-]-[PX4+]"),
+    "S=O": ("[OX1]=[SX3,SX4;!$(S[OX1-])]", "[OX1-]-[SX3+,SX4+]"),
     "C=O": ("[OX1]=[CX3;!$(C[OX2H1]);!$(C[OX1-])]",),
     "N=O": ("[OX1]=[NX2]", "[OX1]=[NX3+]-[OX1-]"),
-    "COOH": ("[OX1]=[CX3][OX2H1]", "[OX1-][CX3]=[OX1]"),
-    "amine": ("[NX3;H2,H1;!$(N[#6,#16,#15]=[O,S,N]);!$(N=*);!$(N#*);!$(Na)]", "[NX4+;H3,H2]"),
-    "thiol": ("[SX2H1]", "[SX1-]"),
+    "COOH": ("[OX1]=[CX3][OX2H1]",),
+    "amine": ("[NX3;H2,H1;!$(N[#6,#16,#15]=[O,S,N]);!$(N=*);!$(N#*);!$(Na)]",),
+    "thiol": ("[SX2H1]",),
+    # anions: X-type ligands, bound in the place of a surface Br-
+    "carboxylate": ("[OX1-][CX3]=[OX1]",),
+    "thiolate": ("[SX1-]",),
+    "phosphonate": ("[OX1-][PX4]=[OX1]",),
+    "halide": ("[F-,Cl-,Br-,I-]",),
+    # cations: an ion pair with Br- in the A-site pocket above the PbBr2 surface
+    "ammonium": ("[NX4+;!$(N~[OX1-])]",),
 }
+
+#: How each anchor class binds (overridable per ligand with ``binding``): L-type donors on a surface Pb,
+#: X-type anions in the place of a surface Br-, ammonium cations as an ion pair with Br-.
+BINDING_MODES: dict[str, str] = {
+    "P=O": "L", "S=O": "L", "C=O": "L", "N=O": "L", "COOH": "L", "amine": "L", "thiol": "L",
+    "carboxylate": "X", "thiolate": "X", "phosphonate": "X", "halide": "X",
+    "ammonium": "ion_pair",
+}  # fmt: skip
 
 
 def find_anchors(mol) -> dict[str, list[int]]:
@@ -50,6 +65,9 @@ def choose_anchor(mol, name: str, anchor: str | None = None, anchor_index: int |
         chosen class is absent, or ``anchor_index`` is not an anchor atom.
     """
     found = find_anchors(mol)
+    if "ammonium" in found and anchor is None and anchor_index is None:
+        # the anion of an ammonium salt or zwitterion is its counter-ion: the ion pair binds as one
+        found = {c: i for c, i in found.items() if BINDING_MODES[c] != "X"}
     if anchor is not None and anchor not in ANCHOR_SMARTS:
         raise LigandError(f"ligand '{name}': unknown anchor class {anchor!r}; choose one of {sorted(ANCHOR_SMARTS)}")
     if not found:

@@ -105,13 +105,14 @@ def place_ligand(
     rotation_deg: float = 0.0,
     face: str = "top",
     distance: float | None = None,
+    target: np.ndarray | None = None,
 ) -> Placement:
     """Put ``ligand``'s anchor on top of Pb ``site``, free valence along the normal.
 
-    The anchor sits at ``distance`` (A) from the Pb along the outward surface
-    normal (+z on the top face, -z on the bottom face), the anchor's free-valence
-    axis points at the Pb, and the molecule is turned by ``rotation_deg`` about
-    the normal.
+    The anchor sits at ``distance`` (A) from the Pb (or from ``target``, e.g. a removed Br's
+    position for an X-type anion) along the outward surface normal (+z on the top face, -z on the
+    bottom face), the anchor's free-valence axis points at the surface, and the molecule is turned
+    by ``rotation_deg`` about the normal.
     """
     lig = ligand.atoms.copy()
     anchor = ligand.anchor_index
@@ -121,7 +122,8 @@ def place_ligand(
     axis = anchor_axis(lig, anchor, ligand.bonds)
     rot = _rot_z(rotation_deg) @ _rotation_to(axis, -normal)
     pos = (lig.positions - lig.positions[anchor]) @ rot.T
-    pos += slab.positions[site] + distance * normal
+    origin = slab.positions[site] if target is None else np.asarray(target, dtype=float)
+    pos += origin + distance * normal
     lig.positions = pos
     complex_atoms = slab.copy()
     complex_atoms += lig
@@ -158,6 +160,7 @@ class Complex:
     sites: list[int]
     faces: tuple[str, ...]
     min_contact_ratio: float
+    conformer: int = 0
 
 
 def orientations(
@@ -168,6 +171,8 @@ def orientations(
     face: str = "top",
     min_contact_ratio: float = 0.75,
     span_deg: float = 360.0,
+    targets: Mapping[str, np.ndarray] | None = None,
+    conformer: int = 0,
 ) -> tuple[list[Complex], list[Complex]]:
     """``n_rotations`` rotations about the normal spread over ``span_deg``.
 
@@ -175,9 +180,12 @@ def orientations(
     on each face (bilateral: ``{"top": i, "bottom": j}``), every face at the same rotation.
     ``span_deg`` is 360 divided by the order of the site's rotation axis (see
     :func:`passivscreen.structures.site_rotation_order`): rotations beyond it
-    repeat symmetry-equivalent configurations. Returns (accepted, rejected for
-    clashes).
+    repeat symmetry-equivalent configurations. The ligand's binding mode picks the placer: ``L`` on
+    the Pb, ``X`` at ``targets[face]`` (the removed Br's position), ``ion_pair`` in the A-site pocket
+    (:func:`passivscreen.placement.modes.place_ion_pair`). Returns (accepted, rejected for clashes).
     """
+    from passivscreen.placement.modes import place
+
     on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
     ok: list[Complex] = []
     clash: list[Complex] = []
@@ -185,10 +193,10 @@ def orientations(
         rot = span_deg * k / n_rotations
         atoms, anchors, ratio = slab, [], np.inf
         for f, site in on.items():
-            p = place_ligand(atoms, ligand, site, rot, f)
+            p = place(atoms, ligand, site, rot, f, None if targets is None else targets.get(f))
             anchors.append(p.anchor)
             ratio = min(ratio, p.min_contact_ratio)
             atoms = p.atoms
-        c = Complex(atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio)
+        c = Complex(atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio, conformer)
         (ok if ratio >= min_contact_ratio else clash).append(c)
     return ok, clash

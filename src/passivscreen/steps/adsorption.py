@@ -6,17 +6,14 @@ term from the same tier; ``E_ads_per_ligand_eV`` divides by n.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ase import Atoms
-from ase.io import read
 
-from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state
-from passivscreen.ligands import Ligand, ligand_from_smiles
+from passivscreen.ligands import Ligand
 from passivscreen.placement import Complex, orientations
 from passivscreen.records.files import read_json, write_json, write_structures
 from passivscreen.records.provenance import provenance
@@ -26,65 +23,34 @@ from passivscreen.relaxation.tiers import run_chain, trajectory_names
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
 from passivscreen.steps.screening import screen_orientations
+from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
 
 
-def tier_energies(rec: dict[str, Any]) -> dict[str, float | None]:
-    """Energy of each tier of a slab or ligand record (older records: one tier)."""
-    if rec.get("tiers"):
-        return {t["name"]: t.get("energy_eV") for t in rec["tiers"]}
-    return {rec.get("provenance", {}).get("backend", "final"): rec.get("energy_eV")}
-
-
-@dataclass
-class References:
-    """The slab and ligand energies of every tier, for ``n_lig`` ligands."""
-
-    n_lig: int
-    slab: dict[str, float | None]
-    ligand: dict[str, float | None]
-
-    def total(self, tier: str) -> float | None:
-        """E(slab) + n E(ligand) at ``tier`` (None if a reference lacks it)."""
-        s, g = self.slab.get(tier), self.ligand.get(tier)
-        return None if s is None or g is None else s + self.n_lig * g
-
-    def e_ads(self, e_complex: float | None, tier: str) -> float | None:
-        """E_ads of a complex energy at ``tier`` (None if it or a reference is missing)."""
-        s, g = self.slab.get(tier), self.ligand.get(tier)
-        if e_complex is None or s is None or g is None:
-            return None
-        return adsorption_energy(e_complex, s, g, self.n_lig)
-
-
-@dataclass
-class _Job:
-    """What every orientation of one complex shares."""
-
-    cfg: dict[str, Any]
-    chain: list[Tier]
-    slab: Atoms
-    lig: Ligand
-    refs: References
-    groups: dict[str, list[int]]
-    charge: int
-    multiplicity: int
-    workdir: Path
-
-
 def place_all(
-    slab: Atoms, lig: Ligand, sites: dict[str, int], faces: tuple[str, ...], cfg: dict[str, Any], n: int | None = None
+    slab: Atoms,
+    lig: Ligand,
+    sites: dict[str, int],
+    faces: tuple[str, ...],
+    cfg: dict[str, Any],
+    n: int | None = None,
+    targets: dict[str, Any] | None = None,
+    conformer: int = 0,
 ) -> tuple[list[Complex], list[Complex], float]:
     """``n`` placements (default ``placement.orientations``) of one ligand on each face, the same rotation on
-    every face, over the symmetry-distinct span of the first face's site: (accepted, clashing, span)."""
+    every face, over the symmetry-distinct span of the first face's site: (accepted, clashing, span).
+    ``targets``: the removed Br's position per face, for an X-type anion."""
     n = n or cfg["placement"]["orientations"]
     span = 360.0 / site_rotation_order(slab, sites[faces[0]])
     on = {f: sites[f] for f in faces}
-    ok, clash = orientations(slab, lig, on, n, min_contact_ratio=cfg["placement"]["min_contact_ratio"], span_deg=span)
+    mcr = cfg["placement"]["min_contact_ratio"]
+    ok, clash = orientations(
+        slab, lig, on, n, min_contact_ratio=mcr, span_deg=span, targets=targets, conformer=conformer
+    )
     return ok, clash, span
 
 
-def _relax_orientation(job: _Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
+def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
     """Relax one placement through the tier chain on the held slab; its row and final atoms."""
     hold = job.cfg["hold"]
     atoms = c.atoms.copy()
@@ -102,7 +68,7 @@ def _relax_orientation(job: _Job, c: Complex, screened: dict[str, Any]) -> tuple
             energy_floor=None if e_ref is None else e_ref + job.refs.n_lig * hold["min_eads"],
         )
 
-    stem = f"rot{c.rotation_deg:06.2f}"
+    stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
     run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=trajectory_names(job.workdir, stem, job.chain))
     for row in run.rows:
         row["E_ads_eV"] = job.refs.e_ads(row["energy_eV"], row["name"])
@@ -125,12 +91,16 @@ def _relax_orientation(job: _Job, c: Complex, screened: dict[str, Any]) -> tuple
     e_ads = job.refs.e_ads(r.energy, run.tier.name)
     if e_ads is not None:
         row["E_complex_eV"] = r.energy
-        row.update(complex_properties(r.atoms, e_ads, c, job.lig, job.slab, job.groups, job.cfg, run.tier.backend))
+        row.update(
+            complex_properties(
+                r.atoms, e_ads, c, job.lig, job.slab, job.groups, job.cfg, run.tier.backend, job.traps_before
+            )
+        )
     return row, r.atoms
 
 
 def _relax_best(
-    job: _Job, ok: list[Complex], screened: list[dict[str, Any]], orientations_out: list[dict[str, Any]]
+    job: Job, ok: list[Complex], screened: list[dict[str, Any]], orientations_out: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], Atoms]:
     """Relax the ``relax_top`` best screened placements; the lowest converged one (raises :class:`Skip` if none)."""
     ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
@@ -139,7 +109,7 @@ def _relax_best(
         if rank >= job.cfg["placement"]["relax_top"]:
             orientations_out.append({**s, "status": "screened"})
             continue
-        c = next(q for q in ok if q.rotation_deg == s["rotation_deg"])
+        c = next(q for q in ok if (q.conformer, q.rotation_deg) == (s.get("conformer", 0), s["rotation_deg"]))
         row, atoms = _relax_orientation(job, c, s)
         orientations_out.append(row)
         if (
@@ -172,15 +142,24 @@ def _references(slab_rec: dict[str, Any], lig_rec: dict[str, Any], n_lig: int, f
 
 
 def _adsorb(
-    job: _Job, entry: dict[str, Any], faces: tuple[str, ...], slab_rec: dict[str, Any], record: dict[str, Any]
+    job: Job, entry: dict[str, Any], faces: tuple[str, ...], slab_rec: dict[str, Any], record: dict[str, Any]
 ) -> Atoms:
     """Place, screen and relax; fills ``record`` and returns the best complex."""
-    sites = {f: int(i) for f, i in slab_rec["binding_pb"].items()}
-    ok, clash, span = place_all(job.slab, job.lig, sites, faces, job.cfg, entry.get("orientations"))
+    ok, clash, span = [], [], 360.0
+    for k, frame in enumerate(job.frames):
+        job.lig.atoms.positions = frame.positions
+        a, b, span = place_all(job.slab, job.lig, job.sites, faces, job.cfg, entry.get("orientations"), job.targets, k)
+        ok, clash = ok + a, clash + b
     record["rotation_span_deg"] = span
+    record["n_conformers_placed"] = len(job.frames)
     for c in clash:
         record["orientations"].append(
-            {"rotation_deg": c.rotation_deg, "status": "clash", "min_contact_ratio": c.min_contact_ratio}
+            {
+                "conformer": c.conformer,
+                "rotation_deg": c.rotation_deg,
+                "status": "clash",
+                "min_contact_ratio": c.min_contact_ratio,
+            }
         )
     if not ok:
         raise Skip("no_placement", f"all {len(clash)} orientations clash with the slab or images")
@@ -238,24 +217,9 @@ def run_adsorption(
     best_atoms: Atoms | None = None
     try:
         refs = _references(slab_rec, lig_rec, len(faces), chain[0].name)
-        slab = read(slab_xyz)
-        slab.pbc = True
-        entry = ligand_entry(cfg, name)
-        lig = ligand_from_smiles(name, lig_rec["smiles"], entry.get("anchor"), entry.get("anchor_index"), cfg["seed"])
-        lig.atoms.positions = read(ligand_xyz).positions  # the relaxed free ligand
-        charge = int(slab_rec.get("charge", 0)) + len(faces) * int(lig_rec.get("charge", 0))
-        job = _Job(
-            cfg,
-            chain,
-            slab,
-            lig,
-            refs,
-            dict(slab_rec.get("groups", {})),
-            charge,
-            int(slab_rec.get("multiplicity", 1)),
-            workdir,
-        )
-        best_atoms = _adsorb(job, entry, faces, slab_rec, record)
+        job = make_job(cfg, chain, name, faces, slab_rec, slab_xyz, lig_rec, ligand_xyz, refs, workdir)
+        record.update(binding=job.lig.binding, n_conformers=lig_rec.get("n_conformers", 1))
+        best_atoms = _adsorb(job, ligand_entry(cfg, name), faces, slab_rec, record)
     except Exception as err:  # noqa: BLE001 - recorded, not raised
         record.update(failure(err, "E_ads_eV"))
     record["n_orientations"] = len(record["orientations"])

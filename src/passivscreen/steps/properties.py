@@ -9,8 +9,14 @@ import numpy as np
 from ase import Atoms
 
 from passivscreen.analysis.electronic import electronic_properties
-from passivscreen.analysis.geometry import ligand_bonds_changed, ligand_charge, max_slab_displacement, nearest_pb
-from passivscreen.analysis.integrity import integrity_flags
+from passivscreen.analysis.geometry import (
+    ligand_bonds_changed,
+    ligand_charge,
+    max_slab_displacement,
+    min_image_distance,
+    nearest_pb,
+)
+from passivscreen.analysis.integrity import integrity_flags, trap_flags
 from passivscreen.ligands import Ligand
 from passivscreen.placement import Complex
 from passivscreen.steps.common import gfn2_view
@@ -25,6 +31,7 @@ def complex_properties(
     groups: dict[str, list[int]],
     cfg: dict[str, Any],
     backend: str,
+    traps_before: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """E_ads per ligand, anchor-Pb distances and bond orders, charge transfer, integrity flags and trap states.
 
@@ -67,4 +74,19 @@ def complex_properties(
         cfg=cfg["integrity"],
         ligand_charge=row.get("charge_transfer_e"),
     )
+    flags = row["integrity"]["flags"]
+    trap = trap_flags(traps_before, row.get("traps"), cfg["integrity"]["trap_depth"], backend)
+    if trap:
+        flags += trap
+        row["integrity"]["details"]["adds_trap"] = [
+            f"trap depth {float((row.get('traps') or {}).get('trap_depth_eV') or 0):.2f} eV after, "
+            f"{float((traps_before or {}).get('trap_depth_eV') or 0):.2f} eV before"
+        ]
+    row["min_image_distance_A"] = min_image_distance(fin, n_slab)
+    if row["min_image_distance_A"] < cfg["placement"]["min_image_distance"]:
+        flags.append(f"crowded[{backend}]")
+        row["integrity"]["details"]["crowded"] = [f"{row['min_image_distance_A']:.2f} A from a periodic image"]
+    if lig.cation_index is not None:  # an ion pair: how far the ammonium N is from the nearest Pb
+        cations = [n_slab + k * c.n_lig + lig.cation_index for k in range(n_lig)]
+        row["d_cation_Pb_A"] = min(nearest_pb(fin, a, n_slab)[1] for a in cations)
     return row

@@ -27,7 +27,7 @@ def screen_orientations(
         "e_ref": round(e_ref, 6),
         "charge": charge,
         "multiplicity": multiplicity,
-        "rotations": [p.rotation_deg for p in placements],
+        "rotations": [[p.conformer, p.rotation_deg] for p in placements],
     }
     if cache.exists():
         try:
@@ -47,6 +47,7 @@ def screen_orientations(
         out.append(
             {
                 "sp_calc_s": time.perf_counter() - t0,
+                "conformer": p.conformer,
                 "rotation_deg": p.rotation_deg,
                 "min_contact_ratio": p.min_contact_ratio,
                 "E_sp_eV": e,
