@@ -31,9 +31,11 @@ def main() -> int:
         f"harness single points {summary.get('calc_s') or 0:.0f} s\n"
     )
     axes = [a for a in ("vacuum", "layers", "repeat", "accuracy") if a in set(df["axis"])]
-    head = "| ligand | anchor | E_ads at the protocol (eV) | " + " | ".join(
-        f"{a}: check {df[(df.axis == a) & df.check].value.iloc[0]}" for a in axes
-    ) + " | largest change | within 0.05 eV |"
+    head = (
+        "| ligand | anchor | E_ads at the protocol (eV) | "
+        + " | ".join(f"{a}: check {df[(df.axis == a) & df.check].value.iloc[0]}" for a in axes)
+        + " | largest change | within 0.05 eV |"
+    )
     print(head)
     print("|" + "---|" * (len(axes) + 5))
     missed = []

@@ -59,9 +59,58 @@ def test_registry_flags():
     assert calcs.scf_ladder("gfn2") is None  # relax's own tblite ladder
     assert calcs.scf_ladder("chgnet") == []
     assert all(set(r) <= set(cp2k.CP2K_EXTRA_DEFAULTS) | {"max_scf"} for r in calcs.scf_ladder("cp2k"))
-    for name in REGISTRY:  # every backend has presets (possibly empty) and a cheap availability probe
-        assert isinstance(presets(name), dict)
-        assert calcs.unavailable_reason(name) is None or isinstance(calcs.unavailable_reason(name), str)
+
+
+def test_presets_are_the_yaml_and_parameters_the_engines_take():
+    """Each backend's presets are its section of backends.yaml, and every preset key is a parameter that
+    backend's calculator (or factory) accepts."""
+    import inspect
+
+    import yaml
+    from tblite.ase import TBLite
+
+    from passivscreen.calculators import ml, planewave
+
+    text = yaml.safe_load((calcs.registry.resources.files("passivscreen") / "presets/backends.yaml").read_text())
+    for name in REGISTRY:
+        assert presets(name) == (text.get(name) or {}), name
+    assert presets("gfn2")["method"] == "GFN2-xTB" and presets("gfn1")["method"] == "GFN1-xTB"
+    for name in ("gfn2", "gfn1"):
+        assert set(presets(name)) <= set(TBLite.default_parameters), name
+    cp2k_keys = set(cp2k.cp2k_class().default_parameters) | {"threads", "mpi_ranks", "command", "directory", "data_dir"}
+    assert set(presets("cp2k")) <= cp2k_keys
+    assert set(presets("chgnet")) <= set(inspect.signature(ml.make_chgnet).parameters)
+    assert set(presets("sevenn")) <= set(inspect.signature(ml.make_sevenn).parameters)
+    assert set(presets("gpaw")) <= set(inspect.signature(planewave.gpaw_parameters).parameters) | {"dispersion"}
+
+
+def test_availability_probes_say_why(monkeypatch):
+    """Installed engines are available; VASP without its environment is not, and says which variable."""
+    for name in ("gfn2", "gfn1", "emt"):
+        assert calcs.unavailable_reason(name) is None, name
+    monkeypatch.delenv("ASE_VASP_COMMAND", raising=False)
+    monkeypatch.delenv("VASP_COMMAND", raising=False)
+    monkeypatch.delenv("VASP_SCRIPT", raising=False)
+    assert "ASE_VASP_COMMAND" in calcs.unavailable_reason("vasp")
+    monkeypatch.setenv("ASE_VASP_COMMAND", "vasp_std")
+    monkeypatch.delenv("VASP_PP_PATH", raising=False)
+    assert "VASP_PP_PATH" in calcs.unavailable_reason("vasp")
+    monkeypatch.setenv("VASP_PP_PATH", "/nowhere")
+    assert calcs.unavailable_reason("vasp") is None
+    assert "vasp" in calcs.available_backends()
+
+
+@pytest.mark.slow
+@pytest.mark.ml
+@pytest.mark.parametrize("name", ["chgnet", "sevenn"])
+def test_holds_slab_flag_is_what_the_slab_test_finds(name):
+    """The registry's holds_slab of each machine-learned potential, against the slab test itself."""
+    pytest.importorskip(name, reason=f'{name} not installed: pip install "passivscreen[ml]"')
+    from passivscreen.relaxation.slab_test import slab_hold_test
+
+    calcs.set_threads(1)
+    verdict = slab_hold_test(name)
+    assert verdict["pass"] == REGISTRY[name].holds_slab, verdict
 
 
 def test_emt_refuses_perovskite_elements():

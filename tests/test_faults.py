@@ -135,13 +135,30 @@ def test_torn_trajectory_resumes(tmp_path, faults):
     faults.add("partial trajectory file", "recovered")
 
 
-def test_interrupted_write_leaves_old_file(tmp_path, faults):
+def test_interrupted_write_leaves_old_file(tmp_path, faults, monkeypatch):
+    """The new content is half written when the write dies (a full disk, a kill): the old file survives.
+
+    The failure is injected after the temporary file has been opened and written, in ``os.fsync``; a
+    plain ``path.write_text`` would have replaced the old content by then.
+    """
+    import os
+
+    from passivscreen.records import files
+
     path = tmp_path / "result.json"
     write_json(path, {"E_ads_eV": -1.0})
-    with pytest.raises(TypeError):
-        write_json(path, {"E_ads_eV": object()})  # serialisation fails half-way
+    written = []
+
+    def dying_fsync(fd):
+        written.append(os.fstat(fd).st_size)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", dying_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        write_json(path, {"E_ads_eV": -2.0, "pad": "x" * 5000})
+    assert written and written[0] > 5000  # the new content had reached the disk's cache
     assert json.loads(path.read_text()) == {"E_ads_eV": -1.0}
-    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["result.json"]  # no temporary file left behind
     faults.add("write interrupted", "recovered")
 
 

@@ -18,7 +18,7 @@ ALLOWED = {
     "ligands": {"schema"},
     "placement": {"ligands"},
     "calculators": {"schema"},
-    "relaxation": {"calculators", "schema"},
+    "relaxation": {"calculators", "schema", "structures"},
     "records": {"analysis", "calculators"},
     "analysis": {"schema"},
     "ranking": {"analysis", "records"},

@@ -48,12 +48,24 @@ def test_rotations_are_distinct_and_clash_free(small_slab, tmpo):
 
 
 def test_clash_is_rejected(small_slab, tmpo):
+    """orientations() sorts placements into accepted and clashing by the contact ratio."""
     site = surface_pb_indices(small_slab)[0]
     ok, clash = orientations(small_slab, tmpo, site, 2, min_contact_ratio=0.75)
-    assert ok
-    # pushed into the surface, every rotation clashes
+    assert len(ok) == 2 and not clash
+    # the same placements with a contact ratio no placement can reach: every one clashes
+    ok, clash = orientations(small_slab, tmpo, site, 2, min_contact_ratio=3.0)
+    assert not ok and len(clash) == 2 and all(c.min_contact_ratio < 3.0 for c in clash)
+    # a ligand pushed into the surface: orientations() itself rejects every rotation
+    from passivscreen.placement.place import INITIAL_DISTANCE
+
+    original = INITIAL_DISTANCE["O"]
+    INITIAL_DISTANCE["O"] = 0.3
+    try:
+        ok, clash = orientations(small_slab, tmpo, site, 4)
+    finally:
+        INITIAL_DISTANCE["O"] = original
+    assert not ok and len(clash) == 4 and max(c.min_contact_ratio for c in clash) < 0.75
     p = place_ligand(small_slab, tmpo, site, 0.0, distance=0.3)
-    assert p.min_contact_ratio < 0.75
     assert contact_ratio(p.atoms, p.n_slab) < 0.5
 
 

@@ -6,7 +6,7 @@ from ase.build import molecule
 from ase.constraints import FixAtoms
 from ase.io import read
 
-from passivscreen.calculators import get_calculator
+from passivscreen.calculators import REGISTRY, get_calculator
 from passivscreen.relaxation import Guards, GuardTripped, relax, single_point
 
 
@@ -89,3 +89,4 @@ def test_gfn2_rattled_slab_reconstruction_is_caught(small_slab):
     assert r.status == "reconstruction", (r.status, r.reason, r.energy - e_ref)
     assert r.energy is not None
     assert r.energy < e_ref - 0.5 or "moved" in r.reason
+    assert not REGISTRY["gfn2"].holds_slab  # the flag is what this test observes

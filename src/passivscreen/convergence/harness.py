@@ -25,14 +25,29 @@ from passivscreen.structures import SlabSpec, face_tuple
 AXES = ("vacuum", "layers", "repeat", "accuracy")
 
 
+def axis_value(axis: str, value: Any) -> Any:
+    """A value of ``axis`` in one form (vacuum and accuracy as floats, layers as an int, a cell as a tuple),
+    so that 80 and 80.0 are the same point."""
+    if axis == "repeat":
+        return tuple(int(x) for x in value)
+    return int(value) if axis == "layers" else float(value)
+
+
+def value_label(axis: str, value: Any) -> str:
+    """How a point is written in ``convergence.csv`` (``3x3`` for a cell)."""
+    v = axis_value(axis, value)
+    return "x".join(map(str, v)) if axis == "repeat" else str(v)
+
+
 def protocol_value(axis: str, spec: SlabSpec, tier: Tier) -> Any:
     """The value the protocol itself uses on ``axis``."""
-    return {
+    raw = {
         "vacuum": 2.0 * spec.vacuum,
         "layers": spec.n_pbbr2,
         "repeat": tuple(spec.repeat),
-        "accuracy": tier.parameters.get("accuracy"),
+        "accuracy": tier.parameters.get("accuracy") or 1.0,
     }[axis]
+    return axis_value(axis, raw)
 
 
 def checks(spec: SlabSpec, tier: Tier) -> dict[str, Any]:
@@ -54,8 +69,8 @@ def variants(cfg: dict[str, Any], spec: SlabSpec, tier: Tier) -> list[Variant]:
     for axis in AXES:
         if axis not in want or (axis == "accuracy" and "accuracy" not in must):
             continue
-        values = [tuple(v) if axis == "repeat" else v for v in conv[axis]]
-        values += [protocol_value(axis, spec, tier), must[axis]]
+        values = [axis_value(axis, v) for v in conv[axis]]
+        values += [protocol_value(axis, spec, tier), axis_value(axis, must[axis])]
         seen: list[Any] = []
         for v in values:
             if v not in seen:
@@ -117,7 +132,7 @@ def converge_complex(
                 "site": rec.get("site"),
                 "faces": rec.get("face"),
                 "axis": v.axis,
-                "value": "x".join(map(str, v.value)) if isinstance(v.value, tuple) else v.value,
+                "value": value_label(v.axis, v.value),
                 "n_atoms": len(complex_atoms),
                 "E_ads_per_ligand_eV": e_ads,
             }
@@ -142,22 +157,28 @@ def convergence_table(cfg: dict[str, Any], complexes: list[dict[str, Path]], log
         rows += converge_complex(cfg, paths, energies, points)
         if log is not None:
             print(f"{paths['record']}: {time.perf_counter() - t0:.1f} s", file=log, flush=True)
-    df = pd.DataFrame(rows)
+    df = annotate(pd.DataFrame(rows), spec, tier)
+    df.attrs["seconds"] = energies.seconds
+    return df
+
+
+def annotate(df: pd.DataFrame, spec: SlabSpec, tier: Tier) -> pd.DataFrame:
+    """Mark the protocol's own points and the checks, and add ``delta_eV`` (E_ads minus the protocol's)."""
     if df.empty:
         return df
+    df = df.copy()
     must = checks(spec, tier)
-    protocol = {a: protocol_value(a, spec, tier) for a in AXES}
 
-    def fmt(axis: str, value: Any) -> Any:
-        return "x".join(map(str, value)) if isinstance(value, tuple) else value
+    def parse(axis: str, v: Any) -> Any:
+        return tuple(int(x) for x in str(v).split("x")) if axis == "repeat" else v
 
-    df["protocol"] = [str(r.value) == str(fmt(r.axis, protocol[r.axis])) for r in df.itertuples()]
-    df["check"] = [r.axis in must and str(r.value) == str(fmt(r.axis, must[r.axis])) for r in df.itertuples()]
+    df["value"] = label = [value_label(a, parse(a, v)) for a, v in zip(df["axis"], df["value"])]
+    df["protocol"] = [lab == value_label(a, protocol_value(a, spec, tier)) for a, lab in zip(df["axis"], label)]
+    df["check"] = [a in must and lab == value_label(a, must[a]) for a, lab in zip(df["axis"], label)]
     ref = df[df["protocol"]].set_index(["ligand", "site", "faces", "axis"])["E_ads_per_ligand_eV"]
     df["delta_eV"] = [
         r.E_ads_per_ligand_eV - ref.get((r.ligand, r.site, r.faces, r.axis), float("nan")) for r in df.itertuples()
     ]
-    df.attrs["seconds"] = energies.seconds
     return df
 
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from passivscreen.calculators import BackendError, check_elements, get_backend
+from passivscreen.config.checks import check_backends, check_embedding, check_finite, check_names, check_thresholds
+from passivscreen.config.errors import ConfigError
 from passivscreen.ligands import LigandError, choose_anchor, parse_smiles, resolve_smiles
 from passivscreen.ligands.binding import binding_plan
 from passivscreen.schema import schema
 from passivscreen.structures import SlabError, SlabSpec, build_slab, surface_pb_indices
-
-
-class ConfigError(ValueError):
-    """An invalid configuration; the message names the field and the ligand."""
 
 
 def apply_schema(config: dict[str, Any]) -> dict[str, Any]:
@@ -85,68 +80,61 @@ def _check_tiers(chain: list[dict[str, Any]]) -> None:
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Full validation before compute; returns the config with defaults.
 
-    Checks the schema (unknown keys, types, sizes), duplicate ligand names,
-    SMILES parsing, anchor groups (missing, ambiguous, chosen), the backend's
-    elements, and the slab's charge neutrality.
+    Checks, in this order: finite numbers, the schema (unknown keys, types, bounds), names that become
+    paths, duplicate ligand names, thresholds that must agree, the backends (known, installed, their
+    parameters), the tiers, the slab (charge-neutral, the backends' elements, the chosen sites), every
+    ligand's chemistry (SMILES, anchor, binding mode, fragments, elements) and its 3D embedding.
 
     Raises
     ------
     ConfigError
         With a message that names the ligand and the config field.
     """
+    check_finite(config)
     cfg = apply_schema(config)
+    check_names(cfg)
     names = [lig["name"] for lig in cfg["ligands"]]
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
         raise ConfigError(f"config field ligands: duplicate ligand name(s) {dups}")
-    backend = cfg["calculator"]["backend"]
-    try:
-        get_backend(backend)
-    except BackendError as err:
-        raise ConfigError(f"config field calculator.backend: {err}") from err
+    check_thresholds(cfg)
+    check_backends(cfg)
     chain = cfg.get("tiers") or []
     _check_tiers(chain)
-    backends = [backend] + [t["backend"] for t in chain]
+    backends = [cfg["calculator"]["backend"]] + [t["backend"] for t in chain]
+    _check_slab(cfg, backends)
+    for i, lig in enumerate(cfg["ligands"]):
+        try:
+            _check_ligand(lig, backends)
+        except (LigandError, BackendError) as err:
+            raise ConfigError(f"config field ligands[{i}] (ligand '{lig['name']}'): {err}") from err
+    check_embedding(cfg)
+    return cfg
+
+
+def _check_slab(cfg: dict[str, Any], backends: list[str]) -> None:
+    """The slab can be built, is charge-neutral, its elements suit every backend, the chosen sites exist."""
     try:
-        spec = SlabSpec.from_config(cfg["slab"])
-        slab = build_slab(spec)
+        slab = build_slab(SlabSpec.from_config(cfg["slab"]))
         for name in backends:
             check_elements(name, set(slab.get_chemical_symbols()), periodic=True)
     except (SlabError, BackendError) as err:
         raise ConfigError(f"config field slab / calculator: {err}") from err
-    n_pb = len(slab)
     sites = cfg["placement"]["sites"]
     if sites != "all":
         top = surface_pb_indices(slab)
-        bad = [s for s in sites if s >= n_pb or s not in top]
+        bad = [s for s in sites if s >= len(slab) or s not in top]
         if bad:
             raise ConfigError(f"config field placement.sites: {bad} are not top-face Pb (choose from {top})")
-    for i, lig in enumerate(cfg["ligands"]):
-        where = f"ligands[{i}] (ligand '{lig['name']}')"
-        try:
-            smiles = resolve_smiles(lig)
-            mol = parse_smiles(smiles, lig["name"])
-            binding_plan(mol, lig["name"], lig.get("anchor"), lig.get("binding"))  # fragments, charges, mode
-            choose_anchor(mol, lig["name"], lig.get("anchor"), lig.get("anchor_index"))
-            from rdkit import Chem
-
-            symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}
-            for name in backends:
-                check_elements(name, symbols)
-        except (LigandError, BackendError) as err:
-            raise ConfigError(f"config field {where}: {err}") from err
-    return cfg
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config and validate it (see :func:`validate_config`)."""
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError as err:
-        raise ConfigError(f"config file {path} not found") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path}: expected a mapping at the top level")
-    return validate_config(data)
+def _check_ligand(lig: dict[str, Any], backends: list[str]) -> None:
+    """SMILES, binding mode (fragments, charges), anchor and the backends' elements of one ligand."""
+    from rdkit import Chem
+
+    mol = parse_smiles(resolve_smiles(lig), lig["name"])
+    binding_plan(mol, lig["name"], lig.get("anchor"), lig.get("binding"))
+    choose_anchor(mol, lig["name"], lig.get("anchor"), lig.get("anchor_index"))
+    symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}
+    for name in backends:
+        check_elements(name, symbols)
