@@ -436,9 +436,14 @@ def test_gpaw_parameters_pbe_dipole_layer():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("gpaw") is None, reason="GPAW not installed (pip install gpaw)")
-def test_gpaw_calculator_is_built(tmp_path):  # pragma: no cover - GPAW is left to the user
+def test_gpaw_calculator_is_built(tmp_path):
+    """A real GPAW calculator with the presets: plane waves, PBE, the dipole layer of a slab."""
     calc = get_calculator("gpaw", {"directory": str(tmp_path), "dispersion": None}, fresh=True)
-    assert calc.parameters["poissonsolver"] == {"dipolelayer": "xy"}
+    p = calc.parameters
+    params = p.todict() if hasattr(p, "todict") else dict(p)  # GPAW >= 24 (new API) or older
+    assert params["poissonsolver"] == {"dipolelayer": "xy"}
+    assert params["mode"]["name"] == "pw" and params["mode"]["ecut"] == 400.0
+    assert (params["xc"]["name"] if isinstance(params["xc"], dict) else params["xc"]) == "PBE"
 
 
 def test_heavy_packages_are_imported_lazily():

@@ -1,0 +1,55 @@
+"""The table of docs/validation.md: E_ads at the screening tier and at the DFT tier, errors, MAE, Kendall tau.
+
+Usage: python benchmarks/validation_table.py [results/validation]
+       (after `snakemake --cores 2 --configfile configs/validation.yaml`)
+
+Prints per row: anchor, E_ads per ligand at both tiers, the error (screen - DFT), the rank at each; then
+the statistics of validation.json and the time each DFT job took (Snakemake's benchmark files). Exits 1
+when a row the DFT tier selected has no DFT energy (a failed check is not a result).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    res = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "validation"
+    stats = json.loads((res / "validation.json").read_text())
+    df = pd.read_csv(res / "validation.csv")
+    screen, check = stats["screen_tier"], stats["check_tier"]
+    a, b = f"E_ads_per_ligand_eV_{screen}", f"E_ads_per_ligand_eV_{check}"
+    df = df.sort_values(b, na_position="last")
+    df["rank_screen"] = df[a].rank(method="min").astype("Int64")
+    df["rank_check"] = df[b].rank(method="min").astype("Int64")
+    print(f"| ligand | anchor | E_ads {screen} (eV) | E_ads {check} (eV) | error (eV) | rank {screen} | rank {check} |")
+    print("|---|---|---|---|---|---|---|")
+    for r in df.itertuples():
+        e_check = getattr(r, b)
+        cell = "failed" if pd.isna(e_check) else f"{e_check:.3f}"
+        err = "" if pd.isna(r.error_eV) else f"{r.error_eV:+.3f}"
+        print(f"| {r.ligand} | {r.anchor} | {getattr(r, a):.3f} | {cell} | {err} | {r.rank_screen} | {r.rank_check} |")
+    print(
+        f"\nn = {stats['n']}; MAE {stats.get('mae_eV', float('nan')):.3f} eV; mean error (screen - DFT) "
+        f"{stats.get('mse_eV', float('nan')):+.3f} eV; largest {stats.get('max_abs_eV', float('nan')):.3f} eV; "
+        f"Kendall tau {stats.get('kendall_tau', float('nan')):.2f} (p = {stats.get('kendall_p', float('nan')):.2f}); "
+        f"same first: {stats.get('same_first')}"
+    )
+    times = []
+    for tsv in sorted((res / "benchmarks" / "tiers").rglob("*.tsv")):
+        times.append((tsv.relative_to(res / "benchmarks" / "tiers"), float(tsv.read_text().splitlines()[1].split()[0])))
+    if times:
+        print("\nDFT jobs (s): " + ", ".join(f"{p}: {t:.0f}" for p, t in times))
+    missing = int(df[b].isna().sum())
+    print(f"\ngoal: every selected row has a DFT E_ads: {'PASS' if not missing else f'MISS ({missing} failed)'}")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
