@@ -167,3 +167,5 @@ def test_radical_and_ions_through_the_steps(tmp_path):
     assert set(refs) == {"CC(=O)O", "Br"} and refs["Br"]["coefficient"] == -1
     assert lrec["energy_eV"] == pytest.approx(refs["CC(=O)O"]["energy_eV"] - refs["Br"]["energy_eV"])
     assert -3.0 < rec["E_ads_eV"] < 1.0
+    # the anion's Mulliken charge is measured from its formal -1: it gave electrons, it was not reduced
+    assert rec["charge_transfer_e"] > 0 and not [f for f in rec["integrity"]["flags"] if "reduced" in f]

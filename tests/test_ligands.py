@@ -122,6 +122,8 @@ def test_seed_paper_smiles_match_known_formulas(root):
         "propanoic_acid": "C3H6O2",
         "propylamine": "C3H9N",
         "propanethiol": "C3H8S",
+        "butylammonium_bromide": "C4H12BrN",
+        "propanoate": "C3H5O2-",
     }
     expected_anchor = {
         "TSPO1": "P=O",
@@ -133,6 +135,8 @@ def test_seed_paper_smiles_match_known_formulas(root):
         "propanoic_acid": "COOH",
         "propylamine": "amine",
         "propanethiol": "thiol",
+        "butylammonium_bromide": "ammonium",
+        "propanoate": "carboxylate",
     }
     cfg = yaml.safe_load((root / "configs" / "seed_paper.yaml").read_text())
     assert {lig["name"] for lig in cfg["ligands"]} == set(known)

@@ -38,12 +38,30 @@ def test_scf_failure_is_recovered_and_recorded(tmp_path):
     assert r.status == "converged", r.reason
     assert r.scf_recoveries and "SCF not converged" in r.scf_recoveries[0]["error"]
     assert calc.parameters["max_iterations"] == 2  # settings restored after the run
+    # ... and the final SCF's charges are kept for the analysis (restoring a parameter resets the calculator)
+    assert "charges" in calc.results and len(calc.results["charges"]) == len(atoms)
     # a failure the ladder cannot fix is recorded, not raised
     calc = get_calculator("gfn2", {"max_iterations": 2}, fresh=True)
     r = relax(atoms, calc, fmax=0.05, steps=100, scf_ladder=[{"max_iterations": 3}])
     assert r.status == "scf_failed" and "SCF" in r.reason
     sp = single_point(atoms.copy(), get_calculator("gfn2", {"max_iterations": 2}, fresh=True), scf_ladder=[])
     assert sp["status"] == "scf_failed" and sp["energy"] is None
+
+
+def test_energy_neutral_rungs_leave_the_energy():
+    """Rungs that the ladder treats as energy-neutral (kept for the final energy) move E by < 1 meV."""
+    from passivscreen.relaxation.scf import ENERGY_NEUTRAL, SCF_LADDER
+
+    atoms = molecule("CH3CONH2")
+    atoms.calc = get_calculator("gfn2", fresh=True)
+    e0 = atoms.get_potential_energy()
+    neutral = [r for r in SCF_LADDER if set(r) <= ENERGY_NEUTRAL]
+    assert neutral and "accuracy" in neutral[0]  # the cheap rung first
+    for rung in neutral:
+        calc = get_calculator("gfn2", fresh=True)
+        calc.set(**rung)
+        atoms.calc = calc
+        assert atoms.get_potential_energy() == pytest.approx(e0, abs=1e-3), rung
 
 
 def test_force_guard_constructed_case():

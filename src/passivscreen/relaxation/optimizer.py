@@ -15,7 +15,7 @@ from ase.io import Trajectory
 from passivscreen.calculators.common import SCFError
 from passivscreen.relaxation.guards import Guards, GuardTripped
 from passivscreen.relaxation.resume import last_frame
-from passivscreen.relaxation.scf import ENERGY_NEUTRAL, SCF_LADDER, base_settings, set_params
+from passivscreen.relaxation.scf import ENERGY_NEUTRAL, SCF_LADDER, base_settings, restore_settings, set_params
 from passivscreen.schema import section_defaults
 
 OPTIMIZERS = ("BFGS", "LBFGS", "FIRE", "BFGSLineSearch", "LBFGSLineSearch", "GPMin", "MDMin", "PreconLBFGS")
@@ -244,7 +244,7 @@ def relax(
     try:
         energy, fmax_now = _final_energy(atoms, calc, run, base)
     finally:
-        set_params(calc, base)
+        restore_settings(calc, base)
         counter.restore()
     return RelaxResult(
         run.status,

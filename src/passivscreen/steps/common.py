@@ -57,6 +57,8 @@ def gfn2_view(atoms: Atoms) -> Atoms:
         and getattr(atoms.calc, "_xtb", None) is not None
         and (atoms.calc.parameters.get("method") == "GFN2-xTB")
     ):
+        if "charges" not in atoms.calc.results:  # results dropped: evaluate again (with SCF recovery)
+            single_point(atoms, atoms.calc)
         return atoms
     view = atoms.copy()
     view.calc = get_calculator("gfn2")

@@ -58,7 +58,9 @@ def complex_properties(
         row["bond_order"] = float(np.mean(orbitals["bond_orders"]))
         row["bond_order_source"] = "GFN2-xTB (tblite) Mayer/Wiberg anchor-Pb at the final geometry, mean over anchors"
     if "charges" in elec:
-        row["charge_transfer_e"] = ligand_charge(elec["charges"], n_slab) / n_lig
+        # electrons donated to the slab: the Mulliken charge beyond the placed species' formal charge
+        # (acetate at -0.5 e has given half an electron; a neutral donor at -0.5 e has taken one half)
+        row["charge_transfer_e"] = ligand_charge(elec["charges"], n_slab) / n_lig - lig.charge
     row.update({k: v for k, v in elec.items() if k != "charges"})
     ligs = [fin[n_slab + k * c.n_lig : n_slab + (k + 1) * c.n_lig] for k in range(n_lig)]
     row["bonds_changed"] = [x for frag in ligs for x in ligand_bonds_changed(lig.atoms, frag)]
