@@ -10,7 +10,7 @@ from passivscreen.analysis.integrity import trap_flags
 from passivscreen.config import ConfigError, validate_config
 from passivscreen.ligands.molecules import ligand_from_smiles
 from passivscreen.placement import orientations
-from passivscreen.placement.modes import APICAL_DISTANCE
+from passivscreen.placement.modes import APICAL_DISTANCE, POCKET_HEIGHT
 from passivscreen.ranking import ranking_table
 from passivscreen.steps.adsorption import run_adsorption
 from passivscreen.steps.convergence import complex_paths
@@ -38,9 +38,11 @@ def test_ammonium_ion_pair_sits_in_the_a_site_pocket():
             # Br- on the apical site of the Pb, outside the surface
             d = c.atoms.positions[br] - c.atoms.positions[site]
             assert np.linalg.norm(d) == pytest.approx(APICAL_DISTANCE) and np.sign(d[2]) == (1 if face == "top" else -1)
-            # the N in the pocket: no Pb within 3.0 A, about a sqrt(3)/2 from the site Pb (the Cs position)
+            # the N over the pocket's centre (a/sqrt(2) from the site Pb in the plane), no Pb within 3.0 A
             assert c.atoms.get_distances(nitrogen, _pb(c.atoms, n), mic=True).min() > 3.0
-            assert c.atoms.get_distance(nitrogen, site, mic=True) == pytest.approx(5.87 * 3**0.5 / 2, abs=0.1)
+            lateral = 5.87 / 2**0.5
+            expected = (lateral**2 + POCKET_HEIGHT**2) ** 0.5
+            assert c.atoms.get_distance(nitrogen, site, mic=True) == pytest.approx(expected, abs=0.1)
             # the methyl points away from the surface
             carbon = start + 0
             assert (c.atoms.positions[carbon, 2] - c.atoms.positions[nitrogen, 2]) * (1 if face == "top" else -1) > 1.0

@@ -16,6 +16,14 @@ from passivscreen.calculators import screen_tiers, tiers_from_config
 from passivscreen.structures import SlabSpec
 
 
+#: Calculator parameters that do not change a converged result (an SCF cycle cap, the log level).
+NOT_IN_RESULT = {"max_iterations", "verbosity"}
+
+
+def _result_parameters(params: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (params or {}).items() if k not in NOT_IN_RESULT}
+
+
 def protocol_of(cfg: dict[str, Any]) -> dict[str, Any]:
     """What a harness result depends on: the tier that computes the ranked E_ads and the slab's cell."""
     spec = SlabSpec.from_config(cfg["slab"])
@@ -23,7 +31,7 @@ def protocol_of(cfg: dict[str, Any]) -> dict[str, Any]:
     return {
         "tier": tier.name,
         "backend": tier.backend,
-        "parameters": tier.parameters,
+        "parameters": _result_parameters(tier.parameters),
         "total_vacuum_A": 2 * spec.vacuum,
         "layers": spec.n_pbbr2,
         "repeat": list(spec.repeat),
@@ -45,6 +53,10 @@ def uncertainty_for(cfg: dict[str, Any], set_summary: str | Path | None = None) 
         candidates.append((str(set_summary), json.loads(Path(set_summary).read_text())))
     candidates.append(("presets/convergence.json", shipped_summary()))
     for source, summary in candidates:
-        if summary and {k: summary["protocol"].get(k) for k in want} == want:
+        if not summary:
+            continue
+        have = {k: summary["protocol"].get(k) for k in want}
+        have["parameters"] = _result_parameters(have["parameters"])
+        if have == want:
             return {"tier": want["tier"], "anchors": summary["uncertainty_eV"], "source": source}
     return {}
