@@ -15,7 +15,6 @@ from typing import Any
 from passivscreen.calculators import screen_tiers, tiers_from_config
 from passivscreen.structures import SlabSpec
 
-
 #: Calculator parameters that do not change a converged result (an SCF cycle cap, the log level).
 NOT_IN_RESULT = {"max_iterations", "verbosity"}
 

@@ -113,6 +113,7 @@ class _Run:
     optimizer_kw: dict[str, Any]
     max_wall_s: float | None
     good_positions: np.ndarray
+    step_settings: dict[str, Any] = field(default_factory=dict)
     t0: float = field(default_factory=time.perf_counter)
     n_steps: int = 0
     rung: int = 0
@@ -137,6 +138,10 @@ def _resume(atoms: Atoms, trajectory: Path | None) -> tuple[Atoms, int]:
     return atoms, resumed
 
 
+def _in_effect(calc: Calculator, rung: dict[str, Any]) -> bool:
+    return bool(rung) and all(calc.parameters.get(k) == v for k, v in rung.items())
+
+
 def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | None) -> None:
     """Run the optimizer until converged or out of steps, climbing the SCF ladder on SCF failures."""
     while True:
@@ -155,6 +160,8 @@ def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | No
                 run.n_steps += 1
             return
         except (CalculationFailed, SCFError) as err:
+            while run.rung < len(run.ladder) and _in_effect(calc, run.ladder[run.rung]):
+                run.rung += 1  # a rung already in effect (e.g. the step settings) cannot help
             if run.rung >= len(run.ladder):
                 run.status = "scf_failed"
                 run.reason = f"SCF failed after {len(run.ladder)} recovery rungs: {err}"
@@ -168,12 +175,23 @@ def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | No
 
 
 def _final_energy(atoms: Atoms, calc: Calculator, run: _Run, base: dict[str, Any]) -> tuple[float | None, float | None]:
-    """Energy and largest force at the final geometry, at the base settings if a rung changed the energy."""
+    """Energy and largest force at the final geometry, at the base settings if a rung changed the energy
+    or the steps ran at looser ``step_settings`` (unless a rung needed those: then they stay)."""
+    climbed = {k for r in run.recoveries for k in r["settings"]}
+    back = {k: base[k] for k in climbed if k in base and k not in ENERGY_NEUTRAL}
+    back |= {k: base[k] for k in run.step_settings if k in base and k not in climbed}
     try:
-        if any(set(r["settings"]) - ENERGY_NEUTRAL for r in run.recoveries):
-            set_params(calc, {k: v for k, v in base.items() if k not in ENERGY_NEUTRAL})
+        if back:
+            set_params(calc, back)
             calc.reset()
-        energy = float(atoms.get_potential_energy())
+        try:
+            energy = float(atoms.get_potential_energy())
+        except (CalculationFailed, SCFError):
+            if not back or set(back) - ENERGY_NEUTRAL:
+                raise
+            set_params(calc, run.step_settings)  # the base SCF stalls here: the step settings are energy-neutral
+            calc.reset()
+            energy = float(atoms.get_potential_energy())
         return energy, float(np.linalg.norm(atoms.get_forces(), axis=1).max())
     except (CalculationFailed, SCFError) as err:
         if run.status == "converged":
@@ -193,18 +211,17 @@ def relax(
     maxstep: float | None = None,
     alpha: float | None = None,
     max_wall_s: float | None = None,
+    step_settings: dict[str, Any] | None = None,
 ) -> RelaxResult:
     """Relax ``atoms`` (its constraints respected) with ``calc``.
 
     ``fmax``, ``steps`` and ``optimizer`` default to the config schema's ``relax``
     section; ``maxstep`` and ``alpha`` (BFGS/LBFGS initial Hessian) to the optimizer's own.
-    The trajectory is appended after every step; if it already holds frames,
-    the run resumes from the last one (a killed job loses at most one step).
-    A run that exceeds ``max_wall_s`` seconds stops with status ``timeout``
-    (its trajectory is kept, so a later run with a larger budget resumes).
-    On SCF failure the run restarts from the last good geometry with the next
-    rung of ``scf_ladder``; if a rung changed the electronic temperature, the
-    final energy is re-evaluated at the base settings.
+    The trajectory is appended after every step; a run with frames in it resumes from the last one.
+    A run over ``max_wall_s`` seconds stops with status ``timeout`` (a later run resumes). On SCF failure
+    the run restarts from the last good geometry with the next rung of ``scf_ladder``; if a rung changed
+    the energy, the final energy is evaluated at the base settings. ``step_settings`` (energy-neutral,
+    e.g. looser SCF thresholds) apply to the steps only, not to the final energy and forces.
 
     Returns
     -------
@@ -229,10 +246,12 @@ def relax(
         max_wall_s=max_wall_s,
         good_positions=atoms.positions.copy(),
         reason=f"step limit {steps} reached",
+        step_settings=dict(step_settings or {}),
     )
     atoms.calc = calc
     counter = _Counter(calc)
-    base = base_settings(calc, run.ladder)
+    base = base_settings(calc, [*run.ladder, run.step_settings])
+    set_params(calc, run.step_settings)
     writer = Trajectory(str(trajectory), "a", atoms) if trajectory is not None else None
     try:
         _optimise(atoms, calc, run, writer)

@@ -52,6 +52,7 @@ def run_tier(
         guards=guards,
         scf_ladder=tier.scf_ladder,
         max_wall_s=s["max_wall_s"],
+        step_settings=tier.step_settings if tier.task == "relax" else None,
     )
     if tier.task == "single_point" and r.energy is not None and r.status == "not_converged":
         r.status, r.reason = "converged", ""
