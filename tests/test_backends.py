@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import time
 
@@ -264,6 +265,10 @@ def test_cp2k_surface_dipole_correction_on_a_polar_system(tmp_path):
         "plain": get_calculator(
             "cp2k", {**base, "dipole_correction": False, "directory": str(tmp_path / "plain")}, fresh=True
         ),
+        # a free molecule's parameters (Tier.for_molecule): the correction on from the atomic guess, one SCF
+        "single": get_calculator(
+            "cp2k", {**base, **REGISTRY["cp2k"].molecule_parameters, "directory": str(tmp_path / "single")}, fresh=True
+        ),
     }
     try:
         e, f = {}, None
@@ -286,10 +291,19 @@ def test_cp2k_surface_dipole_correction_on_a_polar_system(tmp_path):
     finally:
         for calc in calcs_.values():
             calc.close()
-    # the last input is the restart with the correction on; the output holds both stages
+    # the last input is the restart with the correction on; the output holds both stages, the first
+    # converged only to eps_scf_plain (its wavefunction is all that is used)
     assert "SURFACE_DIPOLE_CORRECTION" in inp and "SCF_GUESS RESTART" in inp and "RESTART.wfn" in inp
     assert out.count("SCF WAVEFUNCTION OPTIMIZATION") >= 2
+    eps = re.findall(r"^\s+eps_scf:\s+(\S+)", out, re.M)
+    assert [float(x) for x in eps[:2]] == [cp2k.CP2K_EXTRA_DEFAULTS["eps_scf_plain"], 1e-7], eps
     assert abs(e["again"] - e["dip"]) < 1e-5, e
+    single = (tmp_path / "single" / "cp2k.out").read_text()
+    assert (
+        single.count("SCF WAVEFUNCTION OPTIMIZATION") == 1
+        and "SURFACE_DIPOLE_CORRECTION" in (tmp_path / "single" / "cp2k.inp").read_text()
+    )
+    assert abs(e["single"] - e["dip"]) < 1e-5, e
     mu = 0.39  # e A, water (1.85 D)
     estimate = 2 * np.pi * 14.3996 * mu**2 / atoms.get_volume()  # leading dipole-dipole term, eV
     assert 0.3 * estimate < abs(e["dip"] - e["plain"]) < 3 * estimate, (e, estimate)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from ase.build import molecule
 
+from passivscreen.calculators import tiers_from_config
+from passivscreen.calculators.systems import SLAB_CELL_MOLECULE_VACUUM, molecule_box
 from passivscreen.config import ConfigError, validate_config
 from passivscreen.ranking import ranking_table, tier_table, write_ranking
 from passivscreen.records.files import read_json
@@ -82,6 +86,40 @@ def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():
     t = tier_table(screen + funnel, ["gfn2", "dft"]).set_index("ligand")
     assert t["seen_dft"].to_dict() == {"a": True, "b": True, "c": False}
     assert t.loc["a", "status_dft"] == "scf_failed" and t.loc["b", "E_ads_per_ligand_eV_dft"] == -0.3
+
+
+def test_free_ligand_of_a_dft_tier_in_the_slab_lateral_cell():
+    """A DFT funnel tier's free ligand: the slab's a and b, a short c (6 A above and below it), one SCF."""
+    cfg = validate_config(
+        {
+            "set": "molecule",
+            "tiers": [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": 1}],
+            "ligands": [{"name": "acetone", "smiles": "CC(C)=O"}],
+        }
+    )
+    screen, dft = tiers_from_config(cfg)
+    assert screen.for_molecule() is screen  # nothing to change for tblite
+    mol = dft.for_molecule()
+    assert mol.parameters["dipole_restart"] is False and dft.parameters["dipole_restart"] is True
+    assert {k: v for k, v in mol.parameters.items() if k != "dipole_restart"} == {
+        k: v for k, v in dft.parameters.items() if k != "dipole_restart"
+    }
+    slab_cell = np.diag([11.74, 11.74, 31.74])
+    lig = molecule("CH3COCH3")
+    extent = np.ptp(lig.positions[:, 2])
+    molecule_box(lig, mol, cell=slab_cell)
+    assert lig.pbc.all() and np.allclose(lig.cell[:2], slab_cell[:2])
+    assert lig.cell[2, 2] == pytest.approx(extent + 2 * SLAB_CELL_MOLECULE_VACUUM)
+    z = lig.positions[:, 2]
+    assert z.min() == pytest.approx(SLAB_CELL_MOLECULE_VACUUM) and z.max() == pytest.approx(lig.cell[2, 2] - 6.0)
+    # never longer than the slab's own cell
+    small = molecule("CH3COCH3")
+    molecule_box(small, mol, cell=np.diag([11.74, 11.74, 9.0]))
+    assert small.cell[2, 2] == pytest.approx(9.0)
+    # xTB: no periodic boundaries at all
+    free = molecule("CH3COCH3")
+    molecule_box(free, screen, cell=slab_cell)
+    assert not free.pbc.any()
 
 
 def test_funnel_tiers_are_validated():

@@ -53,7 +53,8 @@ class PassivCP2K(CP2K):
         dipole = self._slab() and bool(p.dipole_correction) and self._stage != "plain"
         wfn = f"{self.label}-RESTART.wfn" if self._stage == "restart" else None
         user = {k: p.get(k) for k in ("inp", "charge", "multiplicity", "uks")}
-        p.inp = _merge_inputs(_cp2k_template(p, dipole, wfn), (p.inp or "") + "\n" + (p.extra_inp or ""))
+        eps = p.eps_scf_plain if self._stage == "plain" else None
+        p.inp = _merge_inputs(_cp2k_template(p, dipole, wfn, eps), (p.inp or "") + "\n" + (p.extra_inp or ""))
         # charge and spin from the atoms (as tblite reads them), unless given as parameters
         if not p.charge:
             p.charge = int(round(float(self.atoms.get_initial_charges().sum())))

@@ -7,7 +7,7 @@ parameters, task, convergence settings), so nothing is copied back into the conf
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ase import Atoms
@@ -68,6 +68,13 @@ class Tier:
         if get_backend(self.backend).kind == "xtb" and float(self.parameters.get("accuracy", 1.0)) < STEP_ACCURACY:
             return {"accuracy": STEP_ACCURACY}
         return {}
+
+    def for_molecule(self) -> Tier:
+        """This tier for a free molecule: its parameters with the backend's molecule parameters."""
+        extra = get_backend(self.backend).molecule_parameters
+        if not extra:
+            return self
+        return replace(self, parameters={**self.parameters, **extra})
 
     def attach(self, atoms: Atoms) -> Atoms:
         """Attach this tier's calculator (built once per process) after checking elements and periodicity."""

@@ -63,7 +63,8 @@ def _single_point(atoms, tier: Tier, charge: int, mult: int) -> tuple[float | No
 
 
 def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref: dict[str, Any]) -> dict[str, Any]:
-    """E_ads of the chosen row at ``tier``: its complex moved into the tier's cell, the ligand in the same cell."""
+    """E_ads of the chosen row at ``tier``: its complex moved into the tier's cell, the ligand in the same lateral cell
+    (:func:`~passivscreen.calculators.systems.molecule_box`)."""
     if slab_ref.get("status") != "ok":
         raise Skip("reference_failed", f"{tier.name} slab: {slab_ref.get('status')} {slab_ref.get('reason', '')}")
     screen = Path(chosen.get("screen_record") or chosen["_path"])  # the screen's adsorption record
@@ -74,10 +75,11 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
     slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier))
     lig_rec = read_json(res / "ligands" / f"{chosen['ligand']}.json")
     lig = read(res / "ligands" / f"{chosen['ligand']}.extxyz")
-    molecule_box(lig, tier, cell=slab.cell)
+    molecule_tier = tier.for_molecule()
+    molecule_box(lig, molecule_tier, cell=slab.cell)
     n = len(face_tuple(chosen["face"]))
     q_lig = int(lig_rec.get("charge", 0))
-    e_lig, lig_row = _single_point(lig, tier, q_lig, 1)
+    e_lig, lig_row = _single_point(lig, molecule_tier, q_lig, 1)
     q, mult = int(screen_slab.get("charge", 0)) + n * q_lig, int(screen_slab.get("multiplicity", 1))
     e_cx, cx_row = _single_point(cx, tier, q, mult)
     if e_lig is None or e_cx is None:
