@@ -1,6 +1,6 @@
 """Step: a funnel tier. Only the best ``top_k`` rows of the previous tier's ranking are evaluated again,
-at this tier, at the previous tier's final geometry, in this tier's cell; the slab and the ligand are
-evaluated in the same cell."""
+at this tier, at the previous tier's final geometry, in this tier's cell; the slab and the complex share that
+cell, the free ligand its lateral cell (:func:`~passivscreen.calculators.systems.molecule_box`)."""
 
 from __future__ import annotations
 
