@@ -72,7 +72,7 @@ def test_ambiguous_resolved_by_config():
 def test_shipped_configs_say_what_their_comments_promise(root):
     """Each shipped config validates, and holds what the README and docs say it holds."""
     cfgs = {p.stem: load_config(p) for p in (root / "configs").glob("*.yaml")}
-    assert set(cfgs) >= {"default", "seed_paper", "test", "tiered", "validation"}
+    assert set(cfgs) >= {"default", "seed_paper", "test", "tiered", "validation", "validation_ion_pair"}
     default, validation = cfgs["default"], cfgs["validation"]
     # the default screen: one molecule of each of the seven L-type anchor classes, plus the ionic forms
     from passivscreen.ligands import choose_anchor, parse_smiles, resolve_smiles
@@ -91,6 +91,16 @@ def test_shipped_configs_say_what_their_comments_promise(root):
     assert len(validation["ligands"]) == 7 and len(seven) == 7
     assert validation["slab"] == default["slab"]
     assert [(t["backend"], t.get("top_k")) for t in validation["tiers"]] == [("gfn2", None), ("cp2k", 7)]
+    # the ion pair's DFT check: the default's methylammonium bromide, the check's settings, one DFT job
+    ion = cfgs["validation_ion_pair"]
+    assert all(ion[k] == validation[k] for k in ("slab", "relax", "placement", "hold"))
+    assert [{k: v for k, v in t.items() if k != "top_k"} for t in ion["tiers"]] == [
+        {k: v for k, v in t.items() if k != "top_k"} for t in validation["tiers"]
+    ]
+    assert ion["tiers"][-1]["top_k"] == 1
+    assert [lig["smiles"] for lig in ion["ligands"]] == [
+        lig["smiles"] for lig in default["ligands"] if lig["name"] == "methylammonium_bromide"
+    ]
 
 
 def test_cli_validate(tmp_path, root):
