@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -28,6 +27,7 @@ import time
 from pathlib import Path
 
 import yaml
+from snakemake_runs import job_times, run_snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,15 +48,7 @@ def main() -> int:
     env = dict(os.environ, PASSIVSCREEN_CALL_LOG=str(call_log))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(hook), env.get("PYTHONPATH", "")) if p)
     start = time.time()
-    t0 = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.config],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    wall = time.perf_counter() - t0
+    run, wall = run_snakemake(args.config, args.cores, env=env)
     calls_clock = _read_calls(call_log)
     shutil.rmtree(hook, ignore_errors=True)
     if run.returncode != 0:
@@ -80,9 +72,7 @@ def main() -> int:
     calc_s += sum(r.get("calc_s", 0.0) for r in ligs)
     calc_s += sum(s.get("calc_s", 0.0) + s.get("analysis_calc_s", 0.0) for s in slabs)
     # time inside jobs, from Snakemake's benchmark files (every rule has one)
-    job_s = 0.0
-    for tsv in (res / "benchmarks").rglob("*.tsv"):
-        job_s += float(tsv.read_text().splitlines()[1].split("\t")[0])
+    job_s = sum(job_times(res).values())
     busy = float(args.cores) * wall
     print(f"config: {args.config}  cores: {args.cores}")
     computing = _union(calls_clock)

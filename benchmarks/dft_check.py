@@ -3,8 +3,8 @@
 Usage: python benchmarks/dft_check.py [configs/validation.yaml] [--cores 2] [--goal-min 45]
 
 Runs ``snakemake --cores N --configfile CONFIG`` after removing ``results/<set>``, then prints the wall
-time against the goal, the time of every job by rule (Snakemake's benchmark files: the GFN2-xTB
-screen, the DFT slab, each DFT funnel job), and the table of ``benchmarks/validation_table.py``.
+time against the goal, the time of the screening jobs and the DFT jobs (Snakemake's benchmark files),
+and the table of ``benchmarks/validation_table.py`` (with the time of each DFT job).
 Exits 1 when the run fails, the wall time misses the goal, or a selected row has no DFT energy.
 """
 
@@ -14,22 +14,10 @@ import argparse
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def job_times(res: Path) -> dict[str, float]:
-    """Seconds of every job (Snakemake's benchmark files), keyed by the file's path under benchmarks/."""
-    out = {}
-    for tsv in sorted((res / "benchmarks").rglob("*.tsv")):
-        out[str(tsv.relative_to(res / "benchmarks").with_suffix(""))] = float(
-            tsv.read_text().splitlines()[1].split("\t")[0]
-        )
-    return out
+from snakemake_runs import ROOT, job_times, run_snakemake
 
 
 def main() -> int:
@@ -42,14 +30,7 @@ def main() -> int:
     res = ROOT / "results" / cfg["set"]
     if res.exists():
         shutil.rmtree(res)
-    t0 = time.perf_counter()
-    run = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", args.cores, "--configfile", args.config],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )
-    wall = time.perf_counter() - t0
+    run, wall = run_snakemake(args.config, args.cores)
     if run.returncode != 0:
         print(run.stderr[-3000:])
         return 1
@@ -58,7 +39,6 @@ def main() -> int:
     screen = {k: v for k, v in times.items() if not k.startswith("tiers/")}
     print(f"config: {args.config}  cores: {args.cores}")
     print(f"screening tier jobs: {sum(screen.values()):.0f} s in {len(screen)} jobs")
-    print("DFT jobs (s): " + ", ".join(f"{k.removeprefix('tiers/')}: {v:.0f}" for k, v in dft.items()))
     print(f"DFT jobs in all: {sum(dft.values()):.0f} s; {args.cores} cores x wall: {float(args.cores) * wall:.0f} s")
     table = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "validation_table.py"), str(res)], cwd=ROOT)
     met = wall < 60 * args.goal_min

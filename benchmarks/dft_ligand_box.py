@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ase.io import read
 
-from passivscreen.calculators import build_calculator, check_elements, funnel_tiers, set_threads, tiers_from_config
+from passivscreen.calculators import attach, funnel_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.config.load import load_config
 from passivscreen.records.files import read_json
@@ -34,8 +34,7 @@ GOAL_EV = 0.02
 def energy(atoms, tier, charge: int) -> tuple[float, float]:
     """Single point with a calculator of its own (a new cell gets a new CP2K force environment anyway)."""
     electronic_state(atoms, charge, 1)
-    check_elements(tier.backend, set(atoms.get_chemical_symbols()), periodic=True)
-    atoms.calc = build_calculator(tier.backend, tier.parameters, fresh=True)
+    attach(atoms, tier.backend, tier.parameters, fresh=True)
     t0 = time.perf_counter()
     try:
         e = float(atoms.get_potential_energy())

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from snakemake_runs import job_times
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,11 +42,9 @@ def main() -> int:
         f"Kendall tau {stats.get('kendall_tau', float('nan')):.2f} (p = {stats.get('kendall_p', float('nan')):.2f}); "
         f"same first: {stats.get('same_first')}"
     )
-    times = []
-    for tsv in sorted((res / "benchmarks" / "tiers").rglob("*.tsv")):
-        times.append((tsv.relative_to(res / "benchmarks" / "tiers"), float(tsv.read_text().splitlines()[1].split()[0])))
+    times = job_times(res, "tiers")
     if times:
-        print("\nDFT jobs (s): " + ", ".join(f"{p}: {t:.0f}" for p, t in times))
+        print("\nDFT jobs (s): " + ", ".join(f"{p}: {t:.0f}" for p, t in times.items()))
     missing = int(df[b].isna().sum())
     print(f"\ngoal: every selected row has a DFT E_ads: {'PASS' if not missing else f'MISS ({missing} failed)'}")
     return 1 if missing else 0

@@ -36,9 +36,9 @@ def molecule_box(atoms: Atoms, tier: Tier, vacuum: float = 10.0, cell: object = 
         atoms.pbc = False
     elif cell is not None:
         slab_cell = np.array(cell, dtype=float)
+        slab_c = float(np.linalg.norm(slab_cell[2]))
         extent = float(np.ptp(atoms.positions[:, 2])) if len(atoms) else 0.0
-        c = min(float(np.linalg.norm(slab_cell[2])), extent + 2.0 * SLAB_CELL_MOLECULE_VACUUM)
-        slab_cell[2] = slab_cell[2] / np.linalg.norm(slab_cell[2]) * c
+        slab_cell[2] *= min(slab_c, extent + 2.0 * SLAB_CELL_MOLECULE_VACUUM) / slab_c
         atoms.cell = slab_cell
         atoms.pbc = True
         atoms.center()
