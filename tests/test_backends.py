@@ -21,6 +21,7 @@ from passivscreen.calculators import (
     check_elements,
     common,
     cp2k,
+    cp2k_input,
     get_backend,
     get_calculator,
     planewave,
@@ -59,7 +60,7 @@ def test_registry_flags():
     assert REGISTRY["cp2k"].scf and REGISTRY["cp2k"].kind == "dft"
     assert calcs.scf_ladder("gfn2") is None  # relax's own tblite ladder
     assert calcs.scf_ladder("chgnet") == []
-    assert all(set(r) <= set(cp2k.CP2K_EXTRA_DEFAULTS) | {"max_scf"} for r in calcs.scf_ladder("cp2k"))
+    assert all(set(r) <= set(cp2k_input.CP2K_EXTRA_DEFAULTS) | {"max_scf"} for r in calcs.scf_ladder("cp2k"))
 
 
 def test_presets_are_the_yaml_and_parameters_the_engines_take():
@@ -296,7 +297,7 @@ def test_cp2k_surface_dipole_correction_on_a_polar_system(tmp_path):
     assert "SURFACE_DIPOLE_CORRECTION" in inp and "SCF_GUESS RESTART" in inp and "RESTART.wfn" in inp
     assert out.count("SCF WAVEFUNCTION OPTIMIZATION") >= 2
     eps = re.findall(r"^\s+eps_scf:\s+(\S+)", out, re.M)
-    assert [float(x) for x in eps[:2]] == [cp2k.CP2K_EXTRA_DEFAULTS["eps_scf_plain"], 1e-7], eps
+    assert [float(x) for x in eps[:2]] == [cp2k_input.CP2K_EXTRA_DEFAULTS["eps_scf_plain"], 1e-7], eps
     assert abs(e["again"] - e["dip"]) < 1e-5, e
     single = (tmp_path / "single" / "cp2k.out").read_text()
     assert (

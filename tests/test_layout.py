@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -11,33 +12,32 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "passivscreen"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 80
 
+ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+
+
+def allowed_imports(text: str) -> dict[str, set[str]]:
+    """part -> parts it may import, read from the table "Allowed imports" of docs/architecture.md: a row
+    ``| `a`, `b` | `c`, `d` (why) |`` lets parts a and b import c and d (text in parentheses is a comment)."""
+    table = text.split("Allowed imports", 1)[1].split("\n\n", 2)[1]
+    allowed: dict[str, set[str]] = {}
+    for line in table.splitlines()[2:]:
+        cells = [re.sub(r"\(.*?\)", "", c) for c in line.strip().strip("|").split("|")]
+        for part in re.findall(r"`([\w.]+)`", cells[0]):
+            allowed[part] = set(re.findall(r"`([\w.]+)`", cells[1]))
+    return allowed
+
+
 #: part -> parts it may import (docs/architecture.md); every module of src belongs to one part
-ALLOWED = {
-    "schema": set(),
-    "structures": {"schema"},
-    "ligands": {"schema"},
-    "placement": {"ligands"},
-    "calculators": {"schema"},
-    "relaxation": {"calculators", "schema", "structures"},
-    "records": {"analysis", "calculators"},
-    "analysis": {"schema"},
-    "ranking": {"analysis", "records"},
-    "config": {"schema", "calculators", "ligands", "structures"},
-    "convergence": {"schema", "structures", "calculators", "relaxation", "analysis", "records"},
-    "steps": {
-        "schema",
-        "structures",
-        "ligands",
-        "placement",
-        "calculators",
-        "relaxation",
-        "analysis",
-        "records",
-        "ranking",
-        "convergence",
-    },
-    "cli": {"config", "steps", "convergence", "calculators", "schema"},
-}
+ALLOWED = allowed_imports(ARCHITECTURE.read_text())
+
+
+def test_the_table_covers_every_part():
+    parts = {_part(p) for p in _modules()} - {"package"}
+    assert parts == set(ALLOWED), (
+        f"parts without a row: {parts - set(ALLOWED)}, rows of no part: {set(ALLOWED) - parts}"
+    )
+    unknown = {t for targets in ALLOWED.values() for t in targets} - parts
+    assert not unknown, f"docs/architecture.md allows imports of parts that do not exist: {unknown}"
 
 
 def _modules() -> list[Path]:
@@ -47,6 +47,14 @@ def _modules() -> list[Path]:
 def _part(path: Path) -> str:
     rel = path.relative_to(SRC)
     return rel.parts[0].removesuffix(".py") if rel.parts[0] != "__init__.py" else "package"
+
+
+def test_every_module_is_named_in_the_architecture():
+    text = ARCHITECTURE.read_text()
+    missing = [
+        str(p.relative_to(SRC)) for p in _modules() if p.name != "__init__.py" and not re.search(rf"\b{p.stem}\b", text)
+    ]
+    assert not missing, f"modules docs/architecture.md does not name: {missing}"
 
 
 def test_modules_are_small():
@@ -80,3 +88,29 @@ def test_imports_follow_the_architecture(path):
         for name in names:
             target = name.split(".")[1] if "." in name else "package"
             assert target == part or target in ALLOWED[part], f"{path.relative_to(SRC)} imports {name}"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    return ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
+def test_no_module_imports_back():
+    """No import cycle between modules, counting imports inside functions (a package's __init__ that
+    re-exports its own modules is not a cycle)."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    modules = {_module_name(p): p for p in _modules()}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("passivscreen"):
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.startswith("passivscreen")]
+            for t in targets:
+                if t in modules and t != name and not name.startswith(t + ".") and not t.startswith(name + "."):
+                    graph.add_edge(name, t)
+    cycles = list(nx.simple_cycles(graph))
+    assert not cycles, f"modules that import each other: {cycles}"

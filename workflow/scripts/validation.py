@@ -2,6 +2,13 @@ from passivscreen.steps import write_validation
 
 sm = snakemake  # noqa: F821
 with open(sm.log[0], "w") as log:
-    stats = write_validation(list(sm.input), sm.params.tier_names, sm.params.screen, sm.params.check,
-                             sm.output.csv, sm.output.png, sm.output.summary)
+    stats = write_validation(
+        list(sm.input),
+        sm.params.tier_names,
+        sm.params.screen,
+        sm.params.check,
+        sm.output.csv,
+        sm.output.png,
+        sm.output.summary,
+    )
     print(stats, file=log)

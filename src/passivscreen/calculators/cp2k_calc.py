@@ -16,11 +16,12 @@ from ase.calculators.cp2k import CP2K
 from ase.units import Rydberg
 
 from passivscreen.calculators.common import SCFError
-from passivscreen.calculators.cp2k import (
+from passivscreen.calculators.cp2k_input import (
     CP2K_EXTRA_DEFAULTS,
-    _cp2k_template,
-    _merge_inputs,
-    _output_since,
+    NOT_CONVERGED,
+    cp2k_template,
+    merge_inputs,
+    output_since,
 )
 
 
@@ -54,7 +55,7 @@ class PassivCP2K(CP2K):
         wfn = f"{self.label}-RESTART.wfn" if self._stage == "restart" else None
         user = {k: p.get(k) for k in ("inp", "charge", "multiplicity", "uks")}
         eps = p.eps_scf_plain if self._stage == "plain" else None
-        p.inp = _merge_inputs(_cp2k_template(p, dipole, wfn, eps), (p.inp or "") + "\n" + (p.extra_inp or ""))
+        p.inp = merge_inputs(cp2k_template(p, dipole, wfn, eps), (p.inp or "") + "\n" + (p.extra_inp or ""))
         # charge and spin from the atoms (as tblite reads them), unless given as parameters
         if not p.charge:
             p.charge = int(round(float(self.atoms.get_initial_charges().sum())))
@@ -90,11 +91,11 @@ class PassivCP2K(CP2K):
         try:
             super().calculate(atoms, properties, system_changes)
         except (AssertionError, ValueError, OSError, RuntimeError) as err:
-            tail = "\n".join(_output_since(out, start).strip().splitlines()[-15:])
+            tail = "\n".join(output_since(out, start).strip().splitlines()[-15:])
             self._kill_shell()
             self.results = {}
             raise CalculationFailed(f"CP2K failed ({type(err).__name__}: {err}); end of {out}:\n{tail}") from err
-        if check and re.search(r"SCF run NOT converged|outer SCF loop FAILED to converge", _output_since(out, start)):
+        if check and re.search(NOT_CONVERGED, output_since(out, start)):
             self.results = {}
             raise SCFError(f"SCF not converged (CP2K, see {out})")
 

@@ -51,7 +51,7 @@ class Backend:
     elements
         Elements it can treat (None: all, or whatever its data files cover).
     periodic
-        Whether periodic calculations are trusted (see DEVELOPERS.md for GFN1).
+        Whether periodic calculations are trusted (periodic GFN1: docs/backends.md).
     holds_slab
         Whether the backend passed the rattle-and-relax slab test
         (``benchmarks/slab_hold.py``), i.e. may relax slab atoms.

@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.geometry import find_mic
 
 from passivscreen.ligands.molecules import Ligand
-from passivscreen.placement.place import Placement, _rot_z, _rotation_to, contact_ratio, place_ligand
+from passivscreen.placement.place import Placement, contact_ratio, place_ligand, rot_z, rotation_to
 
 #: X-type anions: the anchor starts this far (A) outside the plane of the removed surface Br.
 X_HEIGHT = 0.8
@@ -60,7 +60,7 @@ def place_ion_pair(slab: Atoms, ligand: Ligand, site: int, rotation_deg: float =
     cation = list(next(f for f in frags if n in f))
     heavy = [i for i in cation if lig[i].symbol != "H" and i != n]
     up = (lig.positions[heavy].mean(axis=0) if heavy else lig.positions[cation].mean(axis=0)) - lig.positions[n]
-    rot = _rot_z(rotation_deg) @ _rotation_to(up if np.linalg.norm(up) > 1e-6 else normal, normal)
+    rot = rot_z(rotation_deg) @ rotation_to(up if np.linalg.norm(up) > 1e-6 else normal, normal)
     pocket = slab.positions[site] + pocket_offset(slab, site) + POCKET_HEIGHT * normal
     pos = lig.positions.copy()
     pos[cation] = (lig.positions[cation] - lig.positions[n]) @ rot.T + pocket

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +46,7 @@ class Placement:
     min_contact_ratio: float
 
 
-def _rotation_to(v: np.ndarray, target: np.ndarray) -> np.ndarray:
+def rotation_to(v: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Rotation matrix that turns unit vector ``v`` onto unit vector ``target``."""
     v = v / np.linalg.norm(v)
     target = target / np.linalg.norm(target)
@@ -65,7 +64,8 @@ def _rotation_to(v: np.ndarray, target: np.ndarray) -> np.ndarray:
     return np.eye(3) + kx + kx @ kx / (1 + c)
 
 
-def _rot_z(deg: float) -> np.ndarray:
+def rot_z(deg: float) -> np.ndarray:
+    """Rotation matrix about z by ``deg`` degrees."""
     t = np.radians(deg)
     return np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
 
@@ -120,7 +120,7 @@ def place_ligand(
     if distance is None:
         distance = INITIAL_DISTANCE.get(lig[anchor].symbol, 2.6)
     axis = anchor_axis(lig, anchor, ligand.bonds)
-    rot = _rot_z(rotation_deg) @ _rotation_to(axis, -normal)
+    rot = rot_z(rotation_deg) @ rotation_to(axis, -normal)
     pos = (lig.positions - lig.positions[anchor]) @ rot.T
     origin = slab.positions[site] if target is None else np.asarray(target, dtype=float)
     pos += origin + distance * normal
@@ -130,73 +130,3 @@ def place_ligand(
     n_slab = len(slab)
     ratio = contact_ratio(complex_atoms, n_slab, exclude=(n_slab + anchor, site))
     return Placement(complex_atoms, rotation_deg, n_slab, n_slab + anchor, site, face, ratio)
-
-
-@dataclass
-class Complex:
-    """One copy of a ligand placed on each of ``faces``, all at the same rotation.
-
-    Attributes
-    ----------
-    atoms
-        The complex (slab atoms first, then one ligand per face, in ``faces`` order).
-    rotation_deg
-        Rotation about the surface normal.
-    n_slab, n_lig
-        Number of slab atoms and of atoms per ligand.
-    anchors, sites
-        Index of each ligand's anchor and of the surface Pb below it, in ``atoms``.
-    faces
-        The faces, in ligand order.
-    min_contact_ratio
-        Smallest contact ratio over the ligands (see :class:`Placement`).
-    """
-
-    atoms: Atoms
-    rotation_deg: float
-    n_slab: int
-    n_lig: int
-    anchors: list[int]
-    sites: list[int]
-    faces: tuple[str, ...]
-    min_contact_ratio: float
-    conformer: int = 0
-
-
-def orientations(
-    slab: Atoms,
-    ligand: Ligand,
-    sites: int | Mapping[str, int],
-    n_rotations: int = 4,
-    face: str = "top",
-    min_contact_ratio: float = 0.75,
-    span_deg: float = 360.0,
-    targets: Mapping[str, np.ndarray] | None = None,
-    conformer: int = 0,
-) -> tuple[list[Complex], list[Complex]]:
-    """``n_rotations`` rotations about the normal spread over ``span_deg``.
-
-    ``sites`` is the surface Pb on ``face``, or a mapping face -> surface Pb for one ligand
-    on each face (bilateral: ``{"top": i, "bottom": j}``), every face at the same rotation.
-    ``span_deg`` is 360 divided by the order of the site's rotation axis (see
-    :func:`passivscreen.structures.site_rotation_order`): rotations beyond it
-    repeat symmetry-equivalent configurations. The ligand's binding mode picks the placer: ``L`` on
-    the Pb, ``X`` at ``targets[face]`` (the removed Br's position), ``ion_pair`` in the A-site pocket
-    (:func:`passivscreen.placement.modes.place_ion_pair`). Returns (accepted, rejected for clashes).
-    """
-    from passivscreen.placement.modes import place
-
-    on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
-    ok: list[Complex] = []
-    clash: list[Complex] = []
-    for k in range(n_rotations):
-        rot = span_deg * k / n_rotations
-        atoms, anchors, ratio = slab, [], np.inf
-        for f, site in on.items():
-            p = place(atoms, ligand, site, rot, f, None if targets is None else targets.get(f))
-            anchors.append(p.anchor)
-            ratio = min(ratio, p.min_contact_ratio)
-            atoms = p.atoms
-        c = Complex(atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio, conformer)
-        (ok if ratio >= min_contact_ratio else clash).append(c)
-    return ok, clash

@@ -65,29 +65,6 @@ class _Counter:
         self.calc.calculate = self._orig  # type: ignore[method-assign]
 
 
-class _Counter:
-    """Counts real calculator evaluations."""
-
-    def __init__(self, calc: Calculator):
-        self.calc = calc
-        self.n = 0
-        self.seconds = 0.0
-        self._orig = calc.calculate
-
-        def counted(*args: Any, **kw: Any) -> Any:
-            self.n += 1
-            t = time.perf_counter()
-            try:
-                return self._orig(*args, **kw)
-            finally:
-                self.seconds += time.perf_counter() - t
-
-        calc.calculate = counted  # type: ignore[method-assign]
-
-    def restore(self) -> None:
-        self.calc.calculate = self._orig  # type: ignore[method-assign]
-
-
 def make_optimizer(name: str, atoms: Atoms, **kw: Any):
     """An ASE optimizer by name (``PreconLBFGS`` from ase.optimize.precon)."""
     import ase.optimize as opt
