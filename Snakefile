@@ -19,9 +19,18 @@ include: "workflow/rules/convergence.smk"
 rule all:
     default_target: True
     input:
-        f"{RESULTS}/ranking.csv",
-        f"{RESULTS}/ranking.png",
-        f"{RESULTS}/results.db",
+        LAYOUT.ranking.csv,
+        LAYOUT.ranking.png,
+        LAYOUT.database,
         pdos_figures,
         pictures,
         validation_outputs,
+
+
+# the run's end: one screen on the rows that failed (written by the ranking rule)
+onsuccess:
+    print_failures(LAYOUT.ranking.failures)
+
+
+onerror:
+    print_failures(LAYOUT.ranking.failures)

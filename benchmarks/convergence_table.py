@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from passivscreen.types import E_ADS_PER_LIGAND
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -40,7 +42,7 @@ def main() -> int:
     print("|" + "---|" * (len(axes) + 5))
     missed = []
     for (lig, anchor), g in df.groupby(["ligand", "anchor"], sort=False):
-        e0 = g[g.protocol].E_ads_per_ligand_eV.iloc[0]
+        e0 = g[g.protocol][E_ADS_PER_LIGAND].iloc[0]
         deltas = [g[(g.axis == a) & g.check].delta_eV.iloc[0] for a in axes]
         worst = max(abs(d) for d in deltas)
         ok = worst <= tol
@@ -55,7 +57,7 @@ def main() -> int:
         print("| ligand | " + " | ".join(values) + " |")
         print("|" + "---|" * (len(values) + 1))
         for lig, g in sub.groupby("ligand", sort=False):
-            e = dict(zip(g.value.astype(str), g.E_ads_per_ligand_eV))
+            e = dict(zip(g.value.astype(str), g[E_ADS_PER_LIGAND]))
             print(f"| {lig} | " + " | ".join(f"{e[v]:.3f}" if v in e else "" for v in values) + " |")
     print(f"\ngoal: every check within {tol} eV: {'PASS' if not missed else 'MISS: ' + '; '.join(missed)}")
     return 1 if missed else 0

@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 from snakemake_runs import job_times
 
+from passivscreen.types import tier_column
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -25,7 +27,7 @@ def main() -> int:
     stats = json.loads((res / "validation.json").read_text())
     df = pd.read_csv(res / "validation.csv")
     screen, check = stats["screen_tier"], stats["check_tier"]
-    a, b = f"E_ads_per_ligand_eV_{screen}", f"E_ads_per_ligand_eV_{check}"
+    a, b = tier_column(screen), tier_column(check)
     df = df.sort_values(b, na_position="last")
     df["rank_screen"] = df[a].rank(method="min").astype("Int64")
     df["rank_check"] = df[b].rank(method="min").astype("Int64")

@@ -12,6 +12,7 @@ from passivscreen.calculators.systems import SLAB_CELL_MOLECULE_VACUUM, molecule
 from passivscreen.config import ConfigError, validate_config
 from passivscreen.ranking import ranking_table, tier_table, write_ranking
 from passivscreen.records.files import read_json
+from passivscreen.records.layout import Results
 from passivscreen.steps.adsorption import run_adsorption
 from passivscreen.steps.convergence import complex_paths
 from passivscreen.steps.funnel import run_funnel_member, run_funnel_slab, select
@@ -210,14 +211,9 @@ def test_funnel_evaluates_the_best_rows_in_its_own_cell(tmp_path):
     assert recs[2]["status"] == "not_selected"
     # the check's E_ads: same geometry, tighter SCF, 12 A instead of 16 A of vacuum: close to the screen's
     assert recs[0]["E_ads_eV"] == pytest.approx(best["E_ads_eV"], abs=0.1) and recs[0]["E_ads_eV"] != best["E_ads_eV"]
-    write_ranking(
-        records + out[:1],
-        tmp_path / "r.csv",
-        tmp_path / "r.png",
-        tiers_csv=tmp_path / "t.csv",
-        tier_names=["screen", "check"],
-    )
-    df, t = pd.read_csv(tmp_path / "r.csv"), pd.read_csv(tmp_path / "t.csv")
+    files = Results(str(tmp_path)).ranking
+    write_ranking(records + out[:1], files, tier_names=["screen", "check"])
+    df, t = pd.read_csv(files.csv), pd.read_csv(files.tiers)
     assert list(df["tier"]) == ["check", "screen"] and df.loc[0, "ligand"] == best["ligand"]
     assert t.set_index("ligand")["seen_check"].to_dict() == {best["ligand"]: True, recs[1]["ligand"]: False}
 

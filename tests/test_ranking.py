@@ -5,6 +5,7 @@ import pytest
 
 from passivscreen.ranking import ranking_table, write_ranking
 from passivscreen.records.files import write_json
+from passivscreen.records.layout import Results
 
 
 def _rec(name, e, status="ok", flags=None, anchor="P=O", face="top", bo=0.2, before=None, after=None):
@@ -80,8 +81,9 @@ def test_write_ranking_files(tmp_path):
         r["orientations"] = [{"rotation_deg": 0.0, "status": "ok", "E_ads_eV": r["E_ads_eV"]}]
         paths.append(tmp_path / f"{i}.json")
         write_json(paths[-1], r)
-    df = write_ranking(paths, tmp_path / "r.csv", tmp_path / "r.png", tmp_path / "o.csv")
-    back = pd.read_csv(tmp_path / "r.csv")
+    files = Results(str(tmp_path)).ranking
+    df = write_ranking(paths, files)
+    back = pd.read_csv(files.csv)
     for col in [
         "ligand",
         "smiles",
@@ -96,6 +98,7 @@ def test_write_ranking_files(tmp_path):
     ]:
         assert col in back.columns
     assert list(back["ligand"]) == list(df["ligand"]) == ["a", "b"]
-    png = (tmp_path / "r.png").read_bytes()
+    png = open(files.png, "rb").read()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
-    assert len(pd.read_csv(tmp_path / "o.csv")) == 2
+    assert len(pd.read_csv(files.orientations)) == 2
+    assert open(files.failures).read().strip() == "2 rows, none failed"

@@ -10,42 +10,16 @@ import pandas as pd
 from passivscreen.analysis.figures import plot_ranking
 from passivscreen.analysis.integrity import flags_of, record_backend
 from passivscreen.records.files import atomic_write_text, read_json
+from passivscreen.records.layout import RankingFiles
+from passivscreen.types import E_ADS, E_ADS_PER_LIGAND, E_ADS_UNCERTAINTY, RANKING_COLUMNS, tier_column
 
-COLUMNS = [
-    "rank",
-    "ligand",
-    "smiles",
-    "anchor",
-    "binding",
-    "site",
-    "faces",
-    "E_ads_eV",
-    "E_ads_per_ligand_eV",
-    "E_ads_uncertainty_eV",
-    "cooperativity_eV",
-    "bond_order",
-    "d_anchor_Pb_A",
-    "charge_transfer_e",
-    "trap_depth_eV_before",
-    "trap_depth_eV_after",
-    "trap_removed_eV",
-    "gap_eV_before",
-    "gap_eV_after",
-    "dipole_energy_estimate_eV",
-    "n_orientations",
-    "n_conformers",
-    "min_image_distance_A",
-    "status",
-    "flags",
-    "tier",
-    "backend",
-    "reason",
-]
+#: The columns of ranking.csv, in order (the ``rank_<criterion>`` columns follow): :class:`RankingRow`.
+COLUMNS = RANKING_COLUMNS
 
 #: Ranking criteria: column and whether larger is better.
 CRITERIA: dict[str, tuple[str, bool]] = {
     "flags": ("_flagged", False),
-    "E_ads_eV": ("E_ads_per_ligand_eV", False),
+    "E_ads_eV": (E_ADS_PER_LIGAND, False),
     "bond_order": ("bond_order", True),
     "trap_removed_eV": ("trap_removed_eV", True),
     "cooperativity_eV": ("cooperativity_eV", False),
@@ -104,9 +78,9 @@ def ranking_table(
                 "binding": rec.get("binding", "L"),
                 "site": rec.get("site"),
                 "faces": rec.get("face", "top"),
-                "E_ads_eV": rec.get("E_ads_eV"),
-                "E_ads_per_ligand_eV": rec.get("E_ads_per_ligand_eV", rec.get("E_ads_eV")),
-                "E_ads_uncertainty_eV": (unc.get("anchors") or {}).get(rec.get("anchor"))
+                E_ADS: rec.get(E_ADS),
+                E_ADS_PER_LIGAND: rec.get(E_ADS_PER_LIGAND, rec.get(E_ADS)),
+                E_ADS_UNCERTAINTY: (unc.get("anchors") or {}).get(rec.get("anchor"))
                 if rec.get("tier") == unc.get("tier")
                 else None,
                 "bond_order": rec.get("bond_order"),
@@ -149,7 +123,7 @@ def _cooperativity(df: pd.DataFrame) -> pd.Series:
     out = pd.Series([None] * len(df), index=df.index, dtype=object)
     ok = df[df["status"] == "ok"]
     for (lig, site), grp in ok.groupby(["ligand", "site"]):
-        e = grp.set_index("faces")["E_ads_eV"]
+        e = grp.set_index("faces")[E_ADS]
         if {"top", "bottom", "both"} <= set(e.index):
             coop = float(e["both"] - (e["top"] + e["bottom"]))
             out[(df["ligand"] == lig) & (df["site"] == site)] = coop
@@ -172,8 +146,8 @@ def tier_table(records: list[dict[str, Any]], tier_names: list[str] | None = Non
         )
         n = 2 if rec.get("face") == "both" else 1
         for tier in rec.get("tiers") or []:
-            e = tier.get("E_ads_eV")
-            row[f"E_ads_per_ligand_eV_{tier['name']}"] = None if e is None else e / n
+            e = tier.get(E_ADS)
+            row[tier_column(tier["name"])] = None if e is None else e / n
             row[f"seen_{tier['name']}"] = True
         if rec.get("kind") == "funnel":
             row[f"seen_{rec['tier']}"] = True
@@ -186,47 +160,62 @@ def tier_table(records: list[dict[str, Any]], tier_names: list[str] | None = Non
     for name in tier_names or []:
         col = f"seen_{name}"
         df[col] = df[col].fillna(False).astype(bool) if col in df else False
-    for col in [c for c in df.columns if c.startswith("E_ads_per_ligand_eV_")]:
-        name = col.removeprefix("E_ads_per_ligand_eV_")
+    for col in [c for c in df.columns if c.startswith(tier_column(""))]:
+        name = col.removeprefix(tier_column(""))
         df[f"rank_{name}"] = df[col].rank(method="min", na_option="bottom").astype(int)
     return df
 
 
 def write_ranking(
     record_paths: list[str | Path],
-    csv_path: str | Path,
-    png_path: str | Path,
-    orient_csv: str | Path | None = None,
+    files: RankingFiles,
+    *,
     set_name: str = "",
     order: list[str] | None = None,
-    tiers_csv: str | Path | None = None,
     uncertainty: dict[str, Any] | None = None,
     tier_names: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Read the adsorption (and funnel) JSONs, write ``ranking.csv`` (+ per-orientation and per-tier CSV) and
-    ``ranking.png``.
+    """Read the adsorption (and funnel) JSONs and write the ranking's files (:class:`RankingFiles`):
+    ``ranking.csv``, the per-orientation and per-tier tables, ``ranking.png`` and the failed-row summary.
 
     The figure's title names the backend(s) that computed the ranked E_ads (the records' final tiers).
     """
     records = [read_json(p) for p in record_paths]
     df = ranking_table(records, order, uncertainty)
-    atomic_write_text(csv_path, df.to_csv(index=False, float_format="%.4f"))
-    if tiers_csv is not None:
-        atomic_write_text(tiers_csv, tier_table(records, tier_names).to_csv(index=False, float_format="%.4f"))
-    if orient_csv is not None:
-        rows = [
-            {
-                "ligand": r["ligand"],
-                "site": r.get("site"),
-                "faces": r.get("face"),
-                **{k: v for k, v in o.items() if not isinstance(v, (list, dict))},
-            }
-            for r in records
-            for o in r.get("orientations", [])
-        ]
-        atomic_write_text(orient_csv, pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
-    plot_ranking(df, png_path, ranking_title(df, set_name))
+    atomic_write_text(files.csv, df.to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(files.tiers, tier_table(records, tier_names).to_csv(index=False, float_format="%.4f"))
+    rows = [
+        {
+            "ligand": r["ligand"],
+            "site": r.get("site"),
+            "faces": r.get("face"),
+            **{k: v for k, v in o.items() if not isinstance(v, (list, dict))},
+        }
+        for r in records
+        for o in r.get("orientations", [])
+    ]
+    atomic_write_text(files.orientations, pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(files.failures, failure_summary(df) + "\n")
+    plot_ranking(df, files.png, ranking_title(df, set_name))
     return df
+
+
+def failure_summary(df: pd.DataFrame, max_groups: int = 15) -> str:
+    """One screen on the rows that did not finish: how many of how many, grouped by status and reason, with the
+    ligands of each group (the first few)."""
+    failed = df[df["status"] != "ok"]
+    if failed.empty:
+        return f"{len(df)} rows, none failed"
+    reason = failed["reason"].fillna("").astype(str).str.split("\n").str[0].str.slice(0, 100)
+    groups = failed.assign(_reason=reason).groupby(["status", "_reason"], sort=False)["ligand"].agg(list)
+    groups = groups.loc[groups.map(len).sort_values(ascending=False, kind="stable").index]
+    lines = [f"{len(failed)} of {len(df)} rows failed:"]
+    for (status, why), ligands in list(groups.items())[:max_groups]:
+        names = ", ".join(sorted(set(ligands))[:4]) + (", ..." if len(set(ligands)) > 4 else "")
+        lines.append(f"  {len(ligands):5d}  {status}: {why or '(no reason given)'}  [{names}]")
+    if len(groups) > max_groups:
+        lines.append(f"  ... and {len(groups) - max_groups} more groups (ranking.csv, columns status and reason)")
+    return "\n".join(lines)
 
 
 def ranking_title(df: pd.DataFrame, set_name: str = "") -> str:

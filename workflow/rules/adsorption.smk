@@ -8,7 +8,7 @@ for k, batch in enumerate(COMPLEX_BATCHES):
         name:
             f"adsorption_{k:04d}"
         input:
-            clean=f"{RESULTS}/slab/{CLEAN}/top.json",
+            clean=LAYOUT.slab(CLEAN, "top").json,
             slabs=sorted(
                 {f[key] for f in files for key in ("slab_json", "slab_xyz")}
             ),
@@ -46,9 +46,9 @@ for k, batch in enumerate(COMPLEX_BATCHES):
             **sized("adsorption", len(batch)),
             cpus_per_task=config["threads"],
         log:
-            f"{RESULTS}/logs/adsorption/batch_{k:04d}.log",
+            LAYOUT.log("adsorption", f"batch_{k:04d}"),
         benchmark:
-            f"{RESULTS}/benchmarks/adsorption/batch_{k:04d}.tsv"
+            LAYOUT.benchmark("adsorption", f"batch_{k:04d}")
         conda:
             "../envs/passivscreen.yaml"
         script:

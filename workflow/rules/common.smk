@@ -3,7 +3,15 @@ import json
 
 from passivscreen.calculators import funnel_tiers, screen_tiers, tiers_from_config
 from passivscreen.config import ConfigError, validate_config
-from passivscreen.steps.jobs import chunks, job_resources, result_settings, screen_settings
+from passivscreen.records.layout import Results
+from passivscreen.steps.jobs import (
+    chunks,
+    complex_member,
+    job_resources,
+    ligand_member,
+    result_settings,
+    screen_settings,
+)
 from passivscreen.structures import site_labels
 
 # the Snakefile's `configfile:` (configs/default.yaml) is the default set; a --configfile replaces it
@@ -16,7 +24,9 @@ try:
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}")
 
-RESULTS = f"results/{config['set']}"
+# every path of the results tree comes from the layout (passivscreen.records.layout)
+LAYOUT = Results.for_set(config["set"])
+RESULTS = LAYOUT.root
 LIGANDS = [lig["name"] for lig in config["ligands"]]
 SITES = site_labels(config)
 FACES = config["faces"]
@@ -61,57 +71,23 @@ def entries(names):
 
 
 def ligand_files(ligand):
-    return {
-        "ligand": ligand,
-        "json": f"{RESULTS}/ligands/{ligand}.json",
-        "xyz": f"{RESULTS}/ligands/{ligand}.extxyz",
-        "workdir": f"{RESULTS}/work/ligands/{ligand}",
-    }
+    return ligand_member(LAYOUT, ligand)
 
 
 def complex_files(ligand, site, face):
-    tail = f"{ligand}/{site}/{face}"
-    return {
-        "ligand": ligand,
-        "site": site,
-        "face": face,
-        "slab_json": f"{RESULTS}/slab/{site}/{face}.json",
-        "slab_xyz": f"{RESULTS}/slab/{site}/{face}.extxyz",
-        "ligand_json": f"{RESULTS}/ligands/{ligand}.json",
-        "ligand_xyz": f"{RESULTS}/ligands/{ligand}.extxyz",
-        "json": f"{RESULTS}/adsorption/{tail}.json",
-        "xyz": f"{RESULTS}/adsorption/{tail}.extxyz",
-        "pdos": f"{RESULTS}/pdos/{tail}.png",
-        "picture": f"{RESULTS}/pictures/{tail}.png",
-        "workdir": f"{RESULTS}/work/adsorption/{tail}",
-    }
+    return complex_member(LAYOUT, ligand, site, face)
 
 
 def adsorption_records(wildcards):
-    return expand(
-        f"{RESULTS}/adsorption/{{ligand}}/{{site}}/{{face}}.json",
-        ligand=LIGANDS,
-        site=SITES,
-        face=FACES,
-    )
+    return [LAYOUT.complex(*m).json for m in COMPLEXES]
 
 
 def pdos_figures(wildcards):
-    return expand(
-        f"{RESULTS}/pdos/{{ligand}}/{{site}}/{{face}}.png",
-        ligand=LIGANDS,
-        site=SITES,
-        face=FACES,
-    )
+    return [LAYOUT.complex(*m).pdos for m in COMPLEXES]
 
 
 def pictures(wildcards):
-    return expand(
-        f"{RESULTS}/pictures/{{ligand}}/{{site}}/{{face}}.png",
-        ligand=LIGANDS,
-        site=SITES,
-        face=FACES,
-    )
+    return [LAYOUT.complex(*m).picture for m in COMPLEXES]
 
 
 def convergence_inputs(wildcards):
@@ -124,7 +100,7 @@ def convergence_inputs(wildcards):
 def funnel_records(level):
     """The records of funnel tier `level` (1 = the first tier with top_k)."""
     name, k = FUNNEL[level - 1]
-    return [f"{RESULTS}/tiers/{name}/rank_{i:04d}.json" for i in range(k)]
+    return [LAYOUT.funnel(name, i).json for i in range(k)]
 
 
 def previous_records(level):
@@ -142,9 +118,19 @@ def uncertainty_table():
     ran on this set, else the shipped table of the default protocol when the protocol is the same."""
     from passivscreen.convergence.uncertainty import uncertainty_for
 
-    return uncertainty_for(config, f"{RESULTS}/convergence.json")
+    return uncertainty_for(config, LAYOUT.convergence.summary)
 
 
 def validation_outputs(wildcards):
     """The DFT check's table and parity plot, when the config has funnel tiers."""
-    return [f"{RESULTS}/validation.csv", f"{RESULTS}/parity.png"] if FUNNEL else []
+    return [LAYOUT.validation.csv, LAYOUT.validation.png] if FUNNEL else []
+
+
+def print_failures(path):
+    """The failed-row summary of the ranking (if this run made one), for the end of a run."""
+    import os
+    import sys
+
+    if os.path.exists(path):
+        with open(path) as fh:
+            print(f"{path}:\n{fh.read()}", file=sys.stderr)

@@ -5,16 +5,16 @@ rule converge:
         unpack(convergence_inputs),
     output:
         csv=report(
-            f"{RESULTS}/convergence.csv",
+            LAYOUT.convergence.csv,
             caption="../report/convergence.rst",
             category="Convergence",
         ),
         png=report(
-            f"{RESULTS}/convergence.png",
+            LAYOUT.convergence.png,
             caption="../report/convergence.rst",
             category="Convergence",
         ),
-        summary=f"{RESULTS}/convergence.json",
+        summary=LAYOUT.convergence.summary,
     params:
         cfg=ALL_SETTINGS,
         members=[complex_files(*m) for m in COMPLEXES],
@@ -23,9 +23,9 @@ rule converge:
         **sized("adsorption", len(COMPLEXES)),
         cpus_per_task=config["threads"],
     log:
-        f"{RESULTS}/logs/convergence.log",
+        LAYOUT.log("convergence"),
     benchmark:
-        f"{RESULTS}/benchmarks/convergence.tsv"
+        LAYOUT.benchmark("convergence")
     conda:
         "../envs/passivscreen.yaml"
     script:

@@ -5,8 +5,8 @@ if FUNNEL:
 
     rule funnel_slab:
         output:
-            json=f"{RESULTS}/tiers/{{tier}}/slab/{{site}}/{{face}}.json",
-            xyz=f"{RESULTS}/tiers/{{tier}}/slab/{{site}}/{{face}}.extxyz",
+            json=LAYOUT.funnel_slab("{tier}", "{site}", "{face}").json,
+            xyz=LAYOUT.funnel_slab("{tier}", "{site}", "{face}").xyz,
         params:
             cfg=ALL_SETTINGS,
         wildcard_constraints:
@@ -16,9 +16,9 @@ if FUNNEL:
             **sized("funnel"),
             cpus_per_task=config["threads"],
         log:
-            f"{RESULTS}/logs/tiers/{{tier}}/slab/{{site}}/{{face}}.log",
+            LAYOUT.log("tiers", "{tier}", "slab", "{site}", "{face}"),
         benchmark:
-            f"{RESULTS}/benchmarks/tiers/{{tier}}/slab/{{site}}/{{face}}.tsv"
+            LAYOUT.benchmark("tiers", "{tier}", "slab", "{site}", "{face}")
         conda:
             "../envs/passivscreen.yaml"
         script:
@@ -34,13 +34,13 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
             input:
                 candidates=previous_records(level),
                 slabs=[
-                    f"{RESULTS}/tiers/{tier_name}/slab/{site}/{face}.json"
+                    LAYOUT.funnel_slab(tier_name, site, face).json
                     for site in SITES
                     for face in FACES
                 ],
             output:
-                json=f"{RESULTS}/tiers/{tier_name}/rank_{i:04d}.json",
-                xyz=f"{RESULTS}/tiers/{tier_name}/rank_{i:04d}.extxyz",
+                json=LAYOUT.funnel(tier_name, i).json,
+                xyz=LAYOUT.funnel(tier_name, i).xyz,
             params:
                 cfg=ALL_SETTINGS,
                 tier=tier_name,
@@ -51,9 +51,9 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
                 **sized("funnel"),
                 cpus_per_task=config["threads"],
             log:
-                f"{RESULTS}/logs/tiers/{tier_name}/rank_{i:04d}.log",
+                LAYOUT.log("tiers", tier_name, f"rank_{i:04d}"),
             benchmark:
-                f"{RESULTS}/benchmarks/tiers/{tier_name}/rank_{i:04d}.tsv"
+                LAYOUT.benchmark("tiers", tier_name, f"rank_{i:04d}")
             conda:
                 "../envs/passivscreen.yaml"
             script:
@@ -68,16 +68,16 @@ if FUNNEL:
             ranked_records,
         output:
             csv=report(
-                f"{RESULTS}/validation.csv",
+                LAYOUT.validation.csv,
                 caption="../report/validation.rst",
                 category="Validation",
             ),
             png=report(
-                f"{RESULTS}/parity.png",
+                LAYOUT.validation.png,
                 caption="../report/validation.rst",
                 category="Validation",
             ),
-            summary=f"{RESULTS}/validation.json",
+            summary=LAYOUT.validation.summary,
         params:
             tier_names=TIER_NAMES,
             screen=SCREEN_TIER,
@@ -86,9 +86,9 @@ if FUNNEL:
             **sized("ranking"),
             cpus_per_task=1,
         log:
-            f"{RESULTS}/logs/validation.log",
+            LAYOUT.log("validation"),
         benchmark:
-            f"{RESULTS}/benchmarks/validation.tsv"
+            LAYOUT.benchmark("validation")
         conda:
             "../envs/passivscreen.yaml"
         script:

@@ -3,18 +3,20 @@ rule ranking:
         ranked_records,
     output:
         csv=report(
-            f"{RESULTS}/ranking.csv",
+            LAYOUT.ranking.csv,
             caption="../report/ranking_table.rst",
             category="Ranking",
         ),
         png=report(
-            f"{RESULTS}/ranking.png",
+            LAYOUT.ranking.png,
             caption="../report/ranking_plot.rst",
             category="Ranking",
         ),
-        orientations=f"{RESULTS}/orientations.csv",
-        tiers=f"{RESULTS}/tiers.csv",
+        orientations=LAYOUT.ranking.orientations,
+        tiers=LAYOUT.ranking.tiers,
+        failures=LAYOUT.ranking.failures,
     params:
+        files=LAYOUT.ranking,
         set_name=config["set"],
         order=config["ranking"]["order"],
         uncertainty=uncertainty_table(),
@@ -23,9 +25,9 @@ rule ranking:
         **sized("ranking"),
         cpus_per_task=1,
     log:
-        f"{RESULTS}/logs/ranking.log",
+        LAYOUT.log("ranking"),
     benchmark:
-        f"{RESULTS}/benchmarks/ranking.tsv"
+        LAYOUT.benchmark("ranking")
     conda:
         "../envs/passivscreen.yaml"
     script:
@@ -36,16 +38,16 @@ rule database:
     input:
         ranked_records,
     output:
-        f"{RESULTS}/results.db",
+        LAYOUT.database,
     params:
         set_name=config["set"],
     resources:
         **sized("database"),
         cpus_per_task=1,
     log:
-        f"{RESULTS}/logs/database.log",
+        LAYOUT.log("database"),
     benchmark:
-        f"{RESULTS}/benchmarks/database.tsv"
+        LAYOUT.benchmark("database")
     conda:
         "../envs/passivscreen.yaml"
     script:

@@ -1,7 +1,7 @@
 rule slab:
     output:
-        json=f"{RESULTS}/slab/{{site}}/{{face}}.json",
-        xyz=f"{RESULTS}/slab/{{site}}/{{face}}.extxyz",
+        json=LAYOUT.slab("{site}", "{face}").json,
+        xyz=LAYOUT.slab("{site}", "{face}").xyz,
     params:
         cfg=SETTINGS,
     threads: config["threads"]
@@ -9,9 +9,9 @@ rule slab:
         **sized("slab"),
         cpus_per_task=config["threads"],
     log:
-        f"{RESULTS}/logs/slab/{{site}}/{{face}}.log",
+        LAYOUT.log("slab", "{site}", "{face}"),
     benchmark:
-        f"{RESULTS}/benchmarks/slab/{{site}}/{{face}}.tsv"
+        LAYOUT.benchmark("slab", "{site}", "{face}")
     conda:
         "../envs/passivscreen.yaml"
     script:
@@ -37,9 +37,9 @@ for k, batch in enumerate(LIGAND_BATCHES):
             **sized("ligands", len(batch)),
             cpus_per_task=config["threads"],
         log:
-            f"{RESULTS}/logs/ligands/batch_{k:04d}.log",
+            LAYOUT.log("ligands", f"batch_{k:04d}"),
         benchmark:
-            f"{RESULTS}/benchmarks/ligands/batch_{k:04d}.tsv"
+            LAYOUT.benchmark("ligands", f"batch_{k:04d}")
         conda:
             "../envs/passivscreen.yaml"
         script:

@@ -1,8 +1,8 @@
-from passivscreen.steps import run_funnel_member
+from passivscreen.steps import job_log, run_funnel_member
 
 sm = snakemake  # noqa: F821
 cfg = {**sm.params.cfg, "threads": sm.threads}
-with open(sm.log[0], "w") as log:
+with job_log(sm.log[0]) as log:
     rec = run_funnel_member(
         cfg,
         sm.params.tier,

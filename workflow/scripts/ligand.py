@@ -1,6 +1,6 @@
-from passivscreen.steps import run_ligand_batch
+from passivscreen.steps import job_log, run_ligand_batch
 
 sm = snakemake  # noqa: F821
 cfg = {**sm.params.cfg, "threads": sm.threads, "ligands": sm.params.entries}
-with open(sm.log[0], "w") as log:
+with job_log(sm.log[0]) as log:
     run_ligand_batch(cfg, sm.params.members, log)

@@ -1,16 +1,14 @@
-from passivscreen.steps import write_ranking
+from passivscreen.steps import job_log, write_ranking
 
 sm = snakemake  # noqa: F821
-with open(sm.log[0], "w") as log:
+with job_log(sm.log[0]) as log:
     df = write_ranking(
         list(sm.input),
-        sm.output.csv,
-        sm.output.png,
-        sm.output.orientations,
-        sm.params.set_name,
-        sm.params.order,
-        sm.output.tiers,
-        sm.params.uncertainty,
-        sm.params.tier_names,
+        sm.params.files,
+        set_name=sm.params.set_name,
+        order=sm.params.order,
+        uncertainty=sm.params.uncertainty,
+        tier_names=sm.params.tier_names,
     )
     print(df.to_string(), file=log)
+    print(open(sm.output.failures).read(), file=log)

@@ -1,7 +1,7 @@
-from passivscreen.steps import write_validation
+from passivscreen.steps import job_log, write_validation
 
 sm = snakemake  # noqa: F821
-with open(sm.log[0], "w") as log:
+with job_log(sm.log[0]) as log:
     stats = write_validation(
         list(sm.input),
         sm.params.tier_names,

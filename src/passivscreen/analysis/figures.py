@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from passivscreen.analysis.electronic import pdos, trap_states
+from passivscreen.types import E_ADS_PER_LIGAND, E_ADS_UNCERTAINTY
 
 #: Anchor class colours for the bar chart.
 ANCHOR_COLORS = {
@@ -90,8 +91,8 @@ def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
         + (" [flag]" if r.flags else "")
         for r in ok.itertuples()
     ]
-    values = ok["E_ads_per_ligand_eV"].to_numpy(dtype=float)
-    err = pd.to_numeric(ok.get("E_ads_uncertainty_eV", pd.Series(index=ok.index, dtype=float))).to_numpy(dtype=float)
+    values = ok[E_ADS_PER_LIGAND].to_numpy(dtype=float)
+    err = pd.to_numeric(ok.get(E_ADS_UNCERTAINTY, pd.Series(index=ok.index, dtype=float))).to_numpy(dtype=float)
     y = range(len(ok))
     bars = ax.barh(
         y,

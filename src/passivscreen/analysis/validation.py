@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from passivscreen.types import tier_column
+
 
 def agreement(tiers: pd.DataFrame, screen: str, check: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Rows of ``tiers`` (the ranking's tiers.csv) with E_ads at both tiers, and the statistics.
@@ -17,7 +19,7 @@ def agreement(tiers: pd.DataFrame, screen: str, check: str) -> tuple[pd.DataFram
     """
     from scipy.stats import kendalltau
 
-    a, b = f"E_ads_per_ligand_eV_{screen}", f"E_ads_per_ligand_eV_{check}"
+    a, b = tier_column(screen), tier_column(check)
     cols = [c for c in ("ligand", "anchor", "site", "faces") if c in tiers]
     if a not in tiers or b not in tiers:
         return pd.DataFrame(columns=[*cols, a, b, "error_eV"]), {"n": 0}
@@ -46,8 +48,8 @@ def plot_parity(both: pd.DataFrame, stats: dict[str, Any], path: str | Path) -> 
     screen, check = stats.get("screen_tier", "screen"), stats.get("check_tier", "check")
     fig, ax = plt.subplots(figsize=(5.6, 5.2))
     if len(both):
-        x = both[f"E_ads_per_ligand_eV_{check}"].to_numpy(dtype=float)
-        y = both[f"E_ads_per_ligand_eV_{screen}"].to_numpy(dtype=float)
+        x = both[tier_column(check)].to_numpy(dtype=float)
+        y = both[tier_column(screen)].to_numpy(dtype=float)
         colors = [ANCHOR_COLORS.get(a, "#333333") for a in both.get("anchor", pd.Series([None] * len(both)))]
         ax.scatter(x, y, c=colors, s=40, zorder=3)
         for xi, yi, lab in zip(x, y, both["ligand"]):

@@ -20,6 +20,7 @@ from passivscreen.records.files import read_json
 from passivscreen.relaxation.held import held_copy
 from passivscreen.relaxation.scf import single_point
 from passivscreen.structures import SlabSpec, face_tuple
+from passivscreen.types import E_ADS_PER_LIGAND
 
 #: Axes of the harness and the config key of their values.
 AXES = ("vacuum", "layers", "repeat", "accuracy")
@@ -134,7 +135,7 @@ def converge_complex(
                 "axis": v.axis,
                 "value": value_label(v.axis, v.value),
                 "n_atoms": len(complex_atoms),
-                "E_ads_per_ligand_eV": e_ads,
+                E_ADS_PER_LIGAND: e_ads,
             }
         )
     return rows
@@ -175,10 +176,9 @@ def annotate(df: pd.DataFrame, spec: SlabSpec, tier: Tier) -> pd.DataFrame:
     df["value"] = label = [value_label(a, parse(a, v)) for a, v in zip(df["axis"], df["value"])]
     df["protocol"] = [lab == value_label(a, protocol_value(a, spec, tier)) for a, lab in zip(df["axis"], label)]
     df["check"] = [a in must and lab == value_label(a, must[a]) for a, lab in zip(df["axis"], label)]
-    ref = df[df["protocol"]].set_index(["ligand", "site", "faces", "axis"])["E_ads_per_ligand_eV"]
-    df["delta_eV"] = [
-        r.E_ads_per_ligand_eV - ref.get((r.ligand, r.site, r.faces, r.axis), float("nan")) for r in df.itertuples()
-    ]
+    ref = df[df["protocol"]].set_index(["ligand", "site", "faces", "axis"])[E_ADS_PER_LIGAND]
+    keys = zip(df["ligand"], df["site"], df["faces"], df["axis"])
+    df["delta_eV"] = [e - ref.get(key, float("nan")) for e, key in zip(df[E_ADS_PER_LIGAND], keys)]
     return df
 
 

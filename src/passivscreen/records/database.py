@@ -10,6 +10,7 @@ from ase.io import read
 
 from passivscreen.analysis.integrity import flags_of, record_backend
 from passivscreen.records.files import read_json
+from passivscreen.types import E_ADS, E_ADS_PER_LIGAND
 
 #: Key-value pairs stored for each row (ASE db keys must be identifiers; None values are left out).
 KEYS = (
@@ -19,8 +20,8 @@ KEYS = (
     "site_type",
     "face",
     "tier",
-    "E_ads_eV",
-    "E_ads_per_ligand_eV",
+    E_ADS,
+    E_ADS_PER_LIGAND,
     "bond_order",
     "d_anchor_Pb_A",
     "charge_transfer_e",
@@ -46,8 +47,8 @@ def _row(rec: dict[str, Any], set_name: str) -> dict[str, Any]:
         "site_type": rec.get("site_type"),
         "face": rec.get("face"),
         "tier": rec.get("tier", "final"),
-        "E_ads_eV": rec.get("E_ads_eV"),
-        "E_ads_per_ligand_eV": rec.get("E_ads_per_ligand_eV"),
+        E_ADS: rec.get(E_ADS),
+        E_ADS_PER_LIGAND: rec.get(E_ADS_PER_LIGAND),
         "bond_order": rec.get("bond_order"),
         "d_anchor_Pb_A": rec.get("d_anchor_Pb_A"),
         "charge_transfer_e": rec.get("charge_transfer_e"),

@@ -12,6 +12,8 @@ import numpy as np
 from ase import Atoms
 from ase.io import write
 
+from passivscreen.types import check_record
+
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
@@ -44,6 +46,13 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
     """Atomically write ``data`` as indented JSON."""
     atomic_write_text(path, json.dumps(data, indent=2, default=_default, sort_keys=False) + "\n")
+
+
+def write_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Atomically write a step's record, after :func:`passivscreen.types.check_record` (every key declared
+    for its kind: a misspelt key fails here, where it is written)."""
+    check_record(record)
+    write_json(path, record)
 
 
 def read_json(path: str | Path) -> dict[str, Any]:

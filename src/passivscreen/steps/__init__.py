@@ -20,6 +20,7 @@ _STEPS = {
     "run_funnel_slab": "passivscreen.steps.funnel",
     "run_funnel_member": "passivscreen.steps.funnel",
     "run_convergence": "passivscreen.steps.convergence",
+    "job_log": "passivscreen.steps.common",
     "write_ranking": "passivscreen.ranking",
     "write_validation": "passivscreen.ranking",
     "update_database": "passivscreen.records.database",

@@ -15,7 +15,7 @@ from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from
 from passivscreen.calculators.systems import electronic_state
 from passivscreen.ligands import Ligand
 from passivscreen.placement import Complex, orientations
-from passivscreen.records.files import read_json, write_json, write_structures
+from passivscreen.records.files import read_json, write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
@@ -220,10 +220,10 @@ def run_adsorption(
         job = make_job(cfg, chain, name, faces, slab_rec, slab_xyz, lig_rec, ligand_xyz, refs, workdir)
         record.update(binding=job.lig.binding, n_conformers=lig_rec.get("n_conformers", 1))
         best_atoms = _adsorb(job, ligand_entry(cfg, name), faces, slab_rec, record)
-    except Exception as err:  # noqa: BLE001 - recorded, not raised
+    except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
         record.update(failure(err, "E_ads_eV"))
     record["n_orientations"] = len(record["orientations"])
     record["traps_before"] = slab_rec.get("traps")
     write_structures(out_xyz, best_atoms if best_atoms is not None else Atoms())
-    write_json(out_json, record)
+    write_record(out_json, record)
     return record

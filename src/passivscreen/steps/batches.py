@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,8 +90,8 @@ def run_members(
     """Run or reuse every member in turn; one member's failure never stops the others.
 
     ``run`` writes the member's outputs and returns its record (the pipeline's steps never
-    raise for a failed calculation; anything else raised here is recorded in the log and the
-    remaining members still run, then re-raised at the end so that the job fails visibly).
+    raise for a failure of the science; anything raised here is a bug: its traceback goes to the
+    log, the remaining members still run, and the job then fails with a :class:`RuntimeError`).
     """
     done: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -105,7 +106,7 @@ def run_members(
             rec = run(m)
         except Exception as err:  # noqa: BLE001 - the other members still run
             errors.append(f"{m.label}: {type(err).__name__}: {err}")
-            _say(log, errors[-1])
+            _say(log, errors[-1] + "\n" + traceback.format_exc())
             continue
         keep(store, m.key, m.outputs)
         done.append(

@@ -9,18 +9,20 @@ from passivscreen.calculators import set_threads
 from passivscreen.convergence.harness import convergence_table
 from passivscreen.convergence.report import write_convergence
 from passivscreen.convergence.uncertainty import protocol_of
+from passivscreen.records.layout import Results
 
 
 def complex_paths(results: str | Path, ligand: str, site: str, face: str) -> dict[str, Path]:
-    """The files of one finished complex and its references under ``results`` (as the workflow writes them)."""
-    r = Path(results)
+    """The files of one finished complex and its references under ``results`` (:class:`Results`)."""
+    layout = Results(str(results))
+    c, slab, lig = layout.complex(ligand, site, face), layout.slab(site, face), layout.ligand(ligand)
     return {
-        "record": r / "adsorption" / ligand / site / f"{face}.json",
-        "complex": r / "adsorption" / ligand / site / f"{face}.extxyz",
-        "slab_record": r / "slab" / site / f"{face}.json",
-        "slab": r / "slab" / site / f"{face}.extxyz",
-        "ligand_record": r / "ligands" / f"{ligand}.json",
-        "ligand": r / "ligands" / f"{ligand}.extxyz",
+        "record": Path(c.json),
+        "complex": Path(c.xyz),
+        "slab_record": Path(slab.json),
+        "slab": Path(slab.xyz),
+        "ligand_record": Path(lig.json),
+        "ligand": Path(lig.xyz),
     }
 
 

@@ -16,13 +16,15 @@ from passivscreen.calculators import Tier, funnel_tiers, set_threads, tiers_from
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.convergence.variants import rebuild
 from passivscreen.ranking import ranking_table
-from passivscreen.records.files import read_json, write_json, write_structures
+from passivscreen.records.files import read_json, write_record, write_structures
+from passivscreen.records.layout import Results
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.held import held_copy
 from passivscreen.relaxation.tiers import run_chain
 from passivscreen.steps.common import Skip, failure
 from passivscreen.steps.slab import run_slab
 from passivscreen.structures import SlabSpec, face_tuple
+from passivscreen.types import E_ADS, E_ADS_PER_LIGAND, E_COMPLEX
 
 
 def funnel_tier(cfg: dict[str, Any], name: str) -> tuple[Tier, int]:
@@ -68,13 +70,14 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
     if slab_ref.get("status") != "ok":
         raise Skip("reference_failed", f"{tier.name} slab: {slab_ref.get('status')} {slab_ref.get('reason', '')}")
     screen = Path(chosen.get("screen_record") or chosen["_path"])  # the screen's adsorption record
-    res = screen.parents[3]  # results/<set>/adsorption/<ligand>/<site>/<face>.json
-    screen_slab = read_json(res / "slab" / chosen["site"] / f"{chosen['face']}.json")
-    reference = read(res / "slab" / chosen["site"] / f"{chosen['face']}.extxyz")
-    complex_atoms = read(screen.with_suffix(".extxyz"))  # single points: the screen's final geometry
+    layout = Results.of_complex(screen)
+    slab_files, lig_files = layout.slab(chosen["site"], chosen["face"]), layout.ligand(chosen["ligand"])
+    screen_slab = read_json(slab_files.json)
+    reference = read(slab_files.xyz)
+    complex_atoms = read(layout.complex(chosen["ligand"], chosen["site"], chosen["face"]).xyz)  # the screen's final
     slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier))
-    lig_rec = read_json(res / "ligands" / f"{chosen['ligand']}.json")
-    lig = read(res / "ligands" / f"{chosen['ligand']}.extxyz")
+    lig_rec = read_json(lig_files.json)
+    lig = read(lig_files.xyz)
     molecule_tier = tier.for_molecule()
     molecule_box(lig, molecule_tier, cell=slab.cell)
     n = len(face_tuple(chosen["face"]))
@@ -86,7 +89,7 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
         raise Skip("scf_failed", f"{tier.name}: ligand {lig_row['status']}, complex {cx_row['status']}")
     e_ads = adsorption_energy(e_cx, float(slab_ref["energy_eV"]), e_lig, n)
     row = {**cx_row, "E_ads_eV": e_ads, "E_ligand_eV": e_lig, "E_slab_eV": slab_ref["energy_eV"]}
-    return {"E_ads_eV": e_ads, "E_ads_per_ligand_eV": e_ads / n, "E_complex_eV": e_cx, "row": row, "atoms": cx}
+    return {E_ADS: e_ads, E_ADS_PER_LIGAND: e_ads / n, E_COMPLEX: e_cx, "row": row, "atoms": cx}
 
 
 def run_funnel_member(
@@ -111,7 +114,7 @@ def run_funnel_member(
     if chosen is None:
         record = {"kind": "funnel", "tier": name, "funnel_rank": rank, "status": "not_selected", "level": level}
         write_structures(out_xyz, Atoms())
-        write_json(out_json, record)
+        write_record(out_json, record)
         return record
     refs = {(r["site"], r["face"]): r for r in (read_json(p) for p in slab_refs)}
     record = {k: v for k, v in chosen.items() if k not in ("_path", "orientations")}
@@ -124,14 +127,13 @@ def run_funnel_member(
             status="ok",
             reason="",
             backend=tier.backend,
-            E_ads_eV=out["E_ads_eV"],
-            E_ads_per_ligand_eV=out["E_ads_per_ligand_eV"],
-            E_complex_eV=out["E_complex_eV"],
             tiers=[*chosen.get("tiers", []), out["row"]],
+            **{key: out[key] for key in (E_ADS, E_ADS_PER_LIGAND, E_COMPLEX)},
         )
         write_structures(out_xyz, out["atoms"])
-    except Exception as err:  # noqa: BLE001 - recorded, not raised
-        record.update(failure(err, "E_ads_eV"), backend=tier.backend, E_ads_per_ligand_eV=None)
+    except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
+        record.update(failure(err, E_ADS), backend=tier.backend)
+        record[E_ADS_PER_LIGAND] = None
         write_structures(out_xyz, Atoms())
-    write_json(out_json, record)
+    write_record(out_json, record)
     return record

@@ -8,6 +8,8 @@ import math
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+from passivscreen.records.layout import Results
+
 T = TypeVar("T")
 
 #: config keys that do not change any result (how the work is split and threaded)
@@ -71,3 +73,28 @@ def screen_settings(cfg: dict[str, Any]) -> dict[str, Any]:
             screen.append(tier)
         out["tiers"] = screen
     return out
+
+
+def ligand_member(layout: Results, ligand: str) -> dict[str, str]:
+    """A free ligand as a member of a ligand batch: its name, record, structure and work directory."""
+    f = layout.ligand(ligand)
+    return {"ligand": ligand, "json": f.json, "xyz": f.xyz, "workdir": str(f.workdir)}
+
+
+def complex_member(layout: Results, ligand: str, site: str, face: str) -> dict[str, str]:
+    """A complex as a member of an adsorption batch: its names, its references' files and its own files."""
+    c, slab, lig = layout.complex(ligand, site, face), layout.slab(site, face), layout.ligand(ligand)
+    return {
+        "ligand": ligand,
+        "site": site,
+        "face": face,
+        "slab_json": slab.json,
+        "slab_xyz": slab.xyz,
+        "ligand_json": lig.json,
+        "ligand_xyz": lig.xyz,
+        "json": c.json,
+        "xyz": c.xyz,
+        "pdos": c.pdos,
+        "picture": c.picture,
+        "workdir": str(c.workdir),
+    }

@@ -15,7 +15,7 @@ from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.ligands import Ligand, ligand_from_smiles, resolve_smiles
 from passivscreen.ligands.molecules import molecule_conformers, parse_smiles
-from passivscreen.records.files import write_json, write_structures
+from passivscreen.records.files import write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.tiers import ChainResult, run_chain, trajectory_names
@@ -124,8 +124,8 @@ def run_ligand(
             scf_recoveries=r.scf_recoveries, bonds_changed=ligand_bonds_changed(lig.atoms, r.atoms),
         )  # fmt: skip
         write_structures(out_xyz, frames)
-    except Exception as err:  # noqa: BLE001 - recorded, not raised
+    except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
         record.update(failure(err, "energy_eV"), smiles=entry.get("smiles"), anchor=entry.get("anchor"))
         write_structures(out_xyz, Atoms())
-    write_json(out_json, record)
+    write_record(out_json, record)
     return record

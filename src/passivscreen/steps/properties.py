@@ -20,6 +20,7 @@ from passivscreen.analysis.integrity import integrity_flags, trap_flags
 from passivscreen.ligands import Ligand
 from passivscreen.placement import Complex
 from passivscreen.steps.common import gfn2_view
+from passivscreen.types import E_ADS, E_ADS_PER_LIGAND
 
 
 def complex_properties(
@@ -39,7 +40,7 @@ def complex_properties(
     electronic analysis is GFN2-xTB at ``fin`` whatever that backend was.
     """
     n_slab, n_lig = c.n_slab, len(c.anchors)
-    row: dict[str, Any] = {"E_ads_eV": e_ads, "E_ads_per_ligand_eV": e_ads / n_lig}
+    row: dict[str, Any] = {E_ADS: e_ads, E_ADS_PER_LIGAND: e_ads / n_lig}
     per_anchor = []
     for a in c.anchors:
         pb, d = nearest_pb(fin, a, n_slab)

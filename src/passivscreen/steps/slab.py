@@ -9,7 +9,7 @@ from typing import Any
 from passivscreen.analysis.electronic import electronic_properties
 from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state
-from passivscreen.records.files import write_json, write_structures
+from passivscreen.records.files import write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.held import fixed_indices, held_copy
 from passivscreen.relaxation.tiers import run_chain
@@ -76,8 +76,8 @@ def run_slab(
             t0 = time.perf_counter()
             record.update(electronic_properties(gfn2_view(run.result.atoms), groups))
             record["analysis_calc_s"] = time.perf_counter() - t0
-    except Exception as err:  # noqa: BLE001 - recorded, not raised
+    except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
         record.update(failure(err, "energy_eV"))
     write_structures(out_xyz, slab)
-    write_json(out_json, record)
+    write_record(out_json, record)
     return record
