@@ -134,6 +134,10 @@ def test_test_config_end_to_end(root, tmp_path):
     # the failed placement is recorded and ranked last, not raised
     assert (df[df.ligand == "pentadecanone"]["status"] == "no_placement").all()
     assert (df.tail(3)["ligand"] == "pentadecanone").all()
+    # ... and summed up at the run's end, grouped by status and reason
+    failures = (res / "failures.txt").read_text().splitlines()
+    assert failures[0] == f"3 of {len(df)} rows failed:" and "no_placement" in failures[1], failures
+    assert "pentadecanone" in failures[1] and "3 of 9 rows failed:" in run.stderr
     # held slab: slab atoms identical in the complex and the slab term
     for face in ("top", "both"):
         slab = read(res / "slab" / site / f"{face}.extxyz")
