@@ -6,10 +6,17 @@ import copy
 from typing import Any
 
 from passivscreen.calculators import BackendError, check_elements, get_backend
-from passivscreen.config.checks import check_backends, check_embedding, check_finite, check_names, check_thresholds
+from passivscreen.config.checks import (
+    check_backends,
+    check_convergence_accuracy,
+    check_embedding,
+    check_finite,
+    check_hold,
+    check_names,
+    check_thresholds,
+)
 from passivscreen.config.errors import ConfigError
-from passivscreen.ligands import LigandError, choose_anchor, parse_smiles, resolve_smiles
-from passivscreen.ligands.binding import binding_plan
+from passivscreen.config.ligand_checks import check_ligands
 from passivscreen.schema import schema
 from passivscreen.structures import SlabError, SlabSpec, build_slab, surface_pb_indices
 
@@ -81,9 +88,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Full validation before compute; returns the config with defaults.
 
     Checks, in this order: finite numbers, the schema (unknown keys, types, bounds), names that become
-    paths, duplicate ligand names, thresholds that must agree, the backends (known, installed, their
-    parameters), the tiers, the slab (charge-neutral, the backends' elements, the chosen sites), every
-    ligand's chemistry (SMILES, anchor, binding mode, fragments, elements) and its 3D embedding.
+    paths, duplicate ligand names, thresholds that must agree, the backends (known, their parameters in
+    the engine's domain, installed), the tiers, freed slab atoms only on backends that hold the slab, the
+    convergence harness's accuracies, the slab (charge-neutral, the backends' elements, the chosen sites),
+    every ligand entry (its keys agree; the placed species and references as the run decides them, each
+    computable by every backend) and the 3D embedding of every molecule a ligand's run computes.
 
     Raises
     ------
@@ -101,14 +110,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     check_backends(cfg)
     chain = cfg.get("tiers") or []
     _check_tiers(chain)
+    check_hold(cfg)
+    check_convergence_accuracy(cfg)
     backends = [cfg["calculator"]["backend"]] + [t["backend"] for t in chain]
     _check_slab(cfg, backends)
-    for i, lig in enumerate(cfg["ligands"]):
-        try:
-            _check_ligand(lig, backends)
-        except (LigandError, BackendError) as err:
-            raise ConfigError(f"config field ligands[{i}] (ligand '{lig['name']}'): {err}") from err
-    check_embedding(cfg)
+    check_embedding(cfg, check_ligands(cfg, backends))
     return cfg
 
 
@@ -126,15 +132,3 @@ def _check_slab(cfg: dict[str, Any], backends: list[str]) -> None:
         bad = [s for s in sites if s >= len(slab) or s not in top]
         if bad:
             raise ConfigError(f"config field placement.sites: {bad} are not top-face Pb (choose from {top})")
-
-
-def _check_ligand(lig: dict[str, Any], backends: list[str]) -> None:
-    """SMILES, binding mode (fragments, charges), anchor and the backends' elements of one ligand."""
-    from rdkit import Chem
-
-    mol = parse_smiles(resolve_smiles(lig), lig["name"])
-    binding_plan(mol, lig["name"], lig.get("anchor"), lig.get("binding"))
-    choose_anchor(mol, lig["name"], lig.get("anchor"), lig.get("anchor_index"))
-    symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}
-    for name in backends:
-        check_elements(name, symbols)
