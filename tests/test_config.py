@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import yaml
+from bad_configs import BAD_CONFIGS
 
 from passivscreen.config import ConfigError, load_config, validate_config
 
@@ -30,38 +31,13 @@ def test_defaults_filled():
     assert cfg["placement"]["orientations"] == 4 and cfg["hold"]["free_radius"] == 0.0
 
 
-@pytest.mark.parametrize(
-    "cfg, field",
-    [
-        (_with(colour="blue"), "Additional properties"),
-        (_with(slab__n_pbbr2_layers="three"), "slab.n_pbbr2_layers"),
-        (_with(slab__n_pbbr2_layers=0), "slab.n_pbbr2_layers"),
-        (_with(slab__vacuum=-2.0), "slab.vacuum"),
-        (_with(relax__optimizer="Newton"), "relax.optimizer"),
-        (
-            _with(
-                ligands=[
-                    {
-                        "name": "x",
-                        "smiles": "CC(",
-                    }
-                ]
-            ),
-            "ligand 'x'",
-        ),
-        (_with(ligands=[{"name": "x", "smiles": "CCCC"}]), "no anchor"),
-        (_with(ligands=[{"name": "x", "smiles": "O=P(C)(C)CCC(C)=O"}]), "ambiguous"),
-        (_with(ligands=[{"name": "x", "smiles": "CC=O", "colour": 1}]), "ligand 'x'"),
-        (_with(ligands=[{"name": "a", "smiles": "CC=O"}, {"name": "a", "smiles": "CS"}]), "duplicate"),
-        (_with(calculator={"backend": "emt"}), "cannot treat element"),
-        (_with(calculator={"backend": "gfn1"}), "periodic"),
-        (_with(calculator={"backend": "nope"}), "unknown calculator backend"),
-        (_with(placement={"sites": [0]}), "placement.sites"),
-    ],
-)
-def test_bad_configs_name_the_field(cfg, field):
-    with pytest.raises(ConfigError, match=field):
-        validate_config(cfg)
+@pytest.mark.parametrize("case", sorted(n for n, b in BAD_CONFIGS.items() if b.change is not None))
+def test_bad_configs_name_the_field(case):
+    """Each config of the bad-config table: a ConfigError whose message matches and names its field."""
+    bad = BAD_CONFIGS[case]
+    with pytest.raises(ConfigError, match=bad.message) as err:
+        validate_config(bad.config())
+    assert str(err.value).startswith(f"config field {bad.field}"), (bad.field, str(err.value))
 
 
 def test_ambiguous_resolved_by_config():

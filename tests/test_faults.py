@@ -20,6 +20,7 @@ import pytest
 import yaml
 from ase.build import molecule
 from ase.io import read
+from bad_configs import BAD_CONFIGS
 
 from passivscreen.calculators import get_calculator
 from passivscreen.config import ConfigError, validate_config
@@ -29,26 +30,15 @@ from passivscreen.steps.ligand import run_ligand
 
 BASE = {"set": "faults", "ligands": [{"name": "acetone", "smiles": "CC(C)=O"}]}
 
-BAD_INPUTS = {
-    "unknown key": ({"colour": "red"}, "Additional properties"),
-    "wrong type": ({"slab": {"vacuum": "lots"}}, "slab.vacuum"),
-    "zero layers": ({"slab": {"n_pbbr2_layers": 0}}, "slab.n_pbbr2_layers"),
-    "negative vacuum": ({"slab": {"vacuum": -3.0}}, "slab.vacuum"),
-    "unparsable SMILES": ({"ligands": [{"name": "bad", "smiles": "C1CC(=O"}]}, "ligand 'bad'.*cannot parse"),
-    "no anchor": ({"ligands": [{"name": "hexane", "smiles": "CCCCCC"}]}, "ligand 'hexane'.*no anchor"),
-    "ambiguous anchor": ({"ligands": [{"name": "two", "smiles": "CP(C)(=O)CC(C)=O"}]}, "ligand 'two'.*ambiguous"),
-    "backend elements": ({"calculator": {"backend": "emt"}}, "emt.*cannot treat"),
-    "duplicate names": ({"ligands": [{"name": "a", "smiles": "CC=O"}, {"name": "a", "smiles": "CS"}]}, "duplicate"),
-    "unknown backend": ({"calculator": {"backend": "dftb9"}}, "calculator.backend"),
-}
+#: the rows of the bad-config table that are configs (the file-level rows need the CLI: test_bad_configs.py)
+BAD_INPUTS = {name: bad for name, bad in BAD_CONFIGS.items() if bad.change is not None}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_rejected_before_compute(case, faults):
-    change, message = BAD_INPUTS[case]
-    cfg = copy.deepcopy(BASE) | copy.deepcopy(change)
-    with pytest.raises(ConfigError, match=message):
-        validate_config(cfg)
+    bad = BAD_INPUTS[case]
+    with pytest.raises(ConfigError, match=bad.message):
+        validate_config(bad.config())
     faults.add(f"bad input: {case}", "rejected")
 
 

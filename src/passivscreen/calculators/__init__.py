@@ -7,6 +7,7 @@ registry (:mod:`.registry`), whose factories live in :mod:`.xtb`, :mod:`.ml`,
 """
 
 from passivscreen.calculators.common import ML_HINT, BackendError, SCFError
+from passivscreen.calculators.domains import Domain, parameter_domain, parameter_problem
 from passivscreen.calculators.registry import (
     REGISTRY,
     Backend,
@@ -29,6 +30,7 @@ __all__ = [
     "REGISTRY",
     "SCFError",
     "Backend",
+    "Domain",
     "BackendError",
     "Tier",
     "attach",
@@ -40,6 +42,8 @@ __all__ = [
     "get_calculator",
     "funnel_tiers",
     "make_tier",
+    "parameter_domain",
+    "parameter_problem",
     "screen_tiers",
     "presets",
     "scf_ladder",

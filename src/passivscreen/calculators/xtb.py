@@ -41,3 +41,13 @@ def make_emt(**kw: Any) -> Calculator:
 
 
 EMT_ELEMENTS = frozenset({"H", "C", "N", "O", "Al", "Ni", "Cu", "Pd", "Ag", "Pt", "Au"})
+
+
+def _xtb_elements() -> frozenset[str]:
+    from ase.data import chemical_symbols
+
+    return frozenset(chemical_symbols[1:87])
+
+
+#: Elements GFN1-xTB and GFN2-xTB are parametrized for: H to Rn (Z 1-86).
+XTB_ELEMENTS = _xtb_elements()

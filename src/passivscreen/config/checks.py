@@ -7,11 +7,15 @@ import math
 import re
 from typing import Any
 
-from passivscreen.calculators import BackendError, get_backend, unavailable_reason
+from passivscreen.calculators import (
+    REGISTRY,
+    BackendError,
+    calculator_parameters,
+    get_backend,
+    parameter_problem,
+    unavailable_reason,
+)
 from passivscreen.config.errors import ConfigError
-
-#: Methods tblite knows (``calculator.params.method`` of an xTB backend).
-TBLITE_METHODS = ("GFN2-xTB", "GFN1-xTB", "IPEA1-xTB")
 
 #: Seconds RDKit may spend embedding one ligand during validation.
 EMBED_TIMEOUT_S = 3
@@ -71,54 +75,78 @@ def check_thresholds(cfg: dict[str, Any]) -> None:
         )
 
 
+def _entries(cfg: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The protocol's entries (``calculator`` alone, or every ``tiers[i]``) with their config paths."""
+    if cfg.get("tiers"):
+        return [(f"tiers[{i}]", t) for i, t in enumerate(cfg["tiers"])]
+    return [("calculator", cfg["calculator"])]
+
+
 def check_backends(cfg: dict[str, Any]) -> None:
-    """Every backend of the protocol is known, can run on this machine, and its xTB parameters are valid."""
-    entries = [("calculator", cfg["calculator"])] + [(f"tiers[{i}]", t) for i, t in enumerate(cfg.get("tiers") or [])]
-    for where, entry in entries:
+    """Every backend of the protocol is known, its parameters lie in the engine's domain
+    (``presets/parameter_domains.yaml``), and it can run on this machine."""
+    if cfg.get("tiers"):  # the tiers are the protocol; calculator is not used, but must name a backend
+        try:
+            get_backend(cfg["calculator"]["backend"])
+        except BackendError as err:
+            raise ConfigError(f"config field calculator.backend: {err}") from err
+    for where, entry in _entries(cfg):
         name = entry["backend"]
         try:
-            backend = get_backend(name)
+            get_backend(name)
         except BackendError as err:
             raise ConfigError(f"config field {where}.backend: {err}") from err
-        if where == "calculator" and cfg.get("tiers"):
-            continue  # the tiers are the protocol; calculator is not used
+        problem = parameter_problem(name, calculator_parameters(name, entry.get("params")))
+        if problem:
+            raise ConfigError(f"config field {where}.params.{problem[0]}: {problem[1]}")
         reason = unavailable_reason(name)
         if reason:
             raise ConfigError(f"config field {where}.backend: {name!r} cannot run here: {reason}")
-        params = entry.get("params") or {}
-        if backend.kind == "xtb":
-            _check_tblite(params, f"{where}.params")
 
 
-def _check_tblite(params: dict[str, Any], where: str) -> None:
-    from tblite.ase import TBLite
+def check_hold(cfg: dict[str, Any]) -> None:
+    """Slab atoms may be freed (``hold.free_radius > 0``) only by backends that hold the slab
+    (``Backend.holds_slab``: they passed the rattle-and-relax slab test, benchmarks/slab_hold.py)."""
+    radius = cfg["hold"]["free_radius"]
+    if radius <= 0:
+        return
+    for where, entry in _entries(cfg):
+        backend = REGISTRY.get(entry["backend"])  # an unknown backend is check_backends' to name
+        if backend is not None and entry.get("task", "relax") == "relax" and not backend.holds_slab:
+            raise ConfigError(
+                f"config field hold.free_radius: {radius} A frees slab atoms near the anchor, but {where} relaxes "
+                f"with backend {backend.name!r}, which does not hold the slab (holds_slab=False: it failed the "
+                "rattle-and-relax slab test, docs/backends.md); set free_radius: 0 or relax with a backend "
+                f"that holds it ({sorted(n for n, b in REGISTRY.items() if b.holds_slab)})"
+            )
 
-    unknown = sorted(set(params) - set(TBLite.default_parameters))
-    if unknown:
-        raise ConfigError(f"config field {where}: unknown tblite parameter(s) {unknown}")
-    method = params.get("method")
-    if method is not None and method not in TBLITE_METHODS:
-        raise ConfigError(f"config field {where}.method: {method!r} is not a tblite method {TBLITE_METHODS}")
+
+def check_convergence_accuracy(cfg: dict[str, Any]) -> None:
+    """The convergence harness's ``accuracy`` values are tblite accuracies: each in an xTB tier's domain."""
+    for _, entry in _entries(cfg):
+        name = entry["backend"]
+        if get_backend(name).kind != "xtb":
+            continue
+        for i, acc in enumerate(cfg["convergence"]["accuracy"]):
+            problem = parameter_problem(name, {"accuracy": acc})
+            if problem:
+                raise ConfigError(f"config field convergence.accuracy[{i}]: {problem[1]}")
 
 
-def check_embedding(cfg: dict[str, Any]) -> None:
-    """Every ligand embedded in 3D (RDKit ETKDG, seeded, one conformer, at most a few seconds each)."""
+def check_embedding(cfg: dict[str, Any], molecules: dict[str, list[str]]) -> None:
+    """Every molecule a ligand's run computes (``molecules``: name -> SMILES of its placed species and
+    references) embedded in 3D (RDKit ETKDG, seeded, one conformer, at most a few seconds each)."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
-    from passivscreen.ligands import parse_smiles, resolve_smiles
-    from passivscreen.ligands.binding import binding_plan
-
     for i, lig in enumerate(cfg["ligands"]):
-        plan = binding_plan(
-            parse_smiles(resolve_smiles(lig), lig["name"]), lig["name"], lig.get("anchor"), lig.get("binding")
-        )
-        mol = Chem.AddHs(Chem.MolFromSmiles(plan.placed))
-        params = AllChem.ETKDGv3()
-        params.randomSeed = int(cfg["seed"])
-        params.timeout = EMBED_TIMEOUT_S
-        if AllChem.EmbedMolecule(mol, params) != 0:
-            raise ConfigError(
-                f"config field ligands[{i}] (ligand '{lig['name']}'): RDKit cannot embed {plan.placed!r} in 3D "
-                f"(seed {cfg['seed']}, {EMBED_TIMEOUT_S} s): no geometry to start from"
-            )
+        for smiles in molecules[lig["name"]]:
+            mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+            params = AllChem.ETKDGv3()
+            params.randomSeed = int(cfg["seed"])
+            params.timeout = EMBED_TIMEOUT_S
+            if AllChem.EmbedMolecule(mol, params) != 0:
+                raise ConfigError(
+                    f"config field ligands[{i}] (ligand '{lig['name']}'): RDKit cannot embed {smiles!r} in 3D "
+                    f"(seed {cfg['seed']}, {EMBED_TIMEOUT_S} s): no geometry to start from"
+                )

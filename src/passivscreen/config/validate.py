@@ -6,12 +6,27 @@ import copy
 from typing import Any
 
 from passivscreen.calculators import BackendError, check_elements, get_backend
-from passivscreen.config.checks import check_backends, check_embedding, check_finite, check_names, check_thresholds
+from passivscreen.config.checks import (
+    check_backends,
+    check_convergence_accuracy,
+    check_embedding,
+    check_finite,
+    check_hold,
+    check_names,
+    check_thresholds,
+)
 from passivscreen.config.errors import ConfigError
-from passivscreen.ligands import LigandError, choose_anchor, parse_smiles, resolve_smiles
-from passivscreen.ligands.binding import binding_plan
+from passivscreen.config.ligand_checks import check_ligands
 from passivscreen.schema import schema
 from passivscreen.structures import SlabError, SlabSpec, build_slab, surface_pb_indices
+
+
+def field_path(parts: Any) -> str:
+    """A config field's name from its path: ``ligands[0].smiles``, ``slab.vacuum``."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
 
 
 def apply_schema(config: dict[str, Any]) -> dict[str, Any]:
@@ -29,10 +44,10 @@ def apply_schema(config: dict[str, Any]) -> dict[str, Any]:
         yield from validator_cls.VALIDATORS["properties"](validator, properties, instance, sch)
 
     filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
-    errors = sorted(filling(schema()).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    errors = sorted(filling(schema()).iter_errors(cfg), key=lambda e: [(isinstance(p, int), str(p)) for p in e.path])
     if errors:
         err = errors[0]
-        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        where = field_path(err.absolute_path) or "(top level)"
         if err.absolute_path and err.absolute_path[0] == "ligands" and len(err.absolute_path) > 1:
             lig = config["ligands"][err.absolute_path[1]]
             if isinstance(lig, dict) and "name" in lig:
@@ -81,9 +96,11 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Full validation before compute; returns the config with defaults.
 
     Checks, in this order: finite numbers, the schema (unknown keys, types, bounds), names that become
-    paths, duplicate ligand names, thresholds that must agree, the backends (known, installed, their
-    parameters), the tiers, the slab (charge-neutral, the backends' elements, the chosen sites), every
-    ligand's chemistry (SMILES, anchor, binding mode, fragments, elements) and its 3D embedding.
+    paths, duplicate ligand names, thresholds that must agree, freed slab atoms only on backends that hold
+    the slab, the backends (known, their parameters in the engine's domain, installed), the tiers, the
+    convergence harness's accuracies, the slab (charge-neutral, the backends' elements, the chosen sites),
+    every ligand entry (its keys agree; the placed species and references as the run decides them, each
+    computable by every backend) and the 3D embedding of every molecule a ligand's run computes.
 
     Raises
     ------
@@ -98,43 +115,33 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     if dups:
         raise ConfigError(f"config field ligands: duplicate ligand name(s) {dups}")
     check_thresholds(cfg)
+    check_hold(cfg)
     check_backends(cfg)
     chain = cfg.get("tiers") or []
     _check_tiers(chain)
-    backends = [cfg["calculator"]["backend"]] + [t["backend"] for t in chain]
+    check_convergence_accuracy(cfg)
+    backends = [("calculator", cfg["calculator"]["backend"])] + [
+        (f"tiers[{i}]", t["backend"]) for i, t in enumerate(chain)
+    ]
     _check_slab(cfg, backends)
-    for i, lig in enumerate(cfg["ligands"]):
-        try:
-            _check_ligand(lig, backends)
-        except (LigandError, BackendError) as err:
-            raise ConfigError(f"config field ligands[{i}] (ligand '{lig['name']}'): {err}") from err
-    check_embedding(cfg)
+    check_embedding(cfg, check_ligands(cfg, [name for _, name in backends]))
     return cfg
 
 
-def _check_slab(cfg: dict[str, Any], backends: list[str]) -> None:
+def _check_slab(cfg: dict[str, Any], backends: list[tuple[str, str]]) -> None:
     """The slab can be built, is charge-neutral, its elements suit every backend, the chosen sites exist."""
     try:
         slab = build_slab(SlabSpec.from_config(cfg["slab"]))
-        for name in backends:
+    except SlabError as err:
+        raise ConfigError(f"config field slab: {err}") from err
+    for where, name in backends:
+        try:
             check_elements(name, set(slab.get_chemical_symbols()), periodic=True)
-    except (SlabError, BackendError) as err:
-        raise ConfigError(f"config field slab / calculator: {err}") from err
+        except BackendError as err:
+            raise ConfigError(f"config field {where}.backend: {err} (the slab)") from err
     sites = cfg["placement"]["sites"]
     if sites != "all":
         top = surface_pb_indices(slab)
         bad = [s for s in sites if s >= len(slab) or s not in top]
         if bad:
             raise ConfigError(f"config field placement.sites: {bad} are not top-face Pb (choose from {top})")
-
-
-def _check_ligand(lig: dict[str, Any], backends: list[str]) -> None:
-    """SMILES, binding mode (fragments, charges), anchor and the backends' elements of one ligand."""
-    from rdkit import Chem
-
-    mol = parse_smiles(resolve_smiles(lig), lig["name"])
-    binding_plan(mol, lig["name"], lig.get("anchor"), lig.get("binding"))
-    choose_anchor(mol, lig["name"], lig.get("anchor"), lig.get("anchor_index"))
-    symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}
-    for name in backends:
-        check_elements(name, symbols)

@@ -4,7 +4,7 @@ from passivscreen.ligands.anchors import ANCHOR_SMARTS, BINDING_MODES, anchor_ax
 from passivscreen.ligands.binding import BindingPlan, binding_plan
 from passivscreen.ligands.errors import LigandError
 from passivscreen.ligands.library import LIGAND_LIBRARY, resolve_smiles
-from passivscreen.ligands.molecules import Ligand, ligand_from_smiles, parse_smiles
+from passivscreen.ligands.molecules import Ligand, ligand_from_smiles, parse_smiles, placed_species
 
 __all__ = [
     "ANCHOR_SMARTS",
@@ -19,5 +19,6 @@ __all__ = [
     "find_anchors",
     "ligand_from_smiles",
     "parse_smiles",
+    "placed_species",
     "resolve_smiles",
 ]

@@ -4,6 +4,7 @@ binding mode and conformers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from ase import Atoms
@@ -152,6 +153,50 @@ def molecule_conformers(
     return [Atoms(symbols, positions=p) for p in confs], Chem.GetFormalCharge(mol), multiplicity(mol)
 
 
+def placed_species(
+    smiles: str,
+    name: str,
+    anchor: str | None = None,
+    anchor_index: int | None = None,
+    binding: str | None = None,
+) -> tuple[BindingPlan, Any, str, int]:
+    """What a ligand entry puts on the surface, decided once (the run and the config's validation call this).
+
+    Parameters
+    ----------
+    smiles, name
+        The entry's SMILES and name.
+    anchor, anchor_index, binding
+        The entry's anchor class, anchor atom (heavy-atom index of ``smiles``) and binding mode; without
+        ``anchor``, the class of ``anchor_index`` chooses the binding mode.
+
+    Returns
+    -------
+    tuple
+        The binding plan, the placed species (an RDKit molecule), its anchor class and anchor atom.
+
+    Raises
+    ------
+    LigandError
+        The SMILES, anchor, anchor atom or binding mode cannot be used, or contradict each other.
+    """
+    from rdkit import Chem
+
+    mol = parse_smiles(smiles, name)
+    if anchor_index is not None and anchor is None:
+        anchor = choose_anchor(mol, name, None, anchor_index)[0]
+    plan = binding_plan(mol, name, anchor, binding)
+    placed = mol if plan.placed == Chem.MolToSmiles(mol) else parse_smiles(plan.placed, name)
+    if anchor_index is not None and placed is not mol:
+        raise LigandError(
+            f"ligand '{name}': anchor_index {anchor_index} numbers the atoms of {smiles!r}, but binding "
+            f"{plan.mode} places {plan.placed!r}, whose atoms are numbered differently: give that SMILES, "
+            "or leave anchor_index out"
+        )
+    cls, idx = choose_anchor(placed, name, anchor, anchor_index)
+    return plan, placed, cls, idx
+
+
 def ligand_from_smiles(
     name: str,
     smiles: str,
@@ -168,10 +213,7 @@ def ligand_from_smiles(
     """
     from rdkit import Chem
 
-    mol = parse_smiles(smiles, name)
-    plan = binding_plan(mol, name, anchor, binding)
-    placed = parse_smiles(plan.placed, name) if plan.placed != Chem.MolToSmiles(mol) else mol
-    cls, idx = choose_anchor(placed, name, anchor, anchor_index if placed is mol else None)
+    plan, placed, cls, idx = placed_species(smiles, name, anchor, anchor_index, binding)
     molh = Chem.AddHs(placed)  # heavy atoms keep their indices
     n = default_conformers(molh) if conformers is None else int(conformers)
     confs = embed(molh, name, int(top_level_default("seed") if seed is None else seed), n)
