@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import copy
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +24,94 @@ def small_slab():
     from passivscreen.structures import SlabSpec, build_slab
 
     return build_slab(SlabSpec(n_pbbr2=2, repeat=(2, 2), vacuum=8.0))
+
+
+#: The tiny screen that the slow step tests share: a 2x2 slab of two PbBr2 layers, formaldehyde and methylamine
+#: on its first site (top face), a GFN2-xTB screen tier named ``gfn2`` (the default tier's name, so that a
+#: config without ``tiers`` reads the same slab record) and a GFN2-xTB funnel tier ``check``.
+TINY_CONFIG = {
+    "set": "tiny",
+    "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
+    "relax": {"fmax": 0.1, "steps": 40},
+    "placement": {"orientations": 1},
+    "convergence": {"vacuum": [12], "layers": [2], "repeat": [[2, 2]], "accuracy": [3.0]},
+    "tiers": [
+        {"name": "gfn2", "backend": "gfn2"},
+        {
+            "name": "check",
+            "backend": "gfn2",
+            "task": "single_point",
+            "top_k": 1,
+            "vacuum": 6.0,
+            "params": {"accuracy": 1.0},
+        },
+    ],
+    "ligands": [{"name": "formaldehyde", "smiles": "C=O"}, {"name": "methylamine", "smiles": "CN"}],
+}
+
+
+@dataclass(frozen=True)
+class TinyScreen:
+    """A finished screen on the tiny slab (computed once per session; read it, do not write into ``results``).
+
+    Attributes
+    ----------
+    cfg
+        The validated :data:`TINY_CONFIG`.
+    results
+        Its results directory (``results/tiny`` as the workflow lays it out).
+    site
+        The site label of the slab (``site_labels(cfg)[0]``), top face.
+    paths
+        Per ligand, the files of its complex and references (:func:`passivscreen.steps.convergence.complex_paths`).
+    records
+        Per ligand, the adsorption record that :func:`passivscreen.steps.adsorption.run_adsorption` returned.
+    """
+
+    cfg: dict[str, Any]
+    results: Path
+    site: str
+    paths: dict[str, dict[str, Path]]
+    records: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="session")
+def tiny_screen(tmp_path_factory: pytest.TempPathFactory) -> TinyScreen:
+    """The slab, both ligands and both complexes of :data:`TINY_CONFIG`, relaxed with real GFN2-xTB once."""
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption
+    from passivscreen.steps.convergence import complex_paths
+    from passivscreen.steps.ligand import run_ligand
+    from passivscreen.steps.slab import run_slab
+    from passivscreen.structures import site_labels
+
+    cfg = validate_config(copy.deepcopy(TINY_CONFIG))
+    res = tmp_path_factory.mktemp("tiny") / "results" / "tiny"
+    site = site_labels(cfg)[0]
+    paths, records = {}, {}
+    for lig in ("formaldehyde", "methylamine"):
+        p = complex_paths(res, lig, site, "top")
+        if not p["slab_record"].exists():
+            slab = run_slab(cfg, site, "top", p["slab_record"], p["slab"])
+            assert slab["status"] == "ok", slab.get("reason")
+        lrec = run_ligand(cfg, lig, p["ligand_record"], p["ligand"], res / "work" / lig)
+        assert lrec["status"] == "ok", lrec.get("reason")
+        rec = run_adsorption(
+            cfg,
+            lig,
+            site,
+            "top",
+            p["slab_record"],
+            p["slab"],
+            p["ligand_record"],
+            p["ligand"],
+            p["record"],
+            p["complex"],
+            res / "work" / lig / "cx",
+        )
+        assert rec["status"] == "ok", rec.get("reason")
+        paths[lig], records[lig] = p, rec
+    return TinyScreen(cfg, res, site, paths, records)
 
 
 class FaultLog:

@@ -29,7 +29,16 @@ def test_identical_slab_atoms_in_both_terms(small_slab):
 
 def test_ligand_bonds_changed():
     lig = ligand_from_smiles("acetone", "CC(C)=O")
-    assert geometry.ligand_bonds_changed(lig.atoms, lig.atoms) == []
+    # every bond 10 % longer (a hot, stretched ligand) is still bonded at the 1.2 x covalent-radii cutoff;
+    # 50 % longer is beyond it (even the C=O): every bond broken, none formed
+    centre = lig.atoms.positions.mean(axis=0)
+    stretched = lig.atoms.copy()
+    stretched.positions = centre + 1.1 * (lig.atoms.positions - centre)
+    assert geometry.ligand_bonds_changed(lig.atoms, stretched) == []
+    apart = lig.atoms.copy()
+    apart.positions = centre + 1.5 * (lig.atoms.positions - centre)
+    gone = geometry.ligand_bonds_changed(lig.atoms, apart)
+    assert len(gone) == len(lig.atoms) - 1 and all(c.startswith("broken") for c in gone)  # acetone: a tree
     broken = lig.atoms.copy()
     broken.positions[lig.anchor_index] += [0, 0, 3.0]  # pull O off the carbonyl C
     changes = geometry.ligand_bonds_changed(lig.atoms, broken)

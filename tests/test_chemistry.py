@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -117,8 +119,12 @@ def test_min_image_distance():
 
 
 @pytest.mark.slow
-def test_radical_and_ions_through_the_steps(tmp_path):
-    """A doublet ligand runs as a doublet; methylammonium bromide and acetate bind as ion pair and X."""
+def test_radical_and_ions_through_the_steps(tiny_screen, tmp_path):
+    """A doublet ligand runs as a doublet; methylammonium bromide and acetate bind as ion pair and X.
+
+    The reference slab is the shared tiny screen's (tests/conftest.py::tiny_screen: the same slab, site,
+    relax settings and GFN2-xTB tier named ``gfn2``), copied into this test's results.
+    """
     cfg = validate_config(
         {
             "set": "ions",
@@ -134,6 +140,12 @@ def test_radical_and_ions_through_the_steps(tmp_path):
     )
     res = tmp_path / "results"
     site = site_labels(cfg)[0]
+    assert site == tiny_screen.site and cfg["slab"] == tiny_screen.cfg["slab"]
+    shared = tiny_screen.paths["formaldehyde"]
+    for key in ("slab_record", "slab"):
+        target = complex_paths(res, "acetonyl", site, "top")[key]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shared[key], target)
     out = {}
     for lig in ("acetonyl", "mabr", "acetate"):
         p = complex_paths(res, lig, site, "top")

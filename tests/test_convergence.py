@@ -6,50 +6,9 @@ import pandas as pd
 import pytest
 from ase import Atoms
 
-from passivscreen.config import validate_config
 from passivscreen.convergence.variants import rebuild, spec_with
-from passivscreen.steps.adsorption import run_adsorption
-from passivscreen.steps.convergence import complex_paths, run_convergence
-from passivscreen.steps.ligand import run_ligand
-from passivscreen.steps.slab import run_slab
-from passivscreen.structures import SlabSpec, build_slab, site_labels, site_slab, surface_pb_indices
-
-
-def _cfg(**extra):
-    return validate_config(
-        {
-            "set": "tiny",
-            "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
-            "relax": {"fmax": 0.1, "steps": 40},
-            "placement": {"orientations": 1},
-            "convergence": {"vacuum": [12], "layers": [2], "repeat": [[2, 2]], "accuracy": [3.0]},
-            "ligands": [{"name": "formaldehyde", "smiles": "C=O"}],
-            **extra,
-        }
-    )
-
-
-def _screen(cfg, res, face="top"):
-    site = site_labels(cfg)[0]
-    p = complex_paths(res, "formaldehyde", site, face)
-    run_slab(cfg, site, face, p["slab_record"], p["slab"])
-    if not p["ligand_record"].exists():
-        run_ligand(cfg, "formaldehyde", p["ligand_record"], p["ligand"], res / "work" / "lig")
-    rec = run_adsorption(
-        cfg,
-        "formaldehyde",
-        site,
-        face,
-        p["slab_record"],
-        p["slab"],
-        p["ligand_record"],
-        p["ligand"],
-        p["record"],
-        p["complex"],
-        res / "work" / face,
-    )
-    assert rec["status"] == "ok", rec.get("reason")
-    return p, rec
+from passivscreen.steps.convergence import run_convergence
+from passivscreen.structures import SlabSpec, build_slab, site_slab, surface_pb_indices
 
 
 def test_rebuild_keeps_the_ligand_on_its_pb(small_slab, tmp_path):
@@ -74,10 +33,10 @@ def test_rebuild_keeps_the_ligand_on_its_pb(small_slab, tmp_path):
 
 
 @pytest.mark.slow
-def test_harness_on_a_tiny_system(tmp_path):
-    cfg = _cfg()
-    res = tmp_path / "results" / "tiny"
-    p, rec = _screen(cfg, res)
+def test_harness_on_a_tiny_system(tiny_screen, tmp_path):
+    """The harness over the shared tiny screen's formaldehyde complex (tests/conftest.py::tiny_screen)."""
+    cfg = tiny_screen.cfg
+    p, rec = tiny_screen.paths["formaldehyde"], tiny_screen.records["formaldehyde"]
     out = {k: tmp_path / f"convergence.{k}" for k in ("csv", "png", "json")}
     summary = run_convergence(cfg, [p], out["csv"], out["png"], out["json"])
     df = pd.read_csv(out["csv"])

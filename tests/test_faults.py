@@ -92,8 +92,9 @@ def test_crashed_backend_is_recorded(tmp_path, faults):
     cfg = _ligand_cfg(tmp_path)
     cfg["calculator"]["params"] = {"method": "GFN9-xTB"}  # tblite refuses to build this calculator
     rec = run_ligand(cfg, "acetone", tmp_path / "a.json", tmp_path / "a.extxyz", tmp_path / "w")
-    assert rec["status"] == "backend_error" and rec["reason"], rec
-    assert (tmp_path / "a.json").exists()
+    assert rec["status"] == "backend_error" and "GFN9-xTB" in rec["reason"], rec
+    on_disk = json.loads((tmp_path / "a.json").read_text())  # what the ranking and the funnel will read
+    assert (on_disk["status"], on_disk["reason"], on_disk["energy_eV"]) == ("backend_error", rec["reason"], None)
     faults.add("backend crashes", "recorded")
 
 

@@ -13,12 +13,7 @@ from passivscreen.config import ConfigError, validate_config
 from passivscreen.ranking import ranking_table, tier_table, write_ranking
 from passivscreen.records.files import read_json
 from passivscreen.records.layout import Results
-from passivscreen.steps.adsorption import run_adsorption
-from passivscreen.steps.convergence import complex_paths
 from passivscreen.steps.funnel import run_funnel_member, run_funnel_slab, select
-from passivscreen.steps.ligand import run_ligand
-from passivscreen.steps.slab import run_slab
-from passivscreen.structures import site_labels
 
 
 def _rec(name, e, status="ok", flags=(), tier="gfn2", level=0, **kw):
@@ -152,51 +147,18 @@ def test_funnel_tiers_are_validated():
 
 
 @pytest.mark.slow
-def test_funnel_evaluates_the_best_rows_in_its_own_cell(tmp_path):
-    """Two ligands screened at GFN2-xTB; a funnel tier (GFN2-xTB, tighter SCF, less vacuum) with top_k 1."""
-    cfg = validate_config(
-        {
-            "set": "tiny",
-            "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
-            "relax": {"fmax": 0.1, "steps": 40},
-            "placement": {"orientations": 1},
-            "tiers": [
-                {"name": "screen", "backend": "gfn2"},
-                {
-                    "name": "check",
-                    "backend": "gfn2",
-                    "task": "single_point",
-                    "top_k": 1,
-                    "vacuum": 6.0,
-                    "params": {"accuracy": 1.0},
-                },
-            ],
-            "ligands": [{"name": "formaldehyde", "smiles": "C=O"}, {"name": "methylamine", "smiles": "CN"}],
-        }
-    )
-    res = tmp_path / "results" / "tiny"
-    site = site_labels(cfg)[0]
+def test_funnel_evaluates_the_best_rows_in_its_own_cell(tiny_screen, tmp_path):
+    """Two ligands screened at GFN2-xTB; a funnel tier (GFN2-xTB, tighter SCF, less vacuum) with top_k 1.
+
+    The screen is the shared tiny screen (tests/conftest.py::tiny_screen: screen tier ``gfn2``, funnel tier
+    ``check``); the funnel's own files go to this test's directory.
+    """
+    cfg, site, res = tiny_screen.cfg, tiny_screen.site, tmp_path / "results" / "tiny"
     records = []
     for lig in ("formaldehyde", "methylamine"):
-        p = complex_paths(res, lig, site, "top")
-        if not p["slab_record"].exists():
-            run_slab(cfg, site, "top", p["slab_record"], p["slab"])
-        run_ligand(cfg, lig, p["ligand_record"], p["ligand"], res / "work" / lig)
-        rec = run_adsorption(
-            cfg,
-            lig,
-            site,
-            "top",
-            p["slab_record"],
-            p["slab"],
-            p["ligand_record"],
-            p["ligand"],
-            p["record"],
-            p["complex"],
-            res / "work" / lig / "cx",
-        )
-        assert rec["status"] == "ok" and [t["name"] for t in rec["tiers"]] == ["screen"]
-        records.append(p["record"])
+        rec = tiny_screen.records[lig]
+        assert rec["status"] == "ok" and [t["name"] for t in rec["tiers"]] == ["gfn2"]
+        records.append(tiny_screen.paths[lig]["record"])
     slab_ref = res / "tiers" / "check" / "slab" / site / "top.json"
     sref = run_funnel_slab(cfg, "check", site, "top", slab_ref, slab_ref.with_suffix(".extxyz"))
     assert sref["status"] == "ok" and sref["spec"]["vacuum"] == 6.0
@@ -212,9 +174,9 @@ def test_funnel_evaluates_the_best_rows_in_its_own_cell(tmp_path):
     # the check's E_ads: same geometry, tighter SCF, 12 A instead of 16 A of vacuum: close to the screen's
     assert recs[0]["E_ads_eV"] == pytest.approx(best["E_ads_eV"], abs=0.1) and recs[0]["E_ads_eV"] != best["E_ads_eV"]
     files = Results(str(tmp_path)).ranking
-    write_ranking(records + out[:1], files, tier_names=["screen", "check"])
+    write_ranking(records + out[:1], files, tier_names=["gfn2", "check"])
     df, t = pd.read_csv(files.csv), pd.read_csv(files.tiers)
-    assert list(df["tier"]) == ["check", "screen"] and df.loc[0, "ligand"] == best["ligand"]
+    assert list(df["tier"]) == ["check", "gfn2"] and df.loc[0, "ligand"] == best["ligand"]
     assert t.set_index("ligand")["seen_check"].to_dict() == {best["ligand"]: True, recs[1]["ligand"]: False}
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
+import pandas as pd
 import pytest
 
 from passivscreen.calculators import presets, tiers_from_config
 from passivscreen.config import apply_schema, validate_config
-from passivscreen.ranking import ranking_table, ranking_title
+from passivscreen.ranking import ranking_table, ranking_title, write_ranking
 from passivscreen.records.database import update_database
-from passivscreen.records.files import read_json, write_json
+from passivscreen.records.files import write_json
+from passivscreen.records.layout import Results
 from passivscreen.steps.ligand import run_ligand
 
 
@@ -88,4 +88,8 @@ def test_ranking_and_database_backend_columns_name_the_final_tier(tmp_path):
     from ase.db import connect
 
     assert {row.backend for row in connect(str(tmp_path / "r.db")).select()} == {"cp2k"}
-    assert json.loads(json.dumps(read_json(paths[0])))["backend"] == "cp2k"
+    # the ranking the workflow writes, read from the record files: the final tier's backend, in the CSV and title
+    files = Results(str(tmp_path)).ranking
+    written = write_ranking(paths, files)
+    assert list(pd.read_csv(files.csv)["backend"]) == ["cp2k", "cp2k"]
+    assert ranking_title(written, "myset") == "myset: E_ads at cp2k, held slab"

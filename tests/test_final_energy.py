@@ -1,0 +1,121 @@
+"""Which energy a relaxation reports after an SCF rescue (relaxation/optimizer.py::_final_energy), with real GFN2-xTB.
+
+The SCF failures are real: a cycle cap (``max_iterations``) below what the SCF needs. Two systems:
+acetaldehyde (converges in 9 cycles) and the Ag13 icosahedron, a small-gap metal cluster whose SCF needs
+26 cycles from scratch at 300 K but converges within 20 at 5000 K (measured with tblite 0.7.0): the
+case the electronic-temperature rungs of the ladder exist for, and a raised temperature moves its
+energy by about 3 eV, so the temperature at which the final energy was taken cannot be mistaken.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from ase import Atoms
+from ase.build import molecule
+from ase.cluster import Icosahedron
+
+from passivscreen.calculators import get_calculator
+from passivscreen.relaxation import relax
+
+#: cycles allowed to the Ag13 SCF: enough at 5000 K, not at 300 K
+AG13_CAP = 22
+HOT = 5000.0
+
+
+def _ag13() -> Atoms:
+    """The 13-atom silver icosahedron (nearest neighbours 2.9 A)."""
+    return Icosahedron("Ag", 2, latticeconstant=4.1)
+
+
+def _energy(atoms: Atoms, **params: Any) -> float:
+    """GFN2-xTB energy of ``atoms`` from a fresh calculator with ``params`` over the presets.
+
+    Parameters
+    ----------
+    atoms
+        The geometry (copied; not changed).
+    **params
+        tblite parameters that replace the presets.
+
+    Returns
+    -------
+    float
+        The energy in eV (raises if the SCF does not converge).
+    """
+    a = atoms.copy()
+    a.calc = get_calculator("gfn2", params, fresh=True)
+    return float(a.get_potential_energy())
+
+
+def test_ag13_base_scf_stalls_where_the_hot_one_converges():
+    """The premise of the Ag13 tests: at the cap the 300 K SCF fails and the 5000 K one converges."""
+    with pytest.raises(Exception, match="SCF not converged"):
+        _energy(_ag13(), max_iterations=AG13_CAP)
+    assert _energy(_ag13(), max_iterations=AG13_CAP, electronic_temperature=HOT) < _energy(_ag13()) - 1.0
+
+
+def test_energy_changing_rung_final_energy_at_base_temperature():
+    """A rung that raised the electronic temperature: the reported energy is the 300 K one at the final
+    geometry (the rung's cycle cap, energy-neutral, stays so that the 300 K SCF can converge)."""
+    calc = get_calculator("gfn2", {"max_iterations": AG13_CAP}, fresh=True)
+    r = relax(_ag13(), calc, fmax=0.05, steps=60, scf_ladder=[{"electronic_temperature": HOT, "max_iterations": 250}])
+    assert r.status == "converged", r.reason
+    assert [x["settings"]["electronic_temperature"] for x in r.scf_recoveries] == [HOT]
+    e_base = _energy(r.atoms)
+    assert r.energy == pytest.approx(e_base, abs=1e-5)
+    assert abs(r.energy - _energy(r.atoms, electronic_temperature=HOT)) > 1.0
+    assert calc.parameters["electronic_temperature"] == 300.0 and calc.parameters["max_iterations"] == AG13_CAP
+
+
+def test_base_scf_failing_after_a_converged_run_is_scf_failed():
+    """The steps converged at 5000 K, the 300 K single point at the end does not: no energy, status
+    scf_failed with the reason (a temperature is not energy-neutral, so no fallback to the rung)."""
+    calc = get_calculator("gfn2", {"max_iterations": AG13_CAP}, fresh=True)
+    r = relax(_ag13(), calc, fmax=0.05, steps=60, scf_ladder=[{"electronic_temperature": HOT}])
+    assert r.status == "scf_failed", (r.status, r.reason)
+    assert r.reason.startswith("final single point at base settings failed") and "SCF not converged" in r.reason
+    assert r.energy is None and r.fmax is None
+    assert calc.parameters["electronic_temperature"] == 300.0
+
+
+def test_loose_step_settings_final_energy_at_base_accuracy():
+    """Steps at a loose SCF threshold (accuracy 1000: 0.015 eV off on acetaldehyde); the reported energy is
+    at the calculator's own accuracy."""
+    atoms = molecule("CH3CHO")
+    atoms.rattle(0.05, seed=4)
+    calc = get_calculator("gfn2", {"accuracy": 1.0}, fresh=True)
+    r = relax(atoms, calc, fmax=0.05, steps=100, step_settings={"accuracy": 1000.0})
+    assert r.status == "converged", r.reason
+    assert not r.scf_recoveries
+    e_base = _energy(r.atoms, accuracy=1.0)
+    assert r.energy == pytest.approx(e_base, abs=1e-5)
+    assert abs(_energy(r.atoms, accuracy=1000.0) - e_base) > 1e-3  # the loose setting would show
+    assert calc.parameters["accuracy"] == 1.0
+
+
+def test_base_scf_stalling_falls_back_to_energy_neutral_step_settings():
+    """The calculator's own cycle cap (2) is too small and the steps ran with 250: the final single point
+    at the base settings fails, and since a cycle cap does not change a converged energy it is taken at
+    the step settings instead: converged, with the converged energy."""
+    atoms = molecule("CH3CHO")
+    calc = get_calculator("gfn2", {"max_iterations": 2}, fresh=True)
+    r = relax(atoms, calc, fmax=0.05, steps=100, step_settings={"max_iterations": 250}, scf_ladder=[])
+    assert r.status == "converged", r.reason
+    assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
+    assert calc.parameters["max_iterations"] == 2
+
+
+def test_step_setting_a_rung_had_to_change_keeps_the_rung():
+    """A step setting that a rung replaced is not set back for the final energy: the cycle cap of the steps
+    (2) and of the calculator (3) both fail, the rung's 250 is what the final single point needs."""
+    atoms = molecule("CH3CHO")
+    calc = get_calculator("gfn2", {"max_iterations": 3}, fresh=True)
+    r = relax(
+        atoms, calc, fmax=0.05, steps=100, step_settings={"max_iterations": 2}, scf_ladder=[{"max_iterations": 250}]
+    )
+    assert r.status == "converged", r.reason
+    assert [x["settings"] for x in r.scf_recoveries] == [{"max_iterations": 250}]
+    assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
+    assert calc.parameters["max_iterations"] == 3
