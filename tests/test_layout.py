@@ -114,3 +114,14 @@ def test_no_module_imports_back():
                     graph.add_edge(name, t)
     cycles = list(nx.simple_cycles(graph))
     assert not cycles, f"modules that import each other: {cycles}"
+
+
+def test_every_shipped_data_file_is_package_data():
+    """A non-editable install carries every file of presets/ (the shipped convergence table included)."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    data = [p for p in (SRC / "presets").iterdir() if p.is_file()]
+    missing = [p.name for p in data if not any(fnmatch.fnmatch(f"presets/{p.name}", g) for g in globs["passivscreen"])]
+    assert data and not missing, f"presets not in [tool.setuptools.package-data]: {missing}"

@@ -1,0 +1,69 @@
+"""Command line: ``passivscreen validate CONFIG``, ``run CONFIG`` (the screen) and ``converge CONFIG``
+(the convergence harness over the screen's results)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="passivscreen", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser("validate", help="check a config (schema, SMILES, anchors, slab) without computing")
+    v.add_argument("config")
+    for name, text in (
+        ("run", "validate, then run the Snakemake workflow on a config"),
+        (
+            "converge",
+            "validate, then run the screen if needed and the convergence harness (results/<set>/convergence.*)",
+        ),
+    ):
+        r = sub.add_parser(name, help=text)
+        r.add_argument("config")
+        r.add_argument("--cores", default="all")
+        r.add_argument("snakemake_args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    from passivscreen.config import ConfigError, load_config
+
+    t0 = time.perf_counter()
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as err:
+        print(f"passivscreen: invalid config {args.config}: {err}", file=sys.stderr)
+        return 2
+    if args.cmd == "validate":
+        from passivscreen.calculators import tiers_from_config
+
+        chain = " -> ".join(f"{t.name} ({t.backend}, {t.task})" for t in tiers_from_config(cfg))
+        print(
+            f"{args.config}: valid ({len(cfg['ligands'])} ligands, set '{cfg['set']}', "
+            f"protocol {chain}) in {time.perf_counter() - t0:.1f} s"
+        )
+        return 0
+    snakefile = Path(__file__).resolve().parents[2] / "Snakefile"
+    targets = ["converge"] if args.cmd == "converge" else []
+    cmd = [
+        "snakemake",
+        *targets,
+        "--snakefile",
+        str(snakefile),
+        "--cores",
+        args.cores,
+        "--configfile",
+        args.config,
+        *args.snakemake_args,
+    ]
+    return subprocess.call(cmd)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

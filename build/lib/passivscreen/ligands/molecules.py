@@ -1,0 +1,252 @@
+"""Ligands in 3D: SMILES parsed and embedded with RDKit (ETKDG + MMFF94), with their anchor, charge, spin,
+binding mode and conformers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from passivscreen.ligands.anchors import choose_anchor
+from passivscreen.ligands.binding import BindingPlan, binding_plan
+from passivscreen.ligands.errors import LigandError
+from passivscreen.schema import top_level_default
+
+#: RMSD (A, heavy atoms and H) below which two conformers are the same.
+PRUNE_RMSD = 0.5
+
+
+@dataclass
+class Ligand:
+    """A ligand in 3D with its anchor: the species placed on the surface (see :mod:`.binding`).
+
+    Attributes
+    ----------
+    name, smiles
+        Identity of the ligand (``smiles`` is the placed species).
+    anchor_class
+        Key of :data:`~passivscreen.ligands.anchors.ANCHOR_SMARTS`.
+    anchor_index
+        Index of the anchor atom in ``atoms``: the atom put on the surface Pb (L), in the Br site (X),
+        or, for an ion pair, the counter-anion on the Pb (the ammonium N if there is none).
+    atoms
+        3D structure (RDKit ETKDG + MMFF), hydrogens included.
+    charge, multiplicity
+        Net formal charge, and spin multiplicity from RDKit's radical electrons (a doublet for one).
+    binding
+        ``L``, ``X`` or ``ion_pair``.
+    cation_index
+        Ion pairs: the ammonium N (it goes into the A-site pocket).
+    conformers
+        Positions of every conformer kept (lowest MMFF energy first); ``atoms`` holds the first.
+    """
+
+    name: str
+    smiles: str
+    anchor_class: str
+    anchor_index: int
+    atoms: Atoms
+    charge: int = 0
+    bonds: list[tuple[int, int]] = field(default_factory=list)
+    multiplicity: int = 1
+    binding: str = "L"
+    cation_index: int | None = None
+    conformers: list[np.ndarray] = field(default_factory=list)
+
+
+def parse_smiles(smiles: str, name: str = "ligand"):
+    """Parse a SMILES string with RDKit or raise :class:`LigandError`."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles.strip() else None
+    if mol is None:
+        raise LigandError(f"ligand '{name}': RDKit cannot parse SMILES {smiles!r}")
+    return mol
+
+
+def multiplicity(mol) -> int:
+    """Spin multiplicity 2S + 1 from RDKit's radical electrons (high spin: a doublet for one)."""
+    from rdkit.Chem import Descriptors
+
+    return int(Descriptors.NumRadicalElectrons(mol)) + 1
+
+
+def default_conformers(mol) -> int:
+    """Conformers to generate: 1 for a rigid molecule, 3 per rotatable bond (RDKit's strict count), at most 10."""
+    from rdkit.Chem import rdMolDescriptors
+
+    return int(min(10, 1 + 3 * rdMolDescriptors.CalcNumRotatableBonds(mol)))
+
+
+def embed(mol, name: str, seed: int, n: int) -> list[np.ndarray]:
+    """Up to ``n`` conformers of ``mol`` (hydrogens added): ETKDG (seeded), MMFF94 (UFF where MMFF lacks
+    parameters), duplicates within :data:`PRUNE_RMSD` removed, lowest force-field energy first."""
+    from rdkit.Chem import AllChem, rdMolAlign
+
+    params = AllChem.ETKDGv3()
+    params.randomSeed = int(seed)
+    params.pruneRmsThresh = PRUNE_RMSD
+    ids = list(AllChem.EmbedMultipleConfs(mol, numConfs=max(n, 1) * 3 if n > 1 else 1, params=params))
+    if not ids:
+        raise LigandError(f"ligand '{name}': RDKit could not embed {AllChem.MolToSmiles(mol)!r} in 3D")
+    if AllChem.MMFFHasAllMoleculeParams(mol):
+        energies = [e for _, e in AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=2000)]
+    else:
+        energies = [e for _, e in AllChem.UFFOptimizeMoleculeConfs(mol, maxIters=2000)]
+    kept: list[int] = []
+    for i in sorted(range(len(ids)), key=lambda k: energies[k]):
+        if all(rdMolAlign.GetBestRMS(mol, mol, ids[j], ids[i]) > PRUNE_RMSD for j in kept):
+            kept.append(i)
+        if len(kept) == n:
+            break
+    return [_separate_fragments(mol, mol.GetConformer(ids[i]).GetPositions()) for i in kept]
+
+
+#: An ion pair's counter-ion starts this far (A) from the cation's charged atom, along an N-H bond.
+ION_PAIR_DISTANCE = 3.3
+
+
+def _separate_fragments(mol, pos: np.ndarray) -> np.ndarray:
+    """Fragments of a salt, which RDKit embeds on top of each other, put into contact: each other fragment's
+    centre at :data:`ION_PAIR_DISTANCE` from the charged atom of the first cationic fragment, along one of
+    its X-H bonds (a hydrogen bond), or away from its heavy neighbours (quaternary ammonium)."""
+    from rdkit import Chem
+
+    frags = Chem.GetMolFrags(mol)
+    if len(frags) < 2:
+        return pos
+    pos = pos.copy()
+    charged = [a.GetIdx() for a in mol.GetAtoms() if a.GetFormalCharge() > 0]
+    centre = charged[0] if charged else frags[0][0]
+    own = next(f for f in frags if centre in f)
+    atom = mol.GetAtomWithIdx(centre)
+    hs = [n.GetIdx() for n in atom.GetNeighbors() if n.GetSymbol() == "H"]
+    heavy = [n.GetIdx() for n in atom.GetNeighbors() if n.GetSymbol() != "H"]
+    others = [f for f in frags if f is not own]
+    for k, frag in enumerate(others):
+        if k < len(hs):
+            d = pos[hs[k]] - pos[centre]
+        elif heavy:
+            d = pos[centre] - pos[heavy].mean(axis=0)
+        else:
+            d = np.array([0.0, 0.0, 1.0])
+        target = pos[centre] + ION_PAIR_DISTANCE * d / np.linalg.norm(d)
+        idx = list(frag)
+        pos[idx] += target - pos[idx].mean(axis=0)
+    return pos
+
+
+def molecule_conformers(
+    smiles: str, name: str, seed: int | None = None, n: int | None = None
+) -> tuple[list[Atoms], int, int]:
+    """A reference molecule (acid, HBr, salt) in 3D: its conformers (``n``, default
+    :func:`default_conformers`), charge and multiplicity."""
+    from rdkit import Chem
+
+    mol = Chem.AddHs(parse_smiles(smiles, name))
+    n = default_conformers(mol) if n is None else n
+    confs = embed(mol, name, int(top_level_default("seed") if seed is None else seed), n)
+    symbols = [a.GetSymbol() for a in mol.GetAtoms()]
+    return [Atoms(symbols, positions=p) for p in confs], Chem.GetFormalCharge(mol), multiplicity(mol)
+
+
+def placed_species(
+    smiles: str,
+    name: str,
+    anchor: str | None = None,
+    anchor_index: int | None = None,
+    binding: str | None = None,
+) -> tuple[BindingPlan, Any, str, int]:
+    """What a ligand entry puts on the surface, decided once (the run and the config's validation call this).
+
+    Parameters
+    ----------
+    smiles, name
+        The entry's SMILES and name.
+    anchor, anchor_index, binding
+        The entry's anchor class, anchor atom (heavy-atom index of ``smiles``) and binding mode; without
+        ``anchor``, the class of ``anchor_index`` chooses the binding mode.
+
+    Returns
+    -------
+    tuple
+        The binding plan, the placed species (an RDKit molecule), its anchor class and anchor atom.
+
+    Raises
+    ------
+    LigandError
+        The SMILES, anchor, anchor atom or binding mode cannot be used, or contradict each other.
+    """
+    from rdkit import Chem
+
+    mol = parse_smiles(smiles, name)
+    if anchor_index is not None and anchor is None:
+        anchor = choose_anchor(mol, name, None, anchor_index)[0]
+    plan = binding_plan(mol, name, anchor, binding)
+    placed = mol if plan.placed == Chem.MolToSmiles(mol) else parse_smiles(plan.placed, name)
+    if anchor_index is not None and placed is not mol:
+        raise LigandError(
+            f"ligand '{name}': anchor_index {anchor_index} numbers the atoms of {smiles!r}, but binding "
+            f"{plan.mode} places {plan.placed!r}, whose atoms are numbered differently: give that SMILES, "
+            "or leave anchor_index out"
+        )
+    cls, idx = choose_anchor(placed, name, anchor, anchor_index)
+    return plan, placed, cls, idx
+
+
+def ligand_from_smiles(
+    name: str,
+    smiles: str,
+    anchor: str | None = None,
+    anchor_index: int | None = None,
+    seed: int | None = None,
+    binding: str | None = None,
+    conformers: int | None = 1,
+) -> Ligand:
+    """Build the placed species of a ligand from SMILES (see :func:`~.binding.binding_plan`), in 3D.
+
+    ``seed`` seeds the embedding (default: the config schema's ``seed``); ``conformers`` is how many
+    to keep (None: :func:`default_conformers`).
+    """
+    from rdkit import Chem
+
+    plan, placed, cls, idx = placed_species(smiles, name, anchor, anchor_index, binding)
+    molh = Chem.AddHs(placed)  # heavy atoms keep their indices
+    n = default_conformers(molh) if conformers is None else int(conformers)
+    confs = embed(molh, name, int(top_level_default("seed") if seed is None else seed), n)
+    atoms = Atoms([a.GetSymbol() for a in molh.GetAtoms()], positions=confs[0])
+    bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in molh.GetBonds()]
+    cation = None
+    if plan.mode == "ion_pair":
+        cation, idx = idx, _counter_anion(molh, idx)
+    return Ligand(
+        name,
+        plan.placed,
+        cls,
+        idx,
+        atoms,
+        Chem.GetFormalCharge(molh),
+        bonds,
+        multiplicity(molh),
+        plan.mode,
+        cation,
+        confs,
+    )
+
+
+def _counter_anion(mol, cation: int) -> int:
+    """The anionic atom of an ion pair that is not bonded to the cation's fragment (else the cation itself)."""
+    from rdkit import Chem
+
+    frags = Chem.GetMolFrags(mol)
+    own = next(f for f in frags if cation in f)
+    anions = [a.GetIdx() for a in mol.GetAtoms() if a.GetFormalCharge() < 0 and a.GetIdx() not in own]
+    return anions[0] if anions else cation
+
+
+def plan_of(entry_smiles: str, name: str, anchor: str | None = None, binding: str | None = None) -> BindingPlan:
+    """The binding plan of a config entry's SMILES."""
+    return binding_plan(parse_smiles(entry_smiles, name), name, anchor, binding)

@@ -1,0 +1,81 @@
+"""Orientations: one ligand per face at the same rotation about the surface normal, placed by binding mode
+(:mod:`.modes`), with the placements that clash set apart."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+
+from passivscreen.ligands.molecules import Ligand
+from passivscreen.placement.modes import place
+
+
+@dataclass
+class Complex:
+    """One copy of a ligand placed on each of ``faces``, all at the same rotation.
+
+    Attributes
+    ----------
+    atoms
+        The complex (slab atoms first, then one ligand per face, in ``faces`` order).
+    rotation_deg
+        Rotation about the surface normal.
+    n_slab, n_lig
+        Number of slab atoms and of atoms per ligand.
+    anchors, sites
+        Index of each ligand's anchor and of the surface Pb below it, in ``atoms``.
+    faces
+        The faces, in ligand order.
+    min_contact_ratio
+        Smallest contact ratio over the ligands (see :class:`Placement`).
+    """
+
+    atoms: Atoms
+    rotation_deg: float
+    n_slab: int
+    n_lig: int
+    anchors: list[int]
+    sites: list[int]
+    faces: tuple[str, ...]
+    min_contact_ratio: float
+    conformer: int = 0
+
+
+def orientations(
+    slab: Atoms,
+    ligand: Ligand,
+    sites: int | Mapping[str, int],
+    n_rotations: int = 4,
+    face: str = "top",
+    min_contact_ratio: float = 0.75,
+    span_deg: float = 360.0,
+    targets: Mapping[str, np.ndarray] | None = None,
+    conformer: int = 0,
+) -> tuple[list[Complex], list[Complex]]:
+    """``n_rotations`` rotations about the normal spread over ``span_deg``.
+
+    ``sites`` is the surface Pb on ``face``, or a mapping face -> surface Pb for one ligand
+    on each face (bilateral: ``{"top": i, "bottom": j}``), every face at the same rotation.
+    ``span_deg`` is 360 divided by the order of the site's rotation axis (see
+    :func:`passivscreen.structures.site_rotation_order`): rotations beyond it
+    repeat symmetry-equivalent configurations. The ligand's binding mode picks the placer: ``L`` on
+    the Pb, ``X`` at ``targets[face]`` (the removed Br's position), ``ion_pair`` in the A-site pocket
+    (:func:`passivscreen.placement.modes.place_ion_pair`). Returns (accepted, rejected for clashes).
+    """
+    on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
+    ok: list[Complex] = []
+    clash: list[Complex] = []
+    for k in range(n_rotations):
+        rot = span_deg * k / n_rotations
+        atoms, anchors, ratio = slab, [], np.inf
+        for f, site in on.items():
+            p = place(atoms, ligand, site, rot, f, None if targets is None else targets.get(f))
+            anchors.append(p.anchor)
+            ratio = min(ratio, p.min_contact_ratio)
+            atoms = p.atoms
+        c = Complex(atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio, conformer)
+        (ok if ratio >= min_contact_ratio else clash).append(c)
+    return ok, clash

@@ -1,0 +1,132 @@
+"""Placement of a ligand's anchor on top of a surface Pb."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.data import covalent_radii
+from ase.geometry import get_distances
+
+from passivscreen.ligands.anchors import anchor_axis
+from passivscreen.ligands.molecules import Ligand
+
+#: Initial anchor-Pb distance (A) by anchor element.
+INITIAL_DISTANCE: dict[str, float] = {"O": 2.5, "N": 2.65, "S": 3.0}
+
+
+@dataclass
+class Placement:
+    """A ligand placed on the slab.
+
+    Attributes
+    ----------
+    atoms
+        The complex (slab atoms first, then the ligand).
+    rotation_deg
+        Rotation about the surface normal.
+    n_slab
+        Number of slab atoms (ligand atoms follow).
+    anchor
+        Index of the anchor atom in ``atoms``.
+    site
+        Index of the surface Pb in ``atoms``.
+    min_contact_ratio
+        Smallest distance / (sum of covalent radii) between ligand and slab
+        (or the ligand's periodic images), the anchor-Pb pair excluded.
+    """
+
+    atoms: Atoms
+    rotation_deg: float
+    n_slab: int
+    anchor: int
+    site: int
+    face: str
+    min_contact_ratio: float
+
+
+def rotation_to(v: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rotation matrix that turns unit vector ``v`` onto unit vector ``target``."""
+    v = v / np.linalg.norm(v)
+    target = target / np.linalg.norm(target)
+    c = float(np.dot(v, target))
+    if c > 1 - 1e-10:
+        return np.eye(3)
+    if c < -1 + 1e-10:
+        perp = np.cross(v, [1.0, 0, 0])
+        if np.linalg.norm(perp) < 1e-6:
+            perp = np.cross(v, [0, 1.0, 0])
+        perp /= np.linalg.norm(perp)
+        return 2 * np.outer(perp, perp) - np.eye(3)
+    k = np.cross(v, target)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + kx + kx @ kx / (1 + c)
+
+
+def rot_z(deg: float) -> np.ndarray:
+    """Rotation matrix about z by ``deg`` degrees."""
+    t = np.radians(deg)
+    return np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
+
+
+def contact_ratio(complex_atoms: Atoms, n_slab: int, exclude: tuple[int, int] | None = None) -> float:
+    """Smallest distance / covalent-radius sum between the ligand and the slab or ligand images.
+
+    Minimum-image distances, so the ligand's own periodic images count as
+    contacts too (pairs within one image of the ligand do not).
+    """
+    lig = np.arange(n_slab, len(complex_atoms))
+    pos = complex_atoms.positions
+    num = complex_atoms.numbers
+    r = covalent_radii
+    _, d = get_distances(pos[lig], pos[:n_slab], cell=complex_atoms.cell, pbc=complex_atoms.pbc)
+    ratio = d / (r[num[lig]][:, None] + r[num[:n_slab]][None, :])
+    if exclude is not None:
+        ratio[exclude[0] - n_slab, exclude[1]] = np.inf
+    best = float(ratio.min()) if ratio.size else np.inf
+    # ligand vs its periodic images
+    cell = complex_atoms.cell
+    for i in (-1, 0, 1):
+        for j in (-1, 0, 1):
+            if i == j == 0 or not complex_atoms.pbc[:2].all():
+                continue
+            shift = i * cell[0] + j * cell[1]
+            dd = np.linalg.norm(pos[lig][:, None, :] - (pos[lig] + shift)[None, :, :], axis=2)
+            rr = dd / (r[num[lig]][:, None] + r[num[lig]][None, :])
+            best = min(best, float(rr.min()))
+    return best
+
+
+def place_ligand(
+    slab: Atoms,
+    ligand: Ligand,
+    site: int,
+    rotation_deg: float = 0.0,
+    face: str = "top",
+    distance: float | None = None,
+    target: np.ndarray | None = None,
+) -> Placement:
+    """Put ``ligand``'s anchor on top of Pb ``site``, free valence along the normal.
+
+    The anchor sits at ``distance`` (A) from the Pb (or from ``target``, e.g. a removed Br's
+    position for an X-type anion) along the outward surface normal (+z on the top face, -z on the
+    bottom face), the anchor's free-valence axis points at the surface, and the molecule is turned
+    by ``rotation_deg`` about the normal.
+    """
+    lig = ligand.atoms.copy()
+    anchor = ligand.anchor_index
+    normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
+    if distance is None:
+        distance = INITIAL_DISTANCE.get(lig[anchor].symbol, 2.6)
+    axis = anchor_axis(lig, anchor, ligand.bonds)
+    rot = rot_z(rotation_deg) @ rotation_to(axis, -normal)
+    pos = (lig.positions - lig.positions[anchor]) @ rot.T
+    origin = slab.positions[site] if target is None else np.asarray(target, dtype=float)
+    pos += origin + distance * normal
+    lig.positions = pos
+    complex_atoms = slab.copy()
+    complex_atoms += lig
+    n_slab = len(slab)
+    ratio = contact_ratio(complex_atoms, n_slab, exclude=(n_slab + anchor, site))
+    return Placement(complex_atoms, rotation_deg, n_slab, n_slab + anchor, site, face, ratio)

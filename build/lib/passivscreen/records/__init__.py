@@ -1,0 +1,1 @@
+"""Records: atomic files, provenance and the ASE database of every calculation."""

@@ -1,0 +1,257 @@
+"""The optimizer runner: an ASE optimizer on any calculator, with guards, SCF recovery and resumption."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import CalculationFailed, Calculator
+from ase.io import Trajectory
+
+from passivscreen.calculators.common import SCFError
+from passivscreen.relaxation.guards import Guards, GuardTripped
+from passivscreen.relaxation.resume import last_frame
+from passivscreen.relaxation.scf import ENERGY_NEUTRAL, SCF_LADDER, base_settings, restore_settings, set_params
+from passivscreen.schema import section_defaults
+
+OPTIMIZERS = ("BFGS", "LBFGS", "FIRE", "BFGSLineSearch", "LBFGSLineSearch", "GPMin", "MDMin", "PreconLBFGS")
+
+
+@dataclass
+class RelaxResult:
+    """Outcome of :func:`relax`."""
+
+    status: str  # converged | not_converged | scf_failed | unphysical_forces | reconstruction | timeout
+    reason: str
+    energy: float | None
+    fmax: float | None
+    n_steps: int
+    n_force_calls: int
+    wall_s: float
+    atoms: Atoms
+    scf_recoveries: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from_step: int = 0
+    calc_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "converged"
+
+
+class _Counter:
+    """Counts real calculator evaluations."""
+
+    def __init__(self, calc: Calculator):
+        self.calc = calc
+        self.n = 0
+        self.seconds = 0.0
+        self._orig = calc.calculate
+
+        def counted(*args: Any, **kw: Any) -> Any:
+            self.n += 1
+            t = time.perf_counter()
+            try:
+                return self._orig(*args, **kw)
+            finally:
+                self.seconds += time.perf_counter() - t
+
+        calc.calculate = counted  # type: ignore[method-assign]
+
+    def restore(self) -> None:
+        self.calc.calculate = self._orig  # type: ignore[method-assign]
+
+
+def make_optimizer(name: str, atoms: Atoms, **kw: Any):
+    """An ASE optimizer by name (``PreconLBFGS`` from ase.optimize.precon)."""
+    import ase.optimize as opt
+
+    if name == "PreconLBFGS":
+        from ase.optimize.precon import PreconLBFGS
+
+        return PreconLBFGS(atoms, use_armijo=True, **kw)
+    if name not in OPTIMIZERS or not hasattr(opt, name):
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+    return getattr(opt, name)(atoms, **kw)
+
+
+@dataclass
+class _Run:
+    """Settings and mutable state of one relaxation."""
+
+    fmax: float
+    steps: int
+    optimizer: str
+    ladder: list[dict[str, Any]]
+    guards: Guards
+    optimizer_kw: dict[str, Any]
+    max_wall_s: float | None
+    good_positions: np.ndarray
+    step_settings: dict[str, Any] = field(default_factory=dict)
+    t0: float = field(default_factory=time.perf_counter)
+    n_steps: int = 0
+    rung: int = 0
+    recoveries: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "not_converged"
+    reason: str = ""
+
+
+def _resume(atoms: Atoms, trajectory: Path | None) -> tuple[Atoms, int]:
+    """A copy of ``atoms`` (constraints kept) at the last frame of ``trajectory``, and that frame's count."""
+    atoms = atoms.copy()
+    constraints = atoms.constraints
+    resumed = 0
+    if trajectory is not None:
+        last, resumed = last_frame(trajectory)
+        if last is not None and len(last) == len(atoms):
+            atoms.positions = last.positions
+        elif trajectory.exists():
+            trajectory.unlink()
+            resumed = 0
+    atoms.set_constraint(constraints)
+    return atoms, resumed
+
+
+def _in_effect(calc: Calculator, rung: dict[str, Any]) -> bool:
+    return bool(rung) and all(calc.parameters.get(k) == v for k, v in rung.items())
+
+
+def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | None) -> None:
+    """Run the optimizer until converged or out of steps, climbing the SCF ladder on SCF failures."""
+    while True:
+        opt = make_optimizer(run.optimizer, atoms, logfile=None, **run.optimizer_kw)
+        if writer is not None:
+            opt.attach(writer.write, interval=1)
+        try:
+            for converged in opt.irun(fmax=run.fmax, steps=max(run.steps - run.n_steps, 0)):
+                run.guards.check(atoms, atoms.get_potential_energy(), atoms.get_forces())
+                run.good_positions = atoms.positions.copy()
+                if run.max_wall_s is not None and time.perf_counter() - run.t0 > run.max_wall_s and not converged:
+                    raise GuardTripped("timeout", f"wall-time budget of {run.max_wall_s} s exceeded")
+                if converged:
+                    run.status, run.reason = "converged", ""
+                    return
+                run.n_steps += 1
+            return
+        except (CalculationFailed, SCFError) as err:
+            while run.rung < len(run.ladder) and _in_effect(calc, run.ladder[run.rung]):
+                run.rung += 1  # a rung already in effect (e.g. the step settings) cannot help
+            if run.rung >= len(run.ladder):
+                run.status = "scf_failed"
+                run.reason = f"SCF failed after {len(run.ladder)} recovery rungs: {err}"
+                return
+            rung = run.ladder[run.rung]
+            run.recoveries.append({"at_step": run.n_steps, "error": str(err)[:200], "settings": rung})
+            set_params(calc, rung)
+            run.rung += 1
+            atoms.positions = run.good_positions
+            atoms.calc = calc
+
+
+def _final_energy(atoms: Atoms, calc: Calculator, run: _Run, base: dict[str, Any]) -> tuple[float | None, float | None]:
+    """Energy and largest force at the final geometry, at the base settings if a rung changed the energy
+    or the steps ran at looser ``step_settings`` (unless a rung needed those: then they stay)."""
+    climbed = {k for r in run.recoveries for k in r["settings"]}
+    back = {k: base[k] for k in climbed if k in base and k not in ENERGY_NEUTRAL}
+    back |= {k: base[k] for k in run.step_settings if k in base and k not in climbed}
+    try:
+        if back:
+            set_params(calc, back)
+            calc.reset()
+        try:
+            energy = float(atoms.get_potential_energy())
+        except (CalculationFailed, SCFError):
+            if not back or set(back) - ENERGY_NEUTRAL:
+                raise
+            set_params(calc, run.step_settings)  # the base SCF stalls here: the step settings are energy-neutral
+            calc.reset()
+            energy = float(atoms.get_potential_energy())
+        return energy, float(np.linalg.norm(atoms.get_forces(), axis=1).max())
+    except (CalculationFailed, SCFError) as err:
+        if run.status == "converged":
+            run.status, run.reason = "scf_failed", f"final single point at base settings failed: {err}"
+        return None, None
+
+
+def relax(
+    atoms: Atoms,
+    calc: Calculator,
+    fmax: float | None = None,
+    steps: int | None = None,
+    optimizer: str | None = None,
+    trajectory: str | Path | None = None,
+    guards: Guards | None = None,
+    scf_ladder: list[dict[str, Any]] | None = None,
+    maxstep: float | None = None,
+    alpha: float | None = None,
+    max_wall_s: float | None = None,
+    step_settings: dict[str, Any] | None = None,
+) -> RelaxResult:
+    """Relax ``atoms`` (its constraints respected) with ``calc``.
+
+    ``fmax``, ``steps`` and ``optimizer`` default to the config schema's ``relax``
+    section; ``maxstep`` and ``alpha`` (BFGS/LBFGS initial Hessian) to the optimizer's own.
+    The trajectory is appended after every step; a run with frames in it resumes from the last one.
+    A run over ``max_wall_s`` seconds stops with status ``timeout`` (a later run resumes). On SCF failure
+    the run restarts from the last good geometry with the next rung of ``scf_ladder``; if a rung changed
+    the energy, the final energy is evaluated at the base settings. ``step_settings`` (energy-neutral,
+    e.g. looser SCF thresholds) apply to the steps only, not to the final energy and forces.
+
+    Returns
+    -------
+    RelaxResult
+        Never raises for a calculation failure: the status says what happened.
+    """
+    defaults = section_defaults("relax")
+    trajectory = None if trajectory is None else Path(trajectory)
+    atoms, resumed = _resume(atoms, trajectory)
+    kw: dict[str, Any] = {"maxstep": maxstep} if maxstep else {}
+    name = optimizer or defaults["optimizer"]
+    if alpha and name in ("BFGS", "LBFGS"):
+        kw["alpha"] = alpha
+    steps = defaults["steps"] if steps is None else steps
+    run = _Run(
+        fmax=defaults["fmax"] if fmax is None else fmax,
+        steps=steps,
+        optimizer=name,
+        ladder=SCF_LADDER if scf_ladder is None else scf_ladder,
+        guards=guards or Guards(),
+        optimizer_kw=kw,
+        max_wall_s=max_wall_s,
+        good_positions=atoms.positions.copy(),
+        reason=f"step limit {steps} reached",
+        step_settings=dict(step_settings or {}),
+    )
+    atoms.calc = calc
+    counter = _Counter(calc)
+    base = base_settings(calc, [*run.ladder, run.step_settings])
+    set_params(calc, run.step_settings)
+    writer = Trajectory(str(trajectory), "a", atoms) if trajectory is not None else None
+    try:
+        _optimise(atoms, calc, run, writer)
+    except GuardTripped as g:
+        run.status, run.reason = g.status, g.reason
+    finally:
+        if writer is not None:
+            writer.close()
+    try:
+        energy, fmax_now = _final_energy(atoms, calc, run, base)
+    finally:
+        restore_settings(calc, base)
+        counter.restore()
+    return RelaxResult(
+        run.status,
+        run.reason,
+        energy,
+        fmax_now,
+        run.n_steps,
+        counter.n,
+        time.perf_counter() - run.t0,
+        atoms,
+        run.recoveries,
+        resumed,
+        counter.seconds,
+    )

@@ -1,0 +1,229 @@
+"""Step: one ligand per face on a site, orientations screened by single point, the best relaxed on the held slab.
+
+E_ads = E(complex) - E(slab) - n E(ligand) with n = 1 (top, bottom) or 2 (both), each
+term from the same tier; ``E_ads_per_ligand_eV`` divides by n.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+
+from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
+from passivscreen.calculators.systems import electronic_state
+from passivscreen.ligands import Ligand
+from passivscreen.placement import Complex, orientations
+from passivscreen.records.files import read_json, write_record, write_structures
+from passivscreen.records.provenance import provenance
+from passivscreen.relaxation.guards import Guards
+from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
+from passivscreen.relaxation.tiers import run_chain, trajectory_names
+from passivscreen.steps.common import Skip, failure, ligand_entry
+from passivscreen.steps.properties import complex_properties
+from passivscreen.steps.screening import screen_orientations
+from passivscreen.steps.surface import Job, References, make_job, tier_energies
+from passivscreen.structures import face_tuple, site_rotation_order
+
+
+def place_all(
+    slab: Atoms,
+    lig: Ligand,
+    sites: dict[str, int],
+    faces: tuple[str, ...],
+    cfg: dict[str, Any],
+    n: int | None = None,
+    targets: dict[str, Any] | None = None,
+    conformer: int = 0,
+) -> tuple[list[Complex], list[Complex], float]:
+    """``n`` placements (default ``placement.orientations``) of one ligand on each face, the same rotation on
+    every face, over the symmetry-distinct span of the first face's site: (accepted, clashing, span).
+    ``targets``: the removed Br's position per face, for an X-type anion."""
+    n = n or cfg["placement"]["orientations"]
+    span = 360.0 / site_rotation_order(slab, sites[faces[0]])
+    on = {f: sites[f] for f in faces}
+    mcr = cfg["placement"]["min_contact_ratio"]
+    ok, clash = orientations(
+        slab, lig, on, n, min_contact_ratio=mcr, span_deg=span, targets=targets, conformer=conformer
+    )
+    return ok, clash, span
+
+
+def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
+    """Relax one placement through the tier chain on the held slab; its row and final atoms."""
+    hold = job.cfg["hold"]
+    atoms = c.atoms.copy()
+    free = free_slab_atoms(atoms, c.n_slab, c.anchors, hold["free_radius"], fixed_indices(job.slab))
+    hold_slab(atoms, c.n_slab, free)
+    electronic_state(atoms, job.charge, job.multiplicity)
+
+    def guards(tier: Tier) -> Guards:
+        e_ref = job.refs.total(tier.name)
+        return Guards(
+            max_force=hold["max_force"],
+            watch=free,
+            reference_positions=job.slab.positions,
+            max_displacement=hold["max_displacement"],
+            energy_floor=None if e_ref is None else e_ref + job.refs.n_lig * hold["min_eads"],
+        )
+
+    stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
+    run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=trajectory_names(job.workdir, stem, job.chain))
+    for row in run.rows:
+        row["E_ads_eV"] = job.refs.e_ads(row["energy_eV"], row["name"])
+    r = run.result
+    row = {
+        **screened,
+        "status": "ok" if r.ok else r.status,
+        "reason": r.reason,
+        "tier": run.tier.name,
+        "backend": run.tier.backend,
+        "tiers": run.rows,
+        "n_steps": sum(x["n_steps"] for x in run.rows),
+        "n_force_calls": run.rows[-1]["n_force_calls"],
+        "wall_s": sum(x["wall_s"] for x in run.rows),
+        "calc_s": sum(x["calc_s"] for x in run.rows),
+        "scf_recoveries": r.scf_recoveries,
+        "resumed_from_step": r.resumed_from_step,
+        "free_slab_atoms": free,
+    }
+    e_ads = job.refs.e_ads(r.energy, run.tier.name)
+    if e_ads is not None:
+        row["E_complex_eV"] = r.energy
+        row.update(
+            complex_properties(
+                r.atoms, e_ads, c, job.lig, job.slab, job.groups, job.cfg, run.tier.backend, job.traps_before
+            )
+        )
+    return row, r.atoms
+
+
+def _relax_best(
+    job: Job, ok: list[Complex], screened: list[dict[str, Any]], orientations_out: list[dict[str, Any]]
+) -> tuple[dict[str, Any], Atoms]:
+    """Relax the ``relax_top`` best screened placements; the lowest converged one (raises :class:`Skip` if none)."""
+    ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
+    best: tuple[dict[str, Any], Atoms] | None = None
+    for rank, s in enumerate(ranked):
+        if rank >= job.cfg["placement"]["relax_top"]:
+            orientations_out.append({**s, "status": "screened"})
+            continue
+        c = next(q for q in ok if (q.conformer, q.rotation_deg) == (s.get("conformer", 0), s["rotation_deg"]))
+        row, atoms = _relax_orientation(job, c, s)
+        orientations_out.append(row)
+        if (
+            row.get("E_ads_eV") is not None
+            and row["status"] == "ok"
+            and (best is None or row["E_ads_eV"] < best[0]["E_ads_eV"])
+        ):
+            best = (row, atoms)
+    if best is None:
+        failed = [o for o in orientations_out if o["status"] not in ("screened", "clash")]
+        raise Skip(
+            failed[0]["status"] if failed else "failed",
+            "; ".join(o.get("reason", "") for o in failed) or "no orientation converged",
+        )
+    return best
+
+
+def _references(slab_rec: dict[str, Any], lig_rec: dict[str, Any], n_lig: int, first: str) -> References:
+    """The reference energies, or :class:`Skip` when a reference failed or lacks the first tier."""
+    if slab_rec.get("status") != "ok" or lig_rec.get("status") != "ok":
+        raise Skip(
+            "reference_failed",
+            f"slab: {slab_rec.get('status')}, ligand: {lig_rec.get('status')} "
+            f"({lig_rec.get('reason') or slab_rec.get('reason')})",
+        )
+    refs = References(n_lig, tier_energies(slab_rec), tier_energies(lig_rec))
+    if refs.total(first) is None:
+        raise Skip("reference_failed", f"no {first} energy for the slab or the ligand")
+    return refs
+
+
+def _adsorb(
+    job: Job, entry: dict[str, Any], faces: tuple[str, ...], slab_rec: dict[str, Any], record: dict[str, Any]
+) -> Atoms:
+    """Place, screen and relax; fills ``record`` and returns the best complex."""
+    ok, clash, span = [], [], 360.0
+    for k, frame in enumerate(job.frames):
+        job.lig.atoms.positions = frame.positions
+        a, b, span = place_all(job.slab, job.lig, job.sites, faces, job.cfg, entry.get("orientations"), job.targets, k)
+        ok, clash = ok + a, clash + b
+    record["rotation_span_deg"] = span
+    record["n_conformers_placed"] = len(job.frames)
+    for c in clash:
+        record["orientations"].append(
+            {
+                "conformer": c.conformer,
+                "rotation_deg": c.rotation_deg,
+                "status": "clash",
+                "min_contact_ratio": c.min_contact_ratio,
+            }
+        )
+    if not ok:
+        raise Skip("no_placement", f"all {len(clash)} orientations clash with the slab or images")
+    first = job.chain[0]
+    screened = screen_orientations(first, ok, job.refs.total(first.name), job.workdir, job.charge, job.multiplicity)
+    best, atoms = _relax_best(job, ok, screened, record["orientations"])
+    record.update(
+        status="ok",
+        reason="",
+        E_slab_eV=job.refs.slab.get(best["tier"]),
+        E_ligand_eV=job.refs.ligand.get(best["tier"]),
+        provenance={**record["provenance"], "backend": best["backend"], "tier": best["tier"]},
+    )
+    record.update({k: v for k, v in best.items() if k not in ("status", "reason", "sp_status")})
+    return atoms
+
+
+def run_adsorption(
+    cfg: dict[str, Any],
+    name: str,
+    site: str,
+    face: str,
+    slab_json: str | Path,
+    slab_xyz: str | Path,
+    ligand_json: str | Path,
+    ligand_xyz: str | Path,
+    out_json: str | Path,
+    out_xyz: str | Path,
+    workdir: str | Path,
+) -> dict[str, Any]:
+    """One ligand per face on a site: screen orientations by single point, relax the best on the held slab.
+
+    Never raises for a failed calculation: the record's ``status`` and ``reason`` say what happened.
+    """
+    set_threads(cfg["threads"])
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    slab_rec, lig_rec = read_json(slab_json), read_json(ligand_json)
+    faces = face_tuple(face)
+    chain = screen_tiers(tiers_from_config(cfg))
+    record: dict[str, Any] = {
+        "kind": "adsorption",
+        "ligand": name,
+        "site": site,
+        "site_type": slab_rec.get("site_type"),
+        "face": face,
+        "n_ligands": len(faces),
+        "smiles": lig_rec.get("smiles"),
+        "anchor": lig_rec.get("anchor"),
+        "orientations": [],
+        "provenance": provenance(
+            cfg, chain[-1], chain, slab_reference=slab_rec.get("reference"), free_radius=cfg["hold"]["free_radius"]
+        ),
+    }
+    best_atoms: Atoms | None = None
+    try:
+        refs = _references(slab_rec, lig_rec, len(faces), chain[0].name)
+        job = make_job(cfg, chain, name, faces, slab_rec, slab_xyz, lig_rec, ligand_xyz, refs, workdir)
+        record.update(binding=job.lig.binding, n_conformers=lig_rec.get("n_conformers", 1))
+        best_atoms = _adsorb(job, ligand_entry(cfg, name), faces, slab_rec, record)
+    except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
+        record.update(failure(err, "E_ads_eV"))
+    record["n_orientations"] = len(record["orientations"])
+    record["traps_before"] = slab_rec.get("traps")
+    write_structures(out_xyz, best_atoms if best_atoms is not None else Atoms())
+    write_record(out_json, record)
+    return record

@@ -1,0 +1,139 @@
+"""Step: a funnel tier. Only the best ``top_k`` rows of the previous tier's ranking are evaluated again,
+at this tier, at the previous tier's final geometry, in this tier's cell; the slab and the complex share that
+cell, the free ligand its lateral cell (:func:`~passivscreen.calculators.systems.molecule_box`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+from ase.io import read
+
+from passivscreen.analysis.energies import adsorption_energy
+from passivscreen.calculators import Tier, funnel_tiers, set_threads, tiers_from_config
+from passivscreen.calculators.systems import electronic_state, molecule_box
+from passivscreen.convergence.variants import rebuild
+from passivscreen.ranking import ranking_table
+from passivscreen.records.files import read_json, write_record, write_structures
+from passivscreen.records.layout import Results
+from passivscreen.records.provenance import provenance
+from passivscreen.relaxation.held import held_copy
+from passivscreen.relaxation.tiers import run_chain
+from passivscreen.steps.common import Skip, failure
+from passivscreen.steps.slab import run_slab
+from passivscreen.structures import SlabSpec, face_tuple
+from passivscreen.types import E_ADS, E_ADS_PER_LIGAND, E_COMPLEX
+
+
+def funnel_tier(cfg: dict[str, Any], name: str) -> tuple[Tier, int]:
+    """The funnel tier ``name`` and its level (1 for the first funnel tier)."""
+    for level, tier in enumerate(funnel_tiers(tiers_from_config(cfg)), start=1):
+        if tier.name == name:
+            return tier, level
+    raise KeyError(f"{name!r} is not a funnel tier (a tier with top_k)")
+
+
+def tier_spec(cfg: dict[str, Any], tier: Tier) -> SlabSpec:
+    """The slab of a funnel tier: the config's, with the tier's own vacuum."""
+    spec = SlabSpec.from_config(cfg["slab"])
+    return spec if tier.vacuum is None else replace(spec, vacuum=float(tier.vacuum))
+
+
+def run_funnel_slab(cfg: dict[str, Any], name: str, site: str, face: str, out_json: str | Path, out_xyz: str | Path):
+    """The reference slab of one site and face set at funnel tier ``name``, in that tier's cell."""
+    tier, _ = funnel_tier(cfg, name)
+    return run_slab(cfg, site, face, out_json, out_xyz, chain=[tier], spec=tier_spec(cfg, tier))
+
+
+def select(candidates: list[dict[str, Any]], rank: int, order: list[str]) -> dict[str, Any] | None:
+    """The ``rank``-th (0-based) row of the candidates' ranking among the rows with status ok, or None."""
+    table = ranking_table(candidates, order)
+    ok = table[table["status"] == "ok"]
+    if rank >= len(ok):
+        return None
+    row = ok.iloc[rank]
+    key = (row["ligand"], row["site"], row["faces"])
+    return next(r for r in candidates if (r["ligand"], r.get("site"), r.get("face", "top")) == key)
+
+
+def _single_point(atoms, tier: Tier, charge: int, mult: int) -> tuple[float | None, dict[str, Any]]:
+    electronic_state(atoms, charge, mult)
+    run = run_chain(held_copy(atoms), [tier], "steps")
+    return run.result.energy, run.rows[0]
+
+
+def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref: dict[str, Any]) -> dict[str, Any]:
+    """E_ads of the chosen row at ``tier``: its complex moved into the tier's cell, the ligand in the same lateral cell
+    (:func:`~passivscreen.calculators.systems.molecule_box`)."""
+    if slab_ref.get("status") != "ok":
+        raise Skip("reference_failed", f"{tier.name} slab: {slab_ref.get('status')} {slab_ref.get('reason', '')}")
+    screen = Path(chosen.get("screen_record") or chosen["_path"])  # the screen's adsorption record
+    layout = Results.of_complex(screen)
+    slab_files, lig_files = layout.slab(chosen["site"], chosen["face"]), layout.ligand(chosen["ligand"])
+    screen_slab = read_json(slab_files.json)
+    reference = read(slab_files.xyz)
+    complex_atoms = read(layout.complex(chosen["ligand"], chosen["site"], chosen["face"]).xyz)  # the screen's final
+    slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier))
+    lig_rec = read_json(lig_files.json)
+    lig = read(lig_files.xyz)
+    molecule_tier = tier.for_molecule()
+    molecule_box(lig, molecule_tier, cell=slab.cell)
+    n = len(face_tuple(chosen["face"]))
+    q_lig = int(lig_rec.get("charge", 0))
+    e_lig, lig_row = _single_point(lig, molecule_tier, q_lig, 1)
+    q, mult = int(screen_slab.get("charge", 0)) + n * q_lig, int(screen_slab.get("multiplicity", 1))
+    e_cx, cx_row = _single_point(cx, tier, q, mult)
+    if e_lig is None or e_cx is None:
+        raise Skip("scf_failed", f"{tier.name}: ligand {lig_row['status']}, complex {cx_row['status']}")
+    e_ads = adsorption_energy(e_cx, float(slab_ref["energy_eV"]), e_lig, n)
+    row = {**cx_row, "E_ads_eV": e_ads, "E_ligand_eV": e_lig, "E_slab_eV": slab_ref["energy_eV"]}
+    return {E_ADS: e_ads, E_ADS_PER_LIGAND: e_ads / n, E_COMPLEX: e_cx, "row": row, "atoms": cx}
+
+
+def run_funnel_member(
+    cfg: dict[str, Any],
+    name: str,
+    rank: int,
+    candidates: list[str | Path],
+    slab_refs: list[str | Path],
+    out_json: str | Path,
+    out_xyz: str | Path,
+) -> dict[str, Any]:
+    """The ``rank``-th best row of ``candidates`` (the previous tier's records) evaluated at funnel tier ``name``.
+
+    Writes a record that carries the previous tier's row (bond orders, traps, flags) with this tier's E_ads,
+    or, when fewer rows than ``rank + 1`` finished, a record with status ``not_selected``.
+    """
+    set_threads(cfg["threads"])
+    tier, level = funnel_tier(cfg, name)
+    chain = tiers_from_config(cfg)
+    recs = [{**read_json(p), "_path": str(p)} for p in candidates]
+    chosen = select(recs, rank, cfg["ranking"]["order"])
+    if chosen is None:
+        record = {"kind": "funnel", "tier": name, "funnel_rank": rank, "status": "not_selected", "level": level}
+        write_structures(out_xyz, Atoms())
+        write_record(out_json, record)
+        return record
+    refs = {(r["site"], r["face"]): r for r in (read_json(p) for p in slab_refs)}
+    record = {k: v for k, v in chosen.items() if k not in ("_path", "orientations")}
+    record.update(kind="funnel", funnel_rank=rank, level=level, previous=chosen["_path"], tier=name)
+    record["screen_record"] = chosen.get("screen_record") or chosen["_path"]
+    record["provenance"] = provenance(cfg, tier, chain, funnel_tier=name, top_k=tier.top_k)
+    try:
+        out = _evaluate(cfg, tier, chosen, refs[(chosen["site"], chosen["face"])])
+        record.update(
+            status="ok",
+            reason="",
+            backend=tier.backend,
+            tiers=[*chosen.get("tiers", []), out["row"]],
+            **{key: out[key] for key in (E_ADS, E_ADS_PER_LIGAND, E_COMPLEX)},
+        )
+        write_structures(out_xyz, out["atoms"])
+    except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
+        record.update(failure(err, E_ADS), backend=tier.backend)
+        record[E_ADS_PER_LIGAND] = None
+        write_structures(out_xyz, Atoms())
+    write_record(out_json, record)
+    return record
