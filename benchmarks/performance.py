@@ -48,7 +48,7 @@ from typing import Any
 
 import numpy as np
 import yaml
-from machine_unit import SYMBOL, announce, machine_unit, with_units
+from machine_unit import SYMBOL, announce, in_units, machine_unit, with_units
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALING_LIGANDS = {
@@ -281,8 +281,8 @@ def _task(kind: str, name: str, n: int = 2, k: int = 0, baseline_steps: int = 30
     r["rotation"] = c.rotation_deg
     r["E_ads"] = None if r["energy"] is None else r["energy"] - e_ref
     print(
-        f"    baseline {name} rot {c.rotation_deg:5.1f}: {r['calls']} calls ({with_units(r['wall_s'])}), "
-        f"converged {r['converged']}, E_ads {_f(r['E_ads'])}",
+        f"    baseline {name} rot {c.rotation_deg:5.1f}: {r['calls']} calls "
+        f"({r['wall_s']:.0f} s, {in_units(r['wall_s'])}), converged {r['converged']}, E_ads {_f(r['E_ads'])}",
         flush=True,
     )
     return r
