@@ -5,7 +5,8 @@ Usage: python benchmarks/convergence_table.py [results/default]
 
 Prints, per complex (one per anchor class in the default screen): E_ads per ligand at the protocol, its
 change at twice the vacuum, with one more PbBr2 layer, on the next lateral cell and at 3x tighter SCF,
-then E_ads along each axis. Exits 1 if a check moves an E_ads by more than the tolerance (0.05 eV).
+then E_ads along each axis; the harness's time in seconds and in machine units (``benchmarks/machine_unit.py``,
+measured here). Exits 1 if a check moves an E_ads by more than the tolerance (0.05 eV).
 """
 
 from __future__ import annotations
@@ -15,22 +16,25 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from machine_unit import announce, with_units
 
+from passivscreen.records.layout import BASE, Results
 from passivscreen.types import E_ADS_PER_LIGAND
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    res = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "default"
-    df = pd.read_csv(res / "convergence.csv")
-    summary = json.loads((res / "convergence.json").read_text())
+    res = Results(sys.argv[1]) if len(sys.argv) > 1 else Results.for_set("default", ROOT / BASE)
+    df = pd.read_csv(res.convergence.csv)
+    summary = json.loads(Path(res.convergence.summary).read_text())
+    announce()
     tol = float(summary["tolerance_eV"])
     p = summary["protocol"]
     print(
         f"protocol: {p['backend']} ({p['parameters'].get('method')}, accuracy {p['parameters'].get('accuracy')}), "
         f"{p['repeat'][0]}x{p['repeat'][1]} cell, {p['layers']} PbBr2 layers, {p['total_vacuum_A']:g} A vacuum; "
-        f"harness single points {summary.get('calc_s') or 0:.0f} s\n"
+        f"harness single points {with_units(summary.get('calc_s') or 0)}\n"
     )
     axes = [a for a in ("vacuum", "layers", "repeat", "accuracy") if a in set(df["axis"])]
     head = (

@@ -28,6 +28,9 @@ for the relaxation steps; BFGS vs FIRE; screening orientations vs relaxing each;
 
 ``scaling``: our protocol on 2x2 and 3x3 slabs with trimethylphosphine oxide, TPPO and
 TSPO1: atoms, wall time, GFN2-xTB calls, time per call.
+
+Every part first measures the machine unit (``benchmarks/machine_unit.py``; the worker processes inherit it)
+and prints each wall time also in machine units (MU).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import yaml
+from machine_unit import SYMBOL, announce, in_units, machine_unit, with_units
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALING_LIGANDS = {
@@ -92,50 +96,39 @@ def load_cfg(path: Path = ROOT / "configs" / "default.yaml", **over: Any) -> dic
 
 
 def references(cfg: dict[str, Any], work: Path, site: str, names: list[str]) -> dict[str, Any]:
-    """The slab and free-ligand records in ``work``; those already there are read, not recomputed."""
+    """The slab and free-ligand records in results tree ``work``; those already there are read, not recomputed."""
     from passivscreen.records.files import read_json
+    from passivscreen.records.layout import Results
     from passivscreen.steps.ligand import run_ligand
     from passivscreen.steps.slab import run_slab
 
-    (work / "slab").mkdir(parents=True, exist_ok=True)
-    slab_json = work / "slab" / "top.json"
-    if slab_json.exists():
-        slab = read_json(slab_json)
+    layout = Results(str(work))
+    files = layout.slab(site, "top")
+    if Path(files.json).exists():
+        slab = read_json(files.json)
     else:
-        slab = run_slab(cfg, site, "top", slab_json, work / "slab" / "top.extxyz")
+        slab = run_slab(cfg, site, "top", files.json, files.xyz)
     assert slab["status"] == "ok", slab.get("reason")
     ligs = {}
     for name in names:
-        d = work / "ligands"
-        if (d / f"{name}.json").exists():
-            ligs[name] = read_json(d / f"{name}.json")
+        lig = layout.ligand(name)
+        if Path(lig.json).exists():
+            ligs[name] = read_json(lig.json)
         else:
-            ligs[name] = run_ligand(
-                cfg, name, d / f"{name}.json", d / f"{name}.extxyz", work / "work" / "ligands" / name
-            )
+            ligs[name] = run_ligand(cfg, name, lig.json, lig.xyz, lig.workdir)
         assert ligs[name]["status"] == "ok", ligs[name].get("reason")
     return {"slab": slab, "ligands": ligs}
 
 
 def ours(cfg: dict[str, Any], work: Path, site: str, name: str, counter: CallCounter) -> dict[str, Any]:
+    from passivscreen.records.layout import Results
     from passivscreen.steps.adsorption import run_adsorption
 
+    layout = Results(str(work))
+    slab, lig, out = layout.slab(site, "top"), layout.ligand(name), layout.complex(name, site, "top")
     counter.take()
     t0 = time.perf_counter()
-    out = work / "adsorption" / name
-    rec = run_adsorption(
-        cfg,
-        name,
-        site,
-        "top",
-        work / "slab" / "top.json",
-        work / "slab" / "top.extxyz",
-        work / "ligands" / f"{name}.json",
-        work / "ligands" / f"{name}.extxyz",
-        out / "top.json",
-        out / "top.extxyz",
-        work / "work" / "adsorption" / name,
-    )
+    rec = run_adsorption(cfg, name, site, "top", slab.json, slab.xyz, lig.json, lig.xyz, out.json, out.xyz, out.workdir)
     wall = time.perf_counter() - t0
     calls, calc_s = counter.take()
     return {
@@ -149,22 +142,25 @@ def ours(cfg: dict[str, Any], work: Path, site: str, name: str, counter: CallCou
     }
 
 
-def placements(cfg: dict[str, Any], work: Path, name: str):
+def placements(cfg: dict[str, Any], work: Path, site: str, name: str):
     """The placed complexes that run_adsorption starts from (same slab, same relaxed ligand, same rotations)."""
     from ase.io import read
 
     from passivscreen.ligands import ligand_from_smiles
     from passivscreen.records.files import read_json
+    from passivscreen.records.layout import Results
     from passivscreen.steps.adsorption import place_all as _place_all
     from passivscreen.steps.common import ligand_entry as _ligand_entry
 
-    slab_rec = read_json(work / "slab" / "top.json")
-    lig_rec = read_json(work / "ligands" / f"{name}.json")
-    slab = read(work / "slab" / "top.extxyz")
+    layout = Results(str(work))
+    slab_files, lig_files = layout.slab(site, "top"), layout.ligand(name)
+    slab_rec = read_json(slab_files.json)
+    lig_rec = read_json(lig_files.json)
+    slab = read(slab_files.xyz)
     slab.pbc = True
     entry = _ligand_entry(cfg, name)
     lig = ligand_from_smiles(name, lig_rec["smiles"], entry.get("anchor"), entry.get("anchor_index"), cfg["seed"])
-    lig.atoms.positions = read(work / "ligands" / f"{name}.extxyz").positions
+    lig.atoms.positions = read(lig_files.xyz).positions
     sites = {f: int(i) for f, i in slab_rec["binding_pb"].items()}
     ok, _, _ = _place_all(slab, lig, sites, ("top",), cfg)
     e_ref = float(slab_rec["energy_eV"]) + float(lig_rec["energy_eV"])
@@ -270,12 +266,14 @@ def _task(kind: str, name: str, n: int = 2, k: int = 0, baseline_steps: int = 30
     if kind == "ours":
         from ase.io import read
 
+        from passivscreen.records.layout import Results
+
         r = ours(cfg, work, site, name, counter)
-        natoms = len(read(work / "adsorption" / name / "top.extxyz")) if r["status"] == "ok" else None
+        natoms = len(read(Results(str(work)).complex(name, site, "top").xyz)) if r["status"] == "ok" else None
         out = {"slab": f"{n}x{n}", "ligand": name, "atoms": natoms, **r}
-        print(f"  {n}x{n} {name}: ours {r['status']} {r['calls']} calls {r['wall_s']:.0f} s", flush=True)
+        print(f"  {n}x{n} {name}: ours {r['status']} {r['calls']} calls {with_units(r['wall_s'])}", flush=True)
         return out
-    ok, e_ref, charge, mult = placements(cfg, work, name)
+    ok, e_ref, charge, mult = placements(cfg, work, site, name)
     if k >= len(ok):
         return None
     c = ok[k]
@@ -283,8 +281,8 @@ def _task(kind: str, name: str, n: int = 2, k: int = 0, baseline_steps: int = 30
     r["rotation"] = c.rotation_deg
     r["E_ads"] = None if r["energy"] is None else r["energy"] - e_ref
     print(
-        f"    baseline {name} rot {c.rotation_deg:5.1f}: {r['calls']} calls ({r['wall_s']:.0f} s), "
-        f"converged {r['converged']}, E_ads {_f(r['E_ads'])}",
+        f"    baseline {name} rot {c.rotation_deg:5.1f}: {r['calls']} calls "
+        f"({r['wall_s']:.0f} s, {in_units(r['wall_s'])}), converged {r['converged']}, E_ads {_f(r['E_ads'])}",
         flush=True,
     )
     return r
@@ -321,11 +319,13 @@ def compare(args: argparse.Namespace) -> int:
         )
     print(
         f"\ncompare: {len(rows)} complexes (pristine site, top face, default 2x2 slab), one thread per process, "
-        f"{args.jobs} processes, {time.perf_counter() - t_start:.0f} s\n"
+        f"{args.jobs} processes, {with_units(time.perf_counter() - t_start)}\n"
     )
+    u = machine_unit()
     hdr = (
         f"{'ligand':26s} {'ours calls':>10s} {'FIRE calls':>10s} {'ratio':>6s} {'ours E_ads':>10s} "
-        f"{'FIRE E_ads':>10s} {'diff':>7s} {'FIRE unconv.':>12s} {'ours s':>7s} {'FIRE s':>7s}"
+        f"{'FIRE E_ads':>10s} {'diff':>7s} {'FIRE unconv.':>12s} {'ours s':>7s} {'FIRE s':>7s} "
+        f"{'ours ' + SYMBOL:>7s} {'FIRE ' + SYMBOL:>7s}"
     )
     print(hdr)
     for r in rows:
@@ -334,7 +334,8 @@ def compare(args: argparse.Namespace) -> int:
         print(
             f"{r['ligand']:26s} {r['ours_calls']:10d} {r['base_calls']:10d} {r['base_calls'] / r['ours_calls']:6.1f} "
             f"{_f(r['ours_E_ads']):>10s} {_f(r['base_E_ads']):>10s} {_f(diff):>7s} "
-            f"{r['base_unconverged']:>6d}/{r['n_orientations']:<5d} {r['ours_wall_s']:7.0f} {r['base_wall_s']:7.0f}"
+            f"{r['base_unconverged']:>6d}/{r['n_orientations']:<5d} {r['ours_wall_s']:7.0f} {r['base_wall_s']:7.0f} "
+            f"{r['ours_wall_s'] / u:7.1f} {r['base_wall_s'] / u:7.1f}"
         )
     med_ours = statistics.median(r["ours_calls"] for r in rows)
     med_base = statistics.median(r["base_calls"] for r in rows)
@@ -378,10 +379,14 @@ def means(args: argparse.Namespace) -> int:
         work = Path(tmp)
         set_threads(1)
         references(cfg, work, site, [name])
-        ok, e_ref, charge, mult = placements(cfg, work, name)
+        ok, e_ref, charge, mult = placements(cfg, work, site, name)
         c = ok[0]
         print(f"means, {name}, rotation {c.rotation_deg} deg, pristine top site, held slab, fmax {fmax}\n")
-        print(f"{'variant':44s} {'calls':>6s} {'wall s':>7s} {'s/call':>7s} {'E_ads':>8s}")
+        u = machine_unit()
+        print(
+            f"{'variant':44s} {'calls':>6s} {'wall s':>7s} {'s/call':>7s} {'E_ads':>8s} "
+            f"{'wall ' + SYMBOL:>8s} {SYMBOL + '/call':>7s}"
+        )
         variants = [
             ("FIRE, accuracy 1 (tblite default), 1 thread", "FIRE", 1, {"accuracy": 1.0}, {}),
             ("BFGS alpha 70 (ASE default), accuracy 1", "BFGS", 1, {"accuracy": 1.0}, {}),
@@ -394,7 +399,8 @@ def means(args: argparse.Namespace) -> int:
             r = hand_relax(c.atoms, c.n_slab, charge, mult, opt, fmax, 500, counter, opt_kw=opt_kw, **kw)
             e = None if r["energy"] is None else r["energy"] - e_ref
             print(
-                f"{label:44s} {r['calls']:6d} {r['wall_s']:7.1f} {r['wall_s'] / r['calls']:7.2f} {_f(e):>8s}",
+                f"{label:44s} {r['calls']:6d} {r['wall_s']:7.1f} {r['wall_s'] / r['calls']:7.2f} {_f(e):>8s} "
+                f"{r['wall_s'] / u:8.1f} {r['wall_s'] / r['calls'] / u:7.3f}",
                 flush=True,
             )
         set_threads(1)
@@ -402,7 +408,8 @@ def means(args: argparse.Namespace) -> int:
         mine = ours(cfg, work, site, name, counter)
         print(
             f"{'screen 4 orientations by SP, relax best':44s} {mine['calls']:6d} {mine['wall_s']:7.1f} "
-            f"{mine['wall_s'] / mine['calls']:7.2f} {_f(mine['E_ads']):>8s}"
+            f"{mine['wall_s'] / mine['calls']:7.2f} {_f(mine['E_ads']):>8s} "
+            f"{mine['wall_s'] / u:8.1f} {mine['wall_s'] / mine['calls'] / u:7.3f}"
         )
     return 0
 
@@ -422,17 +429,18 @@ def scaling(args: argparse.Namespace) -> int:
     rows = [results[("ours", name, n)] for n in sizes for name in picks]
     print(
         f"\nscaling: {len(rows)} complexes, one thread per process, {args.jobs} processes, "
-        f"{time.perf_counter() - t_start:.0f} s"
+        f"{with_units(time.perf_counter() - t_start)}"
     )
+    u = machine_unit()
     print(
         f"\n{'slab':5s} {'ligand':8s} {'atoms':>5s} {'status':>12s} {'calls':>6s} {'relax':>6s} {'wall s':>7s} "
-        f"{'s/call':>7s} {'E_ads':>8s}"
+        f"{'s/call':>7s} {'E_ads':>8s} {'wall ' + SYMBOL:>8s} {SYMBOL + '/call':>7s}"
     )
     for r in rows:
         print(
             f"{r['slab']:5s} {r['ligand']:8s} {str(r['atoms']):>5s} {r['status']:>12s} {r['calls']:6d} "
             f"{str(r['relax_calls']):>6s} {r['wall_s']:7.0f} {r['calc_s'] / max(r['calls'], 1):7.2f} "
-            f"{_f(r['E_ads']):>8s}"
+            f"{_f(r['E_ads']):>8s} {r['wall_s'] / u:8.1f} {r['calc_s'] / max(r['calls'], 1) / u:7.3f}"
         )
     ok = [r for r in rows if r["atoms"]]
     if len(ok) >= 2:
@@ -451,6 +459,7 @@ def main() -> int:
     ap.add_argument("--sizes", default="2,3", help="scaling: slab repeats n for n x n")
     ap.add_argument("--jobs", type=int, default=1, help="compare/scaling: one-thread processes side by side")
     args = ap.parse_args()
+    announce()  # the unit first, with the cores free; the worker processes inherit it
     return {"compare": compare, "means": means, "scaling": scaling}[args.part](args)
 
 

@@ -1,6 +1,7 @@
 """Plan (dry run) the DAG of a generated 1,000-ligand config; print planning time and job counts.
 
 Usage: python benchmarks/plan_1000.py [N] [--batch-size B]
+The planning time is printed in seconds and in machine units (``benchmarks/machine_unit.py``, measured first).
 The ligands are generated anchor-bearing molecules (alkyl phosphine oxides, sulfoxides,
 ketones, acids, amines, thiols of growing chain length and branching).
 """
@@ -17,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import yaml
+from machine_unit import announce, with_units
 
 ROOT = Path(__file__).resolve().parents[1]
 ANCHORS = ["P(C)(C)=O", "S(C)=O", "C(C)=O", "C(=O)O", "N", "S"]
@@ -38,6 +40,7 @@ def main() -> int:
     ap.add_argument("--batch-size", type=int, default=50, help="relaxations per cluster job (ligands and complexes)")
     args = ap.parse_args()
     n = args.n
+    announce()
     cfg = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
     cfg["set"] = f"plan{n}"
     cfg["batch_size"] = args.batch_size
@@ -77,7 +80,10 @@ def main() -> int:
     for rule, count in counts.items():
         if rule != "total":
             families[re.sub(r"_\d{4}$", "", rule)] += count
-    print(f"ligands: {n}; batch_size: {args.batch_size}; planning (dry run incl. config validation): {dt:.1f} s")
+    print(
+        f"ligands: {n}; batch_size: {args.batch_size}; planning (dry run incl. config validation): "
+        f"{with_units(dt, '.1f')}"
+    )
     print(f"jobs by rule family: {dict(families)}")
     print(f"cluster jobs (all but `all`): {cluster}")
     return 0

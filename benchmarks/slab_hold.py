@@ -12,12 +12,15 @@ ideal positions, 0.5 A; energy floor E_ideal - 1 eV), and print a Markdown table
 
 PASS = converged, no guard tripped, min Pb-Br >= 2.8 A and min Cs-Br >= 3.5 A.
 A backend that passes may relax slab atoms (``holds_slab=True`` in the registry).
+Wall times in seconds and in machine units (``benchmarks/machine_unit.py``, measured first).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from machine_unit import SYMBOL, announce, to_units
 
 from passivscreen.calculators import REGISTRY, set_threads, unavailable_reason
 from passivscreen.relaxation.slab_test import FMAX, RATTLE, SEED, slab_hold_test
@@ -34,6 +37,7 @@ def main() -> int:
     )
     ap.add_argument("--dft", action="store_true", help="also the available DFT backends (hours on 2 cores)")
     args = ap.parse_args()
+    announce()  # the unit first (one thread, in a fresh process), then the backends
     set_threads(args.threads)
     kinds = {"xtb", "ml"} | ({"dft"} if args.dft else set())
     names = args.backends or [n for n, b in REGISTRY.items() if b.kind in kinds]
@@ -56,17 +60,18 @@ def main() -> int:
     )
     print()
     print(
-        "| backend | status | steps (cap) | wall s | E - E_ideal (eV) | min Pb-Br (A) | min Cs-Br (A) "
-        "| max displ. (A) | guard | result |"
+        f"| backend | status | steps (cap) | wall s | wall {SYMBOL} | E - E_ideal (eV) | min Pb-Br (A) "
+        "| min Cs-Br (A) | max displ. (A) | guard | result |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "steps" not in r:
-            print(f"| {r['backend']} | {r['status']} | | | | | | | | FAIL |")
+            print(f"| {r['backend']} | {r['status']} | | | | | | | | | FAIL |")
             continue
         de = "n/a" if r["dE"] is None else f"{r['dE']:+.3f}"
         print(
-            f"| {r['backend']} | {r['status']} | {r['steps']} ({r['cap']}) | {r['wall_s']:.0f} | {de} "
+            f"| {r['backend']} | {r['status']} | {r['steps']} ({r['cap']}) | {r['wall_s']:.0f} "
+            f"| {to_units(r['wall_s']):.1f} | {de} "
             f"| {r['pb_br']:.2f} | {r['cs_br']:.2f} | {r['disp']:.2f} | {r['guard']} "
             f"| {'PASS' if r['pass'] else 'FAIL'} |"
         )

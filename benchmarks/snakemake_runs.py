@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from passivscreen.records.layout import Results
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -29,10 +31,10 @@ def run_snakemake(
     return run, time.perf_counter() - t0
 
 
-def job_times(res: Path, under: str = "") -> dict[str, float]:
-    """Seconds of every job under ``res/benchmarks/<under>`` (Snakemake's benchmark files), keyed by the
-    file's path below that directory, without ``.tsv``."""
-    top = res / "benchmarks" / under
+def job_times(res: Results, under: str = "") -> dict[str, float]:
+    """Seconds of every job under ``under`` (Snakemake's benchmark files of results tree ``res``,
+    :meth:`Results.benchmark_folder`), keyed by the file's path below that folder, without ``.tsv``."""
+    top = Path(res.benchmark_folder(under))
     return {
         str(tsv.relative_to(top).with_suffix("")): float(tsv.read_text().splitlines()[1].split("\t")[0])
         for tsv in sorted(top.rglob("*.tsv"))

@@ -4,7 +4,8 @@ Usage: python benchmarks/validation_table.py [results/validation]
        (after `snakemake --cores 2 --configfile configs/validation.yaml`)
 
 Prints per row: anchor, E_ads per ligand at both tiers, the error (screen - DFT), the rank at each; then
-the statistics of validation.json and the time each DFT job took (Snakemake's benchmark files). Exits 1
+the statistics of validation.json and the time each DFT job took (Snakemake's benchmark files), in seconds
+and in machine units (``benchmarks/machine_unit.py``: measured here, or handed on by dft_check.py). Exits 1
 when a row the DFT tier selected has no DFT energy (a failed check is not a result).
 """
 
@@ -15,17 +16,20 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from machine_unit import announce, in_units
 from snakemake_runs import job_times
 
+from passivscreen.records.layout import BASE, Results
 from passivscreen.types import tier_column
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    res = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "validation"
-    stats = json.loads((res / "validation.json").read_text())
-    df = pd.read_csv(res / "validation.csv")
+    res = Results(sys.argv[1]) if len(sys.argv) > 1 else Results.for_set("validation", ROOT / BASE)
+    stats = json.loads(Path(res.validation.summary).read_text())
+    df = pd.read_csv(res.validation.csv)
+    announce()
     screen, check = stats["screen_tier"], stats["check_tier"]
     a, b = tier_column(screen), tier_column(check)
     df = df.sort_values(b, na_position="last")
@@ -46,7 +50,7 @@ def main() -> int:
     )
     times = job_times(res, "tiers")
     if times:
-        print("\nDFT jobs (s): " + ", ".join(f"{p}: {t:.0f}" for p, t in times.items()))
+        print("\nDFT jobs (s): " + ", ".join(f"{p}: {t:.0f} ({in_units(t)})" for p, t in times.items()))
     missing = int(df[b].isna().sum())
     print(f"\ngoal: every selected row has a DFT E_ads: {'PASS' if not missing else f'MISS ({missing} failed)'}")
     return 1 if missing else 0

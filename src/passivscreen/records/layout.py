@@ -2,7 +2,8 @@
 
 ``Results("results/default").complex("acetone", "pristine-Pb12", "top").json`` is
 ``results/default/adsorption/acetone/pristine-Pb12/top.json``. A rule gets its output patterns from the same
-methods with Snakemake wildcards for names (``layout.slab("{site}", "{face}").json``).
+methods with Snakemake wildcards for names (``layout.slab("{site}", "{face}").json``); a reader of a finished
+tree finds its files with glob wildcards in the same methods (:meth:`Results.existing`).
 """
 
 from __future__ import annotations
@@ -144,3 +145,22 @@ class Results:
     def benchmark(self, *job: str) -> str:
         """Snakemake's benchmark file of a job (``benchmarks/<job...>.tsv``)."""
         return self._path("benchmarks", *job[:-1], f"{job[-1]}.tsv")
+
+    def benchmark_folder(self, *under: str) -> str:
+        """The folder of Snakemake's benchmark files of the jobs under ``under`` (``benchmarks/<under...>``;
+        none: of every job), as :meth:`benchmark` names them."""
+        return self._path("benchmarks", *under)
+
+    def existing(self, pattern: str) -> list[Path]:
+        """The files of this tree that match ``pattern``, sorted: a path of this layout with ``*`` for names,
+        e.g. every complex record, ``layout.existing(layout.complex("*", "*", "*").json)``.
+
+        For readers of a finished tree (benchmarks, tables); a rule names its files, it does not glob.
+
+        Raises
+        ------
+        ValueError
+            When ``pattern`` is not under this tree's root.
+        """
+        relative = Path(pattern).relative_to(self.root)
+        return sorted(Path(self.root).glob(str(relative)))

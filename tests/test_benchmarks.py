@@ -1,0 +1,66 @@
+"""The benchmarks' machine unit (benchmarks/machine_unit.py): measured, positive and finite, and formatted."""
+
+from __future__ import annotations
+
+import importlib
+import math
+import sys
+
+import pytest
+
+from passivscreen.records.layout import Results
+
+
+@pytest.fixture(scope="module")
+def mu(root):
+    """benchmarks/machine_unit.py, imported as the benchmarks import it (their folder on the path)."""
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        yield importlib.import_module("machine_unit")
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+
+
+def test_in_units_formats_seconds_as_machine_units(mu):
+    assert mu.in_units(986.0, unit=7.95) == f"124 {mu.SYMBOL}"
+    assert mu.in_units(30.0, unit=8.0) == f"3.8 {mu.SYMBOL}"
+    assert mu.in_units(1.2, unit=8.0) == f"0.15 {mu.SYMBOL}"
+    assert round(mu.goal_units(45 * 60)) == 340  # the DFT check's 45 minutes at the developers' unit
+
+
+@pytest.mark.slow
+def test_machine_unit_is_measured_positive_and_finite(mu, monkeypatch):
+    """One real measurement (three GFN2-xTB calls of the 52-atom slab, 10-30 s): the unit, its description,
+    and the hand-over to a child process."""
+    monkeypatch.delenv(mu.ENV, raising=False)  # measured here, and not left to the tests after this one
+    mu.measurement.cache_clear()
+    m = mu.measurement()
+    unit = mu.machine_unit()
+    assert math.isfinite(unit) and unit > 0
+    assert unit == min(m["times_s"]) and len(m["times_s"]) == mu.REPEATS
+    assert m["n_atoms"] == 52 and m["formula"] == "Br32Cs8Pb12" and m["backend"] == "gfn2"
+    assert m["vacuum_A"] == pytest.approx(40.0)
+    assert mu.in_units(unit) == f"1.0 {mu.SYMBOL}"
+    assert mu.with_units(2 * unit, ".1f") == f"{2 * unit:.1f} s (2.0 {mu.SYMBOL})"
+    assert f"{unit:.2f} s" in mu.describe()
+    assert mu._inherited()["unit_s"] == unit  # what the benchmark's worker processes read
+
+
+def test_results_existing_globs_the_layout(tmp_path):
+    """Results.existing finds the files a layout names, with * for names (the benchmarks' readers)."""
+    res = Results(str(tmp_path))
+    for ligand, site, face in (("acetone", "pristine-Pb12", "top"), ("dmso", "vBr0", "both")):
+        path = tmp_path / "adsorption" / ligand / site / f"{face}.json"
+        path.parent.mkdir(parents=True)
+        path.write_text("{}")
+    (tmp_path / "ligands").mkdir()
+    (tmp_path / "ligands" / "acetone.json").write_text("{}")
+    assert [str(p) for p in res.existing(res.complex("*", "*", "*").json)] == [
+        res.complex("acetone", "pristine-Pb12", "top").json,
+        res.complex("dmso", "vBr0", "both").json,
+    ]
+    assert [str(p) for p in res.existing(res.ligand("*").json)] == [res.ligand("acetone").json]
+    assert res.existing(res.slab("*", "*").json) == []
+    assert res.benchmark("tiers", "pbe", "rank_0001").startswith(res.benchmark_folder("tiers") + "/")
+    with pytest.raises(ValueError):
+        res.existing("/elsewhere/*.json")
