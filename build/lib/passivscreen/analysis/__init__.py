@@ -1,2 +1,0 @@
-"""Analysis: adsorption energies, geometry, integrity flags, electronic structure (bond orders, trap
-states, projected DOS) and figures."""

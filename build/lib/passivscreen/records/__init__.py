@@ -1,1 +1,0 @@
-"""Records: atomic files, provenance and the ASE database of every calculation."""
