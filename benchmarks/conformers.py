@@ -37,8 +37,9 @@ def run_one(name: str, smiles: str, conformers: int | None) -> dict[str, Any]:
     from passivscreen.calculators import set_threads
     from passivscreen.config import validate_config
     from passivscreen.records.layout import Results
-    from passivscreen.steps.adsorption import run_adsorption
+    from passivscreen.steps.adsorption import run_adsorption_member
     from passivscreen.steps.convergence import complex_paths
+    from passivscreen.steps.jobs import complex_member
     from passivscreen.steps.ligand import run_ligand
     from passivscreen.steps.slab import run_slab
     from passivscreen.structures import site_labels
@@ -53,19 +54,7 @@ def run_one(name: str, smiles: str, conformers: int | None) -> dict[str, Any]:
         t0 = time.perf_counter()
         run_slab(cfg, site, "top", p["slab_record"], p["slab"])
         lig = run_ligand(cfg, name, p["ligand_record"], p["ligand"], layout.ligand(name).workdir)
-        rec = run_adsorption(
-            cfg,
-            name,
-            site,
-            "top",
-            p["slab_record"],
-            p["slab"],
-            p["ligand_record"],
-            p["ligand"],
-            p["record"],
-            p["complex"],
-            layout.complex(name, site, "top").workdir,
-        )
+        rec = run_adsorption_member(cfg, complex_member(layout, name, site, "top"))
         wall = time.perf_counter() - t0
     return {
         "ligand": name,

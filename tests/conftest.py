@@ -79,8 +79,10 @@ class TinyScreen:
 def tiny_screen(tmp_path_factory: pytest.TempPathFactory) -> TinyScreen:
     """The slab, both ligands and both complexes of :data:`TINY_CONFIG`, relaxed with real GFN2-xTB once."""
     from passivscreen.config import validate_config
-    from passivscreen.steps.adsorption import run_adsorption
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.adsorption import run_adsorption_member
     from passivscreen.steps.convergence import complex_paths
+    from passivscreen.steps.jobs import complex_member
     from passivscreen.steps.ligand import run_ligand
     from passivscreen.steps.slab import run_slab
     from passivscreen.structures import site_labels
@@ -96,19 +98,7 @@ def tiny_screen(tmp_path_factory: pytest.TempPathFactory) -> TinyScreen:
             assert slab["status"] == "ok", slab.get("reason")
         lrec = run_ligand(cfg, lig, p["ligand_record"], p["ligand"], res / "work" / lig)
         assert lrec["status"] == "ok", lrec.get("reason")
-        rec = run_adsorption(
-            cfg,
-            lig,
-            site,
-            "top",
-            p["slab_record"],
-            p["slab"],
-            p["ligand_record"],
-            p["ligand"],
-            p["record"],
-            p["complex"],
-            res / "work" / lig / "cx",
-        )
+        rec = run_adsorption_member(cfg, complex_member(Results(str(res)), lig, site, "top"))
         assert rec["status"] == "ok", rec.get("reason")
         paths[lig], records[lig] = p, rec
     return TinyScreen(cfg, res, site, paths, records)

@@ -14,8 +14,10 @@ from passivscreen.ligands.molecules import ligand_from_smiles
 from passivscreen.placement import orientations
 from passivscreen.placement.modes import APICAL_DISTANCE, POCKET_HEIGHT
 from passivscreen.ranking import ranking_table
-from passivscreen.steps.adsorption import run_adsorption
+from passivscreen.records.layout import Results
+from passivscreen.steps.adsorption import run_adsorption_member
 from passivscreen.steps.convergence import complex_paths
+from passivscreen.steps.jobs import complex_member
 from passivscreen.steps.ligand import run_ligand
 from passivscreen.steps.slab import run_slab
 from passivscreen.structures import SlabSpec, build_slab, site_labels, site_slab, surface_pb_indices
@@ -155,19 +157,7 @@ def test_radical_and_ions_through_the_steps(tiny_screen, tmp_path):
         assert lrec["status"] == "ok", lrec.get("reason")
         out[lig] = (
             lrec,
-            run_adsorption(
-                cfg,
-                lig,
-                site,
-                "top",
-                p["slab_record"],
-                p["slab"],
-                p["ligand_record"],
-                p["ligand"],
-                p["record"],
-                p["complex"],
-                res / "w" / lig / "cx",
-            ),
+            run_adsorption_member(cfg, complex_member(Results(str(res)), lig, site, "top")),
         )
     assert out["acetonyl"][0]["multiplicity"] == 2
     lrec, rec = out["mabr"]

@@ -227,3 +227,22 @@ def run_adsorption(
     write_structures(out_xyz, best_atoms if best_atoms is not None else Atoms())
     write_record(out_json, record)
     return record
+
+
+def run_adsorption_member(cfg: dict[str, Any], member: dict[str, str]) -> dict[str, Any]:
+    """:func:`run_adsorption` on the files of a complex as a batch member names them
+    (:func:`passivscreen.steps.jobs.complex_member`: the results layout's paths)."""
+    m = member
+    return run_adsorption(
+        cfg,
+        m["ligand"],
+        m["site"],
+        m["face"],
+        m["slab_json"],
+        m["slab_xyz"],
+        m["ligand_json"],
+        m["ligand_xyz"],
+        m["json"],
+        m["xyz"],
+        m["workdir"],
+    )

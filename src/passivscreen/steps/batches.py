@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from passivscreen.records.files import read_json
-from passivscreen.steps.adsorption import run_adsorption
+from passivscreen.steps.adsorption import run_adsorption_member
 from passivscreen.steps.common import ligand_entry
 from passivscreen.steps.jobs import fingerprint, result_settings
 from passivscreen.steps.ligand import run_ligand
@@ -193,19 +193,7 @@ def run_adsorption_batch(
 
     def run(member: Member) -> dict[str, Any]:
         m = member.spec
-        rec = run_adsorption(
-            cfg,
-            m["ligand"],
-            m["site"],
-            m["face"],
-            m["slab_json"],
-            m["slab_xyz"],
-            m["ligand_json"],
-            m["ligand_xyz"],
-            m["json"],
-            m["xyz"],
-            m["workdir"],
-        )
+        rec = run_adsorption_member(cfg, m)
         write_pdos_plot(clean_slab_json, m["slab_json"], m["json"], m["pdos"])
         write_structure_picture(m["xyz"], m["json"], m["picture"])
         return rec
