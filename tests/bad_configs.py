@@ -161,7 +161,6 @@ BAD_CONFIGS: dict[str, BadConfig] = {
     "unembeddable_ligand": BadConfig("cannot embed", "ligands[0]", _lig(smiles=UNEMBEDDABLE)),
     "smiles_dummy_atom": BadConfig("dummy atom", "ligands[0].smiles", _lig(smiles="*CN")),
     "smiles_r_group_label": BadConfig("R-group", "ligands[0].smiles", _lig(smiles="CN |$R1;$|")),
-    "smiles_radical": BadConfig("unpaired electron", "ligands[0].smiles", _lig(smiles="[CH2]CN")),
     "smiles_element_beyond_xtb": BadConfig(_E("['Fr']"), "ligands[0].smiles", _lig(smiles="[Fr]CN")),
     "anchor_cooh_binding_x": BadConfig(
         "anchor 'COOH' not present", "ligands[0]", _lig(smiles="CC(=O)O", anchor="COOH", binding="X")

@@ -159,7 +159,10 @@ def test_radical_and_ions_through_the_steps(tiny_screen, tmp_path):
             lrec,
             run_adsorption_member(cfg, complex_member(Results(str(res)), lig, site, "top")),
         )
-    assert out["acetonyl"][0]["multiplicity"] == 2
+    lrec, rec = out["acetonyl"]
+    # a doublet radical on the closed-shell slab: the complex is a doublet too (unpaired electrons add)
+    assert lrec["multiplicity"] == 2 and rec["multiplicity"] == 2 and rec["charge"] == 0
+    assert rec["status"] == "ok", rec.get("reason")
     lrec, rec = out["mabr"]
     assert rec["status"] == "ok" and rec["binding"] == "ion_pair", rec.get("reason")
     assert rec["d_cation_Pb_A"] > 3.0
@@ -173,3 +176,12 @@ def test_radical_and_ions_through_the_steps(tiny_screen, tmp_path):
     assert -3.0 < rec["E_ads_eV"] < 1.0
     # the anion's Mulliken charge is measured from its formal -1: it gave electrons, it was not reduced
     assert rec["charge_transfer_e"] > 0 and not [f for f in rec["integrity"]["flags"] if "reduced" in f]
+
+
+def test_unpaired_electrons_of_slab_and_ligands_add():
+    from passivscreen.calculators.systems import complex_state
+
+    assert complex_state((0, 1), (0, 2), 1) == (0, 2)  # a doublet radical on the pristine slab
+    assert complex_state((0, 1), (0, 2), 2) == (0, 3)  # one on each face: a triplet
+    assert complex_state((0, 2), (0, 2), 1) == (0, 3)  # on a neutral vacancy (doublet): high spin
+    assert complex_state((1, 1), (-1, 1), 1) == (0, 1)  # an anion on a charged slab

@@ -4,7 +4,7 @@ The out-of-domain configs are generated from the domains themselves, not listed 
 (``passivscreen.schema.schema()``: values beyond each minimum and maximum, non-members of each enum, wrong
 types, non-finite numbers, unknown keys), each backend's parameter domain
 (``presets/parameter_domains.yaml``: the same, plus pinned and refused keys) and the SMILES features no
-engine computes (dummy atoms, R-group labels, unpaired electrons, elements beyond GFN2-xTB's).
+engine computes (dummy atoms, R-group labels, elements beyond GFN2-xTB's).
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def _param_cases() -> list[st.SearchStrategy]:
 
 
 #: SMILES features no engine computes, each put on a molecule that is fine without it
-FEATURES = ["*", "[1*]", "[*:1]", "[CH2]", "[NH]", "[O]"] + [f"[{s}]" for s in chemical_symbols[87:]]
+FEATURES = ["*", "[1*]", "[*:1]"] + [f"[{s}]" for s in chemical_symbols[87:]]
 
 
 def _smiles_cases() -> list[st.SearchStrategy]:

@@ -130,6 +130,8 @@ _COMPLEX = {
     "smiles": str | None,
     "anchor": str | None,
     "binding": str,
+    "charge": int,
+    "multiplicity": int,
     "n_conformers": int,
     "n_conformers_placed": int,
     "orientations": list,

@@ -17,6 +17,15 @@ def electronic_state(atoms: Atoms, charge: int, multiplicity: int) -> None:
     atoms.set_initial_magnetic_moments(m)
 
 
+def complex_state(slab: tuple[int, int], ligand: tuple[int, int], n_ligands: int) -> tuple[int, int]:
+    """Charge and multiplicity of a slab carrying ``n_ligands`` copies of a ligand, from the (charge,
+    multiplicity) of each: charges add, and so do unpaired electrons (high spin: a doublet radical on a
+    closed-shell slab is a doublet, two of them a triplet; on a doublet vacancy slab one radical makes a
+    triplet)."""
+    (q_slab, m_slab), (q_lig, m_lig) = slab, ligand
+    return q_slab + n_ligands * q_lig, m_slab + n_ligands * (m_lig - 1)
+
+
 #: A free molecule in a slab's lateral cell: A of vacuum above and below it along z (the slab's own
 #: c is 2-3x longer; E_ads changes by at most a few meV, docs/validation.md).
 SLAB_CELL_MOLECULE_VACUUM = 6.0

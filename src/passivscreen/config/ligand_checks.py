@@ -5,7 +5,8 @@ can compute.
 The run decides what a ligand entry puts on the surface in one function,
 :func:`passivscreen.ligands.placed_species`; these checks call that same function, so an anchor, anchor atom
 or binding mode the run would refuse is refused here. "RDKit parses it" is not the test: each atom must be a
-real element every backend treats, with no query, R-group label or unpaired electron, and the molecule must
+real element every backend treats, with no query or R-group label (a radical is computed at its RDKit
+multiplicity, and the complex adds its unpaired electrons to the slab's), and the molecule must
 have the charge its binding mode needs (the plan) and embed in 3D (:func:`~.checks.check_embedding`).
 """
 
@@ -50,12 +51,6 @@ def uncomputable(mol: Any, backends: list[str]) -> str | None:
         labels = [p for p in PLACEHOLDER_PROPS if atom.HasProp(p)]
         if labels:
             return f"{where} carries the placeholder label {atom.GetProp(labels[0])!r} (an R-group), not an atom"
-        if atom.GetNumRadicalElectrons():
-            return (
-                f"{where} has {atom.GetNumRadicalElectrons()} unpaired electron(s): the complex takes the slab's "
-                "spin (steps/surface.py) and each binding mode is defined for closed-shell species, so a radical's "
-                "spin state is undefined (write the closed-shell molecule, hydrogens explicit if needed)"
-            )
     if Chem.GetMolSubstanceGroups(mol):
         return "it has substance groups (a CXSMILES polymer or repeat unit), not one molecule"
     symbols = {a.GetSymbol() for a in Chem.AddHs(mol).GetAtoms()}

@@ -14,7 +14,7 @@ from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier, screen_tiers, tiers_from_config
-from passivscreen.calculators.systems import electronic_state, molecule_box
+from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box
 from passivscreen.convergence.variants import Variant, rebuild, spec_with
 from passivscreen.records.files import read_json
 from passivscreen.relaxation.held import held_copy
@@ -113,7 +113,8 @@ def converge_complex(
     reference, cx, lig = read(paths["slab"]), read(paths["complex"]), read(paths["ligand"])
     n = len(face_tuple(rec["face"]))
     charge, mult = int(slab_rec.get("charge", 0)), int(slab_rec.get("multiplicity", 1))
-    lig_charge = int(lig_rec.get("charge", 0))
+    lig_charge, lig_mult = int(lig_rec.get("charge", 0)), int(lig_rec.get("multiplicity", 1))
+    cx_charge, cx_mult = complex_state((charge, mult), (lig_charge, lig_mult), n)
     tag = (slab_rec["site"], slab_rec["face"])
     molecule_box(lig, energies.tier)
     rows = []
@@ -121,10 +122,8 @@ def converge_complex(
         slab, complex_atoms, _ = rebuild(slab_rec, reference, cx, v.spec)
         acc = v.params.get("accuracy")
         e_slab = energies(("slab", *tag, v.label), slab, v.params, charge, mult)
-        e_lig = energies(("ligand", rec["ligand"], acc), lig, v.params, lig_charge, 1)
-        e_cx = energies(
-            ("complex", rec["ligand"], *tag, v.label), complex_atoms, v.params, charge + n * lig_charge, mult
-        )
+        e_lig = energies(("ligand", rec["ligand"], acc), lig, v.params, lig_charge, lig_mult)
+        e_cx = energies(("complex", rec["ligand"], *tag, v.label), complex_atoms, v.params, cx_charge, cx_mult)
         e_ads = None if None in (e_slab, e_lig, e_cx) else adsorption_energy(e_cx, e_slab, e_lig, n) / n
         rows.append(
             {

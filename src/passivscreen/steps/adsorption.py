@@ -218,7 +218,12 @@ def run_adsorption(
     try:
         refs = _references(slab_rec, lig_rec, len(faces), chain[0].name)
         job = make_job(cfg, chain, name, faces, slab_rec, slab_xyz, lig_rec, ligand_xyz, refs, workdir)
-        record.update(binding=job.lig.binding, n_conformers=lig_rec.get("n_conformers", 1))
+        record.update(
+            binding=job.lig.binding,
+            n_conformers=lig_rec.get("n_conformers", 1),
+            charge=job.charge,
+            multiplicity=job.multiplicity,
+        )
         best_atoms = _adsorb(job, ligand_entry(cfg, name), faces, slab_rec, record)
     except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
         record.update(failure(err, "E_ads_eV"))
