@@ -78,3 +78,28 @@ def test_periodic_image_clash(small_slab):
     site = surface_pb_indices(small_slab)[0]
     _, clash = orientations(small_slab, rod, site, 4)
     assert clash
+
+
+@pytest.mark.parametrize("smiles, element, start", [("CP(C)(C)=O", "O", 2.5), ("CS", "S", 3.0), ("CN", "N", 2.65)])
+def test_every_rotation_at_every_starting_height(small_slab, smiles, element, start):
+    """placement.heights: each rotation placed at the anchor's initial height plus each offset, on both faces."""
+    lig = ligand_from_smiles("l", smiles)
+    assert lig.atoms[lig.anchor_index].symbol == element
+    top, bottom = surface_pb_indices(small_slab, "top")[0], surface_pb_indices(small_slab, "bottom")[0]
+    ok, clash = orientations(small_slab, lig, {"top": top, "bottom": bottom}, 2, height_offsets=(-0.3, 0.0, 0.4))
+    placed = ok + clash
+    assert [(c.rotation_deg, c.height_offset) for c in placed] == [
+        (r, h) for r in (0.0, 180.0) for h in (-0.3, 0.0, 0.4)
+    ]
+    for c in placed:
+        for anchor, site in zip(c.anchors, c.sites):
+            d = np.linalg.norm(c.atoms.positions[anchor] - c.atoms.positions[site])
+            assert d == pytest.approx(start + c.height_offset, abs=1e-8)
+
+
+def test_ion_pair_starts_further_out_by_the_offset(small_slab):
+    salt = ligand_from_smiles("mabr", "C[NH3+].[Br-]")
+    site = surface_pb_indices(small_slab)[0]
+    (base, up), _ = orientations(small_slab, salt, site, 1, height_offsets=(0.0, 0.5), min_contact_ratio=0.0)
+    shift = up.atoms.positions[base.n_slab :] - base.atoms.positions[base.n_slab :]
+    assert np.allclose(shift, [0.0, 0.0, 0.5], atol=1e-8)

@@ -141,6 +141,7 @@ _COMPLEX = {
     # the best orientation: its screening single point ...
     "conformer": int,
     "rotation_deg": float,
+    "height_offset_A": float,
     "min_contact_ratio": float,
     "sp_calc_s": float,
     "E_sp_eV": float | None,

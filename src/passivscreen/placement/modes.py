@@ -8,7 +8,7 @@ from ase import Atoms
 from ase.geometry import find_mic
 
 from passivscreen.ligands.molecules import Ligand
-from passivscreen.placement.place import Placement, contact_ratio, place_ligand, rot_z, rotation_to
+from passivscreen.placement.place import Placement, contact_ratio, initial_distance, place_ligand, rot_z, rotation_to
 
 #: X-type anions: the anchor starts this far (A) outside the plane of the removed surface Br.
 X_HEIGHT = 0.8
@@ -21,16 +21,24 @@ POCKET_HEIGHT = 2.3
 
 
 def place(
-    slab: Atoms, ligand: Ligand, site: int, rotation: float, face: str, target: np.ndarray | None = None
+    slab: Atoms,
+    ligand: Ligand,
+    site: int,
+    rotation: float,
+    face: str,
+    target: np.ndarray | None = None,
+    height_offset: float = 0.0,
 ) -> Placement:
-    """Place ``ligand`` by its binding mode (see the module docstring)."""
+    """Place ``ligand`` by its binding mode (see the module docstring), ``height_offset`` A further out (or in,
+    when negative) than the mode's initial height."""
     if ligand.binding == "X":
         if target is None:
             raise ValueError(f"ligand '{ligand.name}': an X-type anion needs the removed Br's position")
-        return place_ligand(slab, ligand, site, rotation, face, distance=X_HEIGHT, target=target)
+        return place_ligand(slab, ligand, site, rotation, face, distance=X_HEIGHT + height_offset, target=target)
     if ligand.binding == "ion_pair":
-        return place_ion_pair(slab, ligand, site, rotation, face)
-    return place_ligand(slab, ligand, site, rotation, face)
+        return place_ion_pair(slab, ligand, site, rotation, face, height_offset)
+    anchor = ligand.atoms[ligand.anchor_index].symbol
+    return place_ligand(slab, ligand, site, rotation, face, distance=initial_distance(anchor) + height_offset)
 
 
 def pocket_offset(slab: Atoms, site: int) -> np.ndarray:
@@ -45,11 +53,13 @@ def pocket_offset(slab: Atoms, site: int) -> np.ndarray:
     return 0.5 * (ex + ey) * np.array([1.0, 1.0, 0.0])
 
 
-def place_ion_pair(slab: Atoms, ligand: Ligand, site: int, rotation_deg: float = 0.0, face: str = "top") -> Placement:
+def place_ion_pair(
+    slab: Atoms, ligand: Ligand, site: int, rotation_deg: float = 0.0, face: str = "top", height_offset: float = 0.0
+) -> Placement:
     """An ammonium salt as an ion pair: its counter-anion on the apical site of Pb ``site``, the ammonium N
     in the A-site pocket next to it, the cation's heavy atoms pointing away from the surface, turned by
-    ``rotation_deg`` about the normal through N. A zwitterion (no separate anion) goes into the pocket
-    alone."""
+    ``rotation_deg`` about the normal through N, the pair ``height_offset`` A further out. A zwitterion (no
+    separate anion) goes into the pocket alone."""
     from rdkit import Chem
 
     lig = ligand.atoms.copy()
@@ -61,13 +71,13 @@ def place_ion_pair(slab: Atoms, ligand: Ligand, site: int, rotation_deg: float =
     heavy = [i for i in cation if lig[i].symbol != "H" and i != n]
     up = (lig.positions[heavy].mean(axis=0) if heavy else lig.positions[cation].mean(axis=0)) - lig.positions[n]
     rot = rot_z(rotation_deg) @ rotation_to(up if np.linalg.norm(up) > 1e-6 else normal, normal)
-    pocket = slab.positions[site] + pocket_offset(slab, site) + POCKET_HEIGHT * normal
+    pocket = slab.positions[site] + pocket_offset(slab, site) + (POCKET_HEIGHT + height_offset) * normal
     pos = lig.positions.copy()
     pos[cation] = (lig.positions[cation] - lig.positions[n]) @ rot.T + pocket
     anion = [i for i in range(len(lig)) if i not in set(cation)]
     if anion:
         centre = lig.positions[anion].mean(axis=0)
-        pos[anion] = lig.positions[anion] - centre + slab.positions[site] + APICAL_DISTANCE * normal
+        pos[anion] = lig.positions[anion] - centre + slab.positions[site] + (APICAL_DISTANCE + height_offset) * normal
     lig.positions = pos
     complex_atoms = slab.copy()
     complex_atoms += lig

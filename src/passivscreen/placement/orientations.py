@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +42,7 @@ class Complex:
     faces: tuple[str, ...]
     min_contact_ratio: float
     conformer: int = 0
+    height_offset: float = 0.0
 
 
 def orientations(
@@ -54,6 +55,7 @@ def orientations(
     span_deg: float = 360.0,
     targets: Mapping[str, np.ndarray] | None = None,
     conformer: int = 0,
+    height_offsets: Sequence[float] = (0.0,),
 ) -> tuple[list[Complex], list[Complex]]:
     """``n_rotations`` rotations about the normal spread over ``span_deg``.
 
@@ -63,19 +65,24 @@ def orientations(
     :func:`passivscreen.structures.site_rotation_order`): rotations beyond it
     repeat symmetry-equivalent configurations. The ligand's binding mode picks the placer: ``L`` on
     the Pb, ``X`` at ``targets[face]`` (the removed Br's position), ``ion_pair`` in the A-site pocket
-    (:func:`passivscreen.placement.modes.place_ion_pair`). Returns (accepted, rejected for clashes).
+    (:func:`passivscreen.placement.modes.place_ion_pair`). Each rotation is placed at every starting height
+    of ``height_offsets`` (A added to the binding mode's initial height: a start too far out can stop in a
+    shallow minimum). Returns (accepted, rejected for clashes).
     """
     on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
     ok: list[Complex] = []
     clash: list[Complex] = []
     for k in range(n_rotations):
         rot = span_deg * k / n_rotations
-        atoms, anchors, ratio = slab, [], np.inf
-        for f, site in on.items():
-            p = place(atoms, ligand, site, rot, f, None if targets is None else targets.get(f))
-            anchors.append(p.anchor)
-            ratio = min(ratio, p.min_contact_ratio)
-            atoms = p.atoms
-        c = Complex(atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio, conformer)
-        (ok if ratio >= min_contact_ratio else clash).append(c)
+        for dh in height_offsets:
+            atoms, anchors, ratio = slab, [], np.inf
+            for f, site in on.items():
+                p = place(atoms, ligand, site, rot, f, None if targets is None else targets.get(f), float(dh))
+                anchors.append(p.anchor)
+                ratio = min(ratio, p.min_contact_ratio)
+                atoms = p.atoms
+            c = Complex(
+                atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio, conformer, dh
+            )
+            (ok if ratio >= min_contact_ratio else clash).append(c)
     return ok, clash

@@ -16,6 +16,11 @@ from passivscreen.ligands.molecules import Ligand
 INITIAL_DISTANCE: dict[str, float] = {"O": 2.5, "N": 2.65, "S": 3.0}
 
 
+def initial_distance(element: str) -> float:
+    """The initial anchor-Pb distance (A) of an anchor ``element`` (2.6 A for an element not listed)."""
+    return INITIAL_DISTANCE.get(element, 2.6)
+
+
 @dataclass
 class Placement:
     """A ligand placed on the slab.
@@ -118,7 +123,7 @@ def place_ligand(
     anchor = ligand.anchor_index
     normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
     if distance is None:
-        distance = INITIAL_DISTANCE.get(lig[anchor].symbol, 2.6)
+        distance = initial_distance(lig[anchor].symbol)
     axis = anchor_axis(lig, anchor, ligand.bonds)
     rot = rot_z(rotation_deg) @ rotation_to(axis, -normal)
     pos = (lig.positions - lig.positions[anchor]) @ rot.T

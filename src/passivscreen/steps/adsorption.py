@@ -22,7 +22,7 @@ from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_sl
 from passivscreen.relaxation.tiers import run_chain, trajectory_names
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
-from passivscreen.steps.screening import screen_orientations
+from passivscreen.steps.screening import pose, screen_orientations
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
 
@@ -45,7 +45,15 @@ def place_all(
     on = {f: sites[f] for f in faces}
     mcr = cfg["placement"]["min_contact_ratio"]
     ok, clash = orientations(
-        slab, lig, on, n, min_contact_ratio=mcr, span_deg=span, targets=targets, conformer=conformer
+        slab,
+        lig,
+        on,
+        n,
+        min_contact_ratio=mcr,
+        span_deg=span,
+        targets=targets,
+        conformer=conformer,
+        height_offsets=cfg["placement"]["heights"],
     )
     return ok, clash, span
 
@@ -69,6 +77,7 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
         )
 
     stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
+    stem += f"_h{c.height_offset:+.2f}" if c.height_offset else ""
     run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=trajectory_names(job.workdir, stem, job.chain))
     for row in run.rows:
         row["E_ads_eV"] = job.refs.e_ads(row["energy_eV"], row["name"])
@@ -109,7 +118,7 @@ def _relax_best(
         if rank >= job.cfg["placement"]["relax_top"]:
             orientations_out.append({**s, "status": "screened"})
             continue
-        c = next(q for q in ok if (q.conformer, q.rotation_deg) == (s.get("conformer", 0), s["rotation_deg"]))
+        c = next(q for q in ok if pose(q) == (s.get("conformer", 0), s["rotation_deg"], s.get("height_offset_A", 0.0)))
         row, atoms = _relax_orientation(job, c, s)
         orientations_out.append(row)
         if (
@@ -157,6 +166,7 @@ def _adsorb(
             {
                 "conformer": c.conformer,
                 "rotation_deg": c.rotation_deg,
+                "height_offset_A": c.height_offset,
                 "status": "clash",
                 "min_contact_ratio": c.min_contact_ratio,
             }

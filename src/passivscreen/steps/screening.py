@@ -14,6 +14,11 @@ from passivscreen.relaxation.held import hold_slab
 from passivscreen.relaxation.scf import single_point
 
 
+def pose(c: Complex) -> tuple[int, float, float]:
+    """What identifies a placement among a complex's: conformer, rotation about the normal, starting height."""
+    return c.conformer, c.rotation_deg, c.height_offset
+
+
 def screen_orientations(
     tier: Tier, placements: list[Complex], e_ref: float, workdir: Path, charge: int, multiplicity: int
 ) -> list[dict[str, Any]]:
@@ -27,7 +32,7 @@ def screen_orientations(
         "e_ref": round(e_ref, 6),
         "charge": charge,
         "multiplicity": multiplicity,
-        "rotations": [[p.conformer, p.rotation_deg] for p in placements],
+        "rotations": [list(pose(p)) for p in placements],
     }
     if cache.exists():
         try:
@@ -49,6 +54,7 @@ def screen_orientations(
                 "sp_calc_s": time.perf_counter() - t0,
                 "conformer": p.conformer,
                 "rotation_deg": p.rotation_deg,
+                "height_offset_A": p.height_offset,
                 "min_contact_ratio": p.min_contact_ratio,
                 "E_sp_eV": e,
                 "E_ads_sp_eV": None if e is None else e - e_ref,
