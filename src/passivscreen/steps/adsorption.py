@@ -20,6 +20,7 @@ from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
 from passivscreen.relaxation.tiers import run_chain, trajectory_names
+from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
 from passivscreen.steps.screening import pose, screen_orientations
@@ -39,21 +40,22 @@ def place_all(
 ) -> tuple[list[Complex], list[Complex], float]:
     """``n`` placements (default ``placement.orientations``) of one ligand on each face, the same rotation on
     every face, over the symmetry-distinct span of the first face's site: (accepted, clashing, span).
-    ``targets``: the removed Br's position per face, for an X-type anion."""
-    n = n or cfg["placement"]["orientations"]
+    ``targets``: the removed Br's position per face, for an X-type anion. Settings missing from
+    ``cfg["placement"]`` take the schema's defaults."""
+    settings = {**section_defaults("placement"), **cfg["placement"]}
+    n = n or settings["orientations"]
     span = 360.0 / site_rotation_order(slab, sites[faces[0]])
     on = {f: sites[f] for f in faces}
-    mcr = cfg["placement"]["min_contact_ratio"]
     ok, clash = orientations(
         slab,
         lig,
         on,
         n,
-        min_contact_ratio=mcr,
+        min_contact_ratio=settings["min_contact_ratio"],
         span_deg=span,
         targets=targets,
         conformer=conformer,
-        height_offsets=cfg["placement"]["heights"],
+        height_offsets=settings["heights"],
     )
     return ok, clash, span
 
