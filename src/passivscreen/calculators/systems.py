@@ -17,6 +17,11 @@ def electronic_state(atoms: Atoms, charge: int, multiplicity: int) -> None:
     atoms.set_initial_magnetic_moments(m)
 
 
+def state_of(record: dict) -> tuple[int, int]:
+    """(charge, multiplicity) of a slab or ligand record (neutral singlet where it names none)."""
+    return int(record.get("charge", 0)), int(record.get("multiplicity", 1))
+
+
 def complex_state(slab: tuple[int, int], ligand: tuple[int, int], n_ligands: int) -> tuple[int, int]:
     """Charge and multiplicity of a slab carrying ``n_ligands`` copies of a ligand, from the (charge,
     multiplicity) of each: charges add, and so do unpaired electrons (high spin: a doublet radical on a

@@ -14,7 +14,7 @@ from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier, screen_tiers, tiers_from_config
-from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box
+from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box, state_of
 from passivscreen.convergence.variants import Variant, rebuild, spec_with
 from passivscreen.records.files import read_json
 from passivscreen.relaxation.held import held_copy
@@ -112,8 +112,7 @@ def converge_complex(
         return []
     reference, cx, lig = read(paths["slab"]), read(paths["complex"]), read(paths["ligand"])
     n = len(face_tuple(rec["face"]))
-    charge, mult = int(slab_rec.get("charge", 0)), int(slab_rec.get("multiplicity", 1))
-    lig_charge, lig_mult = int(lig_rec.get("charge", 0)), int(lig_rec.get("multiplicity", 1))
+    (charge, mult), (lig_charge, lig_mult) = state_of(slab_rec), state_of(lig_rec)
     cx_charge, cx_mult = complex_state((charge, mult), (lig_charge, lig_mult), n)
     tag = (slab_rec["site"], slab_rec["face"])
     molecule_box(lig, energies.tier)

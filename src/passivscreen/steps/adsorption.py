@@ -23,9 +23,10 @@ from passivscreen.relaxation.tiers import run_chain, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
-from passivscreen.steps.screening import pose, screen_orientations
+from passivscreen.steps.screening import pose, row_pose, screen_orientations
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
+from passivscreen.types import E_ADS
 
 
 def place_all(
@@ -120,7 +121,7 @@ def _relax_best(
         if rank >= job.cfg["placement"]["relax_top"]:
             orientations_out.append({**s, "status": "screened"})
             continue
-        c = next(q for q in ok if pose(q) == (s.get("conformer", 0), s["rotation_deg"], s.get("height_offset_A", 0.0)))
+        c = next(q for q in ok if pose(q) == row_pose(s))
         row, atoms = _relax_orientation(job, c, s)
         orientations_out.append(row)
         if (
@@ -238,7 +239,7 @@ def run_adsorption(
         )
         best_atoms = _adsorb(job, ligand_entry(cfg, name), faces, slab_rec, record)
     except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
-        record.update(failure(err, "E_ads_eV"))
+        record.update(failure(err, E_ADS))
     record["n_orientations"] = len(record["orientations"])
     record["traps_before"] = slab_rec.get("traps")
     write_structures(out_xyz, best_atoms if best_atoms is not None else Atoms())

@@ -9,9 +9,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from ase import Atoms
+from ase.calculators.calculator import CalculationFailed, InputError
 
-from passivscreen.calculators import BackendError, get_calculator
+from passivscreen.calculators import BackendError, SCFError, get_calculator
+from passivscreen.ligands import LigandError
+from passivscreen.relaxation.guards import GuardTripped
 from passivscreen.relaxation.scf import single_point
+from passivscreen.structures import SlabError
 
 
 class Skip(Exception):
@@ -20,6 +24,21 @@ class Skip(Exception):
     def __init__(self, status: str, reason: str):
         super().__init__(reason)
         self.status, self.reason = status, reason
+
+
+#: The exception types that are failures of the science (a row), not bugs of the code (a failed job): a known
+#: reason to stop (:class:`Skip`), an engine that is missing, crashed or whose SCF did not converge, a guard
+#: that tripped, a ligand or slab that cannot be built.
+EXPECTED_FAILURES: tuple[type[BaseException], ...] = (
+    Skip,
+    BackendError,
+    SCFError,
+    CalculationFailed,
+    InputError,
+    GuardTripped,
+    LigandError,
+    SlabError,
+)
 
 
 def ligand_entry(cfg: dict[str, Any], name: str) -> dict[str, Any]:
@@ -34,24 +53,10 @@ def ligand_entry(cfg: dict[str, Any], name: str) -> dict[str, Any]:
 ENGINE_PACKAGES = frozenset({"tblite", "chgnet", "sevenn", "torch", "gpaw"})
 
 
-def expected_failures() -> tuple[type[BaseException], ...]:
-    """The exception types that are failures of the science (a row), not bugs of the code (a failed job):
-    a known reason to stop (:class:`Skip`), an engine that is missing, crashed or whose SCF did not converge,
-    a guard that tripped, a ligand or slab that cannot be built."""
-    from ase.calculators.calculator import CalculationFailed, InputError
-
-    from passivscreen.calculators import SCFError
-    from passivscreen.ligands import LigandError
-    from passivscreen.relaxation.guards import GuardTripped
-    from passivscreen.structures import SlabError
-
-    return (Skip, BackendError, SCFError, CalculationFailed, InputError, GuardTripped, LigandError, SlabError)
-
-
 def is_expected(err: BaseException) -> bool:
-    """Whether ``err`` is a failure of the science that becomes a row (see :func:`expected_failures`): one of
+    """Whether ``err`` is a failure of the science that becomes a row (see :data:`EXPECTED_FAILURES`): one of
     those types, an exception raised inside an engine's own package, or a missing engine package."""
-    if isinstance(err, expected_failures()):
+    if isinstance(err, EXPECTED_FAILURES):
         return True
     if isinstance(err, ImportError):
         return not (err.name or "passivscreen").startswith("passivscreen")
@@ -65,16 +70,10 @@ def is_expected(err: BaseException) -> bool:
 def error_status(err: BaseException) -> str:
     """``backend_error`` for an engine that is missing or crashed; ``scf_failed``, the guard's status or
     ``invalid_structure`` for the other failures of the science."""
-    from passivscreen.calculators import SCFError
-    from passivscreen.relaxation.guards import GuardTripped
-
     if isinstance(err, SCFError):
         return "scf_failed"
     if isinstance(err, GuardTripped):
         return err.status
-    from passivscreen.ligands import LigandError
-    from passivscreen.structures import SlabError
-
     if isinstance(err, LigandError | SlabError):
         return "invalid_structure"
     return "backend_error"

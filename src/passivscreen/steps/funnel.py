@@ -13,7 +13,7 @@ from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier, funnel_tiers, set_threads, tiers_from_config
-from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box
+from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box, state_of
 from passivscreen.convergence.variants import rebuild
 from passivscreen.ranking import ranking_table
 from passivscreen.records.files import read_json, write_record, write_structures
@@ -81,10 +81,8 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
     molecule_tier = tier.for_molecule()
     molecule_box(lig, molecule_tier, cell=slab.cell)
     n = len(face_tuple(chosen["face"]))
-    lig_state = int(lig_rec.get("charge", 0)), int(lig_rec.get("multiplicity", 1))
-    e_lig, lig_row = _single_point(lig, molecule_tier, *lig_state)
-    slab_state = int(screen_slab.get("charge", 0)), int(screen_slab.get("multiplicity", 1))
-    q, mult = complex_state(slab_state, lig_state, n)
+    e_lig, lig_row = _single_point(lig, molecule_tier, *state_of(lig_rec))
+    q, mult = complex_state(state_of(screen_slab), state_of(lig_rec), n)
     e_cx, cx_row = _single_point(cx, tier, q, mult)
     if e_lig is None or e_cx is None:
         raise Skip("scf_failed", f"{tier.name}: ligand {lig_row['status']}, complex {cx_row['status']}")

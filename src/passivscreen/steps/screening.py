@@ -19,6 +19,11 @@ def pose(c: Complex) -> tuple[int, float, float]:
     return c.conformer, c.rotation_deg, c.height_offset
 
 
+def row_pose(row: dict[str, Any]) -> tuple[int, float, float]:
+    """:func:`pose` of the placement a screening row describes (rows written before heights: offset 0)."""
+    return row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0)
+
+
 def screen_orientations(
     tier: Tier, placements: list[Complex], e_ref: float, workdir: Path, charge: int, multiplicity: int
 ) -> list[dict[str, Any]]:

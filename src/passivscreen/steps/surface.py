@@ -13,7 +13,7 @@ from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier
-from passivscreen.calculators.systems import complex_state
+from passivscreen.calculators.systems import complex_state, state_of
 from passivscreen.ligands import Ligand, ligand_from_smiles
 from passivscreen.steps.common import Skip, ligand_entry
 from passivscreen.structures import SlabSpec, build_slab, parse_site, pdos_groups, site_slab
@@ -66,11 +66,6 @@ class Job:
     traps_before: dict[str, Any] | None
 
 
-def _state(rec: dict[str, Any]) -> tuple[int, int]:
-    """(charge, multiplicity) of a slab or ligand record."""
-    return int(rec.get("charge", 0)), int(rec.get("multiplicity", 1))
-
-
 def read_frames(path: str | Path, n: int) -> list[Atoms]:
     """The ``n`` lowest conformers of a ligand's structure file (its frames are lowest first)."""
     frames = read(str(path), index=":")
@@ -105,7 +100,7 @@ def make_job(
     slab.pbc = True
     sites = {f: int(i) for f, i in slab_rec["binding_pb"].items()}
     n = len(faces)
-    charge, multiplicity = complex_state(_state(slab_rec), _state(lig_rec), n)
+    charge, multiplicity = complex_state(state_of(slab_rec), state_of(lig_rec), n)
     groups, targets = dict(slab_rec.get("groups", {})), None
     if lig.binding == "X":
         kind, pb = parse_site(slab_rec["site"])
