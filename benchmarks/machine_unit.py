@@ -51,11 +51,13 @@ def _measure_here(config: Path, repeats: int) -> dict[str, Any]:
     from passivscreen.calculators import attach, calculator_parameters, set_threads, tiers_from_config
     from passivscreen.calculators.systems import electronic_state
     from passivscreen.config import load_config, validate_config
-    from passivscreen.structures import SlabSpec, build_slab
+    from passivscreen.structures import build_slab
+    from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
 
     set_threads(1)
     cfg = validate_config(load_config(config))
-    slab = build_slab(SlabSpec.from_config(cfg["slab"]))
+    # the default protocol's 2x2 cell (slab.repeat: auto starts from it; an explicit repeat is used as given)
+    slab = build_slab(slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN) if is_auto(cfg) else None))
     electronic_state(slab, 0, 1)
     tier = tiers_from_config(cfg)[0]
     # the default protocol's GFN2-xTB parameters (its first tier is gfn2); the presets if it ever is not

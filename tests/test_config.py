@@ -27,7 +27,7 @@ def _with(**changes):
 def test_defaults_filled():
     cfg = validate_config(BASE)
     assert cfg["calculator"]["backend"] == "gfn2"
-    assert cfg["slab"]["lattice_constant"] == 5.87 and cfg["slab"]["repeat"] == [2, 2]
+    assert cfg["slab"]["lattice_constant"] == 5.87 and cfg["slab"]["repeat"] == "auto"
     assert cfg["placement"]["orientations"] == 4 and cfg["hold"]["free_radius"] == 0.0
 
 
@@ -55,11 +55,12 @@ def test_shipped_configs_say_what_their_comments_promise(root):
 
     classes = {choose_anchor(parse_smiles(resolve_smiles(lig)), lig["name"])[0] for lig in default["ligands"]}
     assert {"P=O", "S=O", "C=O", "N=O", "COOH", "amine", "thiol"} <= classes
-    # the converged protocol of docs/convergence.md: 40 A of vacuum, 3 layers, 2x2
+    # the converged protocol of docs/convergence.md: 40 A of vacuum, 3 layers, 2x2 (auto: the cell grows
+    # from 2x2 for a ligand that does not fit it; every default ligand does)
     assert (default["slab"]["vacuum"], default["slab"]["n_pbbr2_layers"], default["slab"]["repeat"]) == (
         20.0,
         3,
-        [2, 2],
+        "auto",
     )
     assert cfgs["seed_paper"]["slab"]["vacuum"] == 20.0 and cfgs["seed_paper"]["slab"]["n_pbbr2_layers"] == 3
     # the DFT check: the same seven ligands and protocol, then CP2K on every one of them

@@ -78,6 +78,7 @@ def ranking_table(
                 "binding": rec.get("binding", "L"),
                 "site": rec.get("site"),
                 "faces": rec.get("face", "top"),
+                "repeat": rec.get("repeat"),
                 E_ADS: rec.get(E_ADS),
                 E_ADS_PER_LIGAND: rec.get(E_ADS_PER_LIGAND, rec.get(E_ADS)),
                 E_ADS_UNCERTAINTY: (unc.get("anchors") or {}).get(rec.get("anchor"))

@@ -8,9 +8,8 @@ for k, batch in enumerate(COMPLEX_BATCHES):
         name:
             f"adsorption_{k:04d}"
         input:
-            clean=LAYOUT.slab(CLEAN, "top").json,
             slabs=sorted(
-                {f[key] for f in files for key in ("slab_json", "slab_xyz")}
+                {f[key] for f in files for key in ("clean_json", "slab_json", "slab_xyz")}
             ),
             ligands=sorted(
                 {f[key] for f in files for key in ("ligand_json", "ligand_xyz")}
@@ -43,7 +42,7 @@ for k, batch in enumerate(COMPLEX_BATCHES):
         threads: config["threads"]
         priority: len(COMPLEX_BATCHES) - k
         resources:
-            **sized("adsorption", len(batch)),
+            **sized("adsorption", len(batch), [m[1] for m in batch]),
             cpus_per_task=config["threads"],
         log:
             LAYOUT.log("adsorption", f"batch_{k:04d}"),

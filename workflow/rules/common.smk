@@ -12,6 +12,8 @@ from passivscreen.steps.jobs import (
     result_settings,
     screen_settings,
 )
+from passivscreen.placement.cells import ligand_cells
+from passivscreen.structures.cells import site_cell
 from passivscreen.structures import site_labels
 
 # the Snakefile's `configfile:` (configs/default.yaml) is the default set; a --configfile replaces it
@@ -28,10 +30,13 @@ except ConfigError as err:
 LAYOUT = Results.for_set(config["set"])
 RESULTS = LAYOUT.root
 LIGANDS = [lig["name"] for lig in config["ligands"]]
-SITES = site_labels(config)
+# each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
+# the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)
+CELLS = ligand_cells(config, cache=LAYOUT.cells)
+_LABELS = {cell: site_labels(config, cell) for cell in set(CELLS.values())}
+SITES_OF = {lig: _LABELS[CELLS[lig]] for lig in LIGANDS}
+SITES = sorted({site for sites in SITES_OF.values() for site in sites})
 FACES = config["faces"]
-# the clean slab that every projected-DOS figure starts from
-CLEAN = SITES[0].replace(SITES[0].split("-Pb")[0], "pristine", 1)
 # science settings passed to the jobs (not threads or batch size, which change no result);
 # each job also gets only its own ligands' entries, so editing one ligand re-runs only the
 # jobs that hold that ligand (keys sorted: the order of keys in a config is not a change).
@@ -46,21 +51,28 @@ SCREEN_TIER = screen_tiers(CHAIN)[-1].name
 FUNNEL = [(t.name, t.top_k) for t in funnel_tiers(CHAIN)]
 # batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
 # (append new ligands at the end)
-COMPLEXES = [(lig, site, face) for lig in LIGANDS for site in SITES for face in FACES]
+COMPLEXES = [(lig, site, face) for lig in LIGANDS for site in SITES_OF[lig] for face in FACES]
 LIGAND_BATCHES = chunks(LIGANDS, config["ligand_batch_size"])
 COMPLEX_BATCHES = chunks(COMPLEXES, config["batch_size"])
 
 
 wildcard_constraints:
-    site=r"(pristine|vBr0|vBr\+)-Pb\d+",
+    site=r"(pristine|vBr0|vBr\+)-Pb\d+(-\d+x\d+)?",
     face="top|bottom|both",
 
 
-def sized(kind, n=1):
-    """mem_mb and runtime of a job of `kind` with `n` members, growing with the retry attempt."""
+def sized(kind, n=1, sites=()):
+    """mem_mb and runtime of a job of `kind` with `n` members, growing with the retry attempt, on the largest
+    cell of its `sites` (or of its `site` wildcard)."""
+
+    def cell(wildcards):
+        labels = list(sites) + ([wildcards.site] if "site" in wildcards.keys() else [])
+        cells = [c for c in map(site_cell, labels) if c is not None]
+        return max(cells) if cells else None
+
     return {
-        "mem_mb": lambda wildcards, attempt: job_resources(kind, n, config, attempt)["mem_mb"],
-        "runtime": lambda wildcards, attempt: job_resources(kind, n, config, attempt)["runtime"],
+        "mem_mb": lambda wildcards, attempt: job_resources(kind, n, config, attempt, cell(wildcards))["mem_mb"],
+        "runtime": lambda wildcards, attempt: job_resources(kind, n, config, attempt, cell(wildcards))["runtime"],
     }
 
 

@@ -20,7 +20,7 @@ rule converge:
         members=[complex_files(*m) for m in COMPLEXES],
     threads: config["threads"]
     resources:
-        **sized("adsorption", len(COMPLEXES)),
+        **sized("adsorption", len(COMPLEXES), [m[1] for m in COMPLEXES]),
         cpus_per_task=config["threads"],
     log:
         LAYOUT.log("convergence"),

@@ -48,7 +48,7 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
             threads: config["threads"]
             priority: top_k - i
             resources:
-                **sized("funnel"),
+                **sized("funnel", 1, SITES),
                 cpus_per_task=config["threads"],
             log:
                 LAYOUT.log("tiers", tier_name, f"rank_{i:04d}"),

@@ -18,7 +18,8 @@ from passivscreen.config.checks import (
 from passivscreen.config.errors import ConfigError
 from passivscreen.config.ligand_checks import check_ligands
 from passivscreen.schema import schema
-from passivscreen.structures import SlabError, SlabSpec, build_slab, surface_pb_indices
+from passivscreen.structures import SlabError, build_slab, surface_pb_indices
+from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
 
 
 def field_path(parts: Any) -> str:
@@ -130,8 +131,14 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 
 def _check_slab(cfg: dict[str, Any], backends: list[tuple[str, str]]) -> None:
     """The slab can be built, is charge-neutral, its elements suit every backend, the chosen sites exist."""
+    auto = is_auto(cfg)
+    if auto and cfg["placement"]["sites"] != "all":
+        raise ConfigError(
+            "config field placement.sites: Pb indices name the atoms of one cell; with slab.repeat: auto each "
+            "ligand has its own cell: give slab.repeat [n, n] with placement.sites, or sites: all"
+        )
     try:
-        slab = build_slab(SlabSpec.from_config(cfg["slab"]))
+        slab = build_slab(slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN) if auto else None))
     except SlabError as err:
         raise ConfigError(f"config field slab: {err}") from err
     for where, name in backends:

@@ -20,6 +20,7 @@ from passivscreen.records.files import read_json
 from passivscreen.relaxation.held import held_copy
 from passivscreen.relaxation.scf import single_point
 from passivscreen.structures import SlabSpec, face_tuple
+from passivscreen.structures.cells import slab_spec
 from passivscreen.types import E_ADS_PER_LIGAND
 
 #: Axes of the harness and the config key of their values.
@@ -71,6 +72,8 @@ def variants(cfg: dict[str, Any], spec: SlabSpec, tier: Tier) -> list[Variant]:
         if axis not in want or (axis == "accuracy" and "accuracy" not in must):
             continue
         values = [axis_value(axis, v) for v in conv[axis]]
+        if axis == "repeat":  # a cell smaller than the complex's own would put the ligand on its images
+            values = [v for v in values if v[0] >= spec.repeat[0] and v[1] >= spec.repeat[1]]
         values += [protocol_value(axis, spec, tier), axis_value(axis, must[axis])]
         seen: list[Any] = []
         for v in values:
@@ -146,17 +149,19 @@ def convergence_table(cfg: dict[str, Any], complexes: list[dict[str, Path]], log
     the protocol's own setting, and ``check`` naming the rows that define convergence (twice the
     vacuum, one more layer, the next lateral cell, tighter SCF).
     """
-    spec = SlabSpec.from_config(cfg["slab"])
     tier = screen_tiers(tiers_from_config(cfg))[-1]
-    points = variants(cfg, spec, tier)
     energies = _Energies(tier)
-    rows: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
     for paths in complexes:
         t0 = time.perf_counter()
-        rows += converge_complex(cfg, paths, energies, points)
+        # each complex on its own cell (slab.repeat: auto chooses it per ligand; its site label names it)
+        spec = slab_spec(cfg, read_json(paths["record"]).get("site"))
+        rows = converge_complex(cfg, paths, energies, variants(cfg, spec, tier))
+        frames.append(annotate(pd.DataFrame(rows), spec, tier))
         if log is not None:
             print(f"{paths['record']}: {time.perf_counter() - t0:.1f} s", file=log, flush=True)
-    df = annotate(pd.DataFrame(rows), spec, tier)
+    filled = [f for f in frames if not f.empty]
+    df = pd.concat(filled, ignore_index=True) if filled else pd.DataFrame()
     df.attrs["seconds"] = energies.seconds
     return df
 

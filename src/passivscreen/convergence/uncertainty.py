@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from passivscreen.calculators import screen_tiers, tiers_from_config
-from passivscreen.structures import SlabSpec
+from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
 
 #: Calculator parameters that do not change a converged result (an SCF cycle cap, the log level).
 NOT_IN_RESULT = {"max_iterations", "verbosity"}
@@ -25,7 +25,8 @@ def _result_parameters(params: dict[str, Any] | None) -> dict[str, Any]:
 
 def protocol_of(cfg: dict[str, Any]) -> dict[str, Any]:
     """What a harness result depends on: the tier that computes the ranked E_ads and the slab's cell."""
-    spec = SlabSpec.from_config(cfg["slab"])
+    auto = is_auto(cfg)
+    spec = slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN) if auto else None)
     tier = screen_tiers(tiers_from_config(cfg))[-1]
     return {
         "tier": tier.name,
@@ -33,6 +34,8 @@ def protocol_of(cfg: dict[str, Any]) -> dict[str, Any]:
         "parameters": _result_parameters(tier.parameters),
         "total_vacuum_A": 2 * spec.vacuum,
         "layers": spec.n_pbbr2,
+        # auto: the cell follows the ligand from AUTO_MIN x AUTO_MIN up: the protocol of the ligands that fit
+        # that cell (the harness checks each complex on its own cell and the next)
         "repeat": list(spec.repeat),
         "lattice_constant": spec.a,
     }

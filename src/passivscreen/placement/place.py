@@ -103,6 +103,15 @@ def contact_ratio(complex_atoms: Atoms, n_slab: int, exclude: tuple[int, int] | 
     return best
 
 
+def oriented(ligand: Ligand, rotation_deg: float = 0.0, face: str = "top") -> np.ndarray:
+    """The ligand's positions relative to its anchor, free-valence axis pointing at ``face``'s surface, turned
+    by ``rotation_deg`` about the normal (what :func:`place_ligand` puts on the Pb)."""
+    normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
+    axis = anchor_axis(ligand.atoms, ligand.anchor_index, ligand.bonds)
+    rot = rot_z(rotation_deg) @ rotation_to(axis, -normal)
+    return (ligand.atoms.positions - ligand.atoms.positions[ligand.anchor_index]) @ rot.T
+
+
 def place_ligand(
     slab: Atoms,
     ligand: Ligand,
@@ -124,9 +133,7 @@ def place_ligand(
     normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
     if distance is None:
         distance = initial_distance(lig[anchor].symbol)
-    axis = anchor_axis(lig, anchor, ligand.bonds)
-    rot = rot_z(rotation_deg) @ rotation_to(axis, -normal)
-    pos = (lig.positions - lig.positions[anchor]) @ rot.T
+    pos = oriented(ligand, rotation_deg, face)
     origin = slab.positions[site] if target is None else np.asarray(target, dtype=float)
     pos += origin + distance * normal
     lig.positions = pos

@@ -80,8 +80,13 @@ class Results:
     def _path(self, *parts: str) -> str:
         return str(Path(self.root, *parts))
 
+    @property
+    def cells(self) -> str:
+        """The cache of ``slab.repeat: auto``'s choices (:func:`passivscreen.placement.cells.ligand_cells`)."""
+        return self._path("work", "cells.json")
+
     def slab(self, site: str, face: str) -> Files:
-        """The reference slab of a site type and face set."""
+        """The reference slab of a site type and face set (with ``repeat: auto`` the label names its cell)."""
         return Files(self._path("slab", site, f"{face}.json"), self._path("slab", site, f"{face}.extxyz"))
 
     def ligand(self, name: str) -> Files:

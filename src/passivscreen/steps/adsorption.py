@@ -6,6 +6,8 @@ term from the same tier; ``E_ads_per_ligand_eV`` divides by n.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +17,19 @@ from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from
 from passivscreen.calculators.systems import electronic_state
 from passivscreen.ligands import Ligand
 from passivscreen.placement import Complex, orientations
-from passivscreen.records.files import read_json, write_record, write_structures
+from passivscreen.records.files import read_json, write_json, write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
-from passivscreen.relaxation.tiers import run_chain, trajectory_names
+from passivscreen.relaxation.resume import last_frame
+from passivscreen.relaxation.tiers import run_chain, run_tier, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
 from passivscreen.steps.screening import pose, row_pose, screen_orientations
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
+from passivscreen.structures.cells import slab_spec
 from passivscreen.types import E_ADS
 
 
@@ -61,13 +65,18 @@ def place_all(
     return ok, clash, span
 
 
-def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
-    """Relax one placement through the tier chain on the held slab; its row and final atoms."""
-    hold = job.cfg["hold"]
+def _held(job: Job, c: Complex) -> tuple[Atoms, list[int]]:
+    """A copy of a placement with the slab held (but for ``hold.free_radius`` atoms) and its electronic state."""
     atoms = c.atoms.copy()
-    free = free_slab_atoms(atoms, c.n_slab, c.anchors, hold["free_radius"], fixed_indices(job.slab))
+    free = free_slab_atoms(atoms, c.n_slab, c.anchors, job.cfg["hold"]["free_radius"], fixed_indices(job.slab))
     hold_slab(atoms, c.n_slab, free)
     electronic_state(atoms, job.charge, job.multiplicity)
+    return atoms, free
+
+
+def _guards(job: Job, free: list[int]) -> Callable[[Tier], Guards]:
+    """The guards of a complex's relaxation with ``tier`` (``free``: the slab atoms that may move)."""
+    hold = job.cfg["hold"]
 
     def guards(tier: Tier) -> Guards:
         e_ref = job.refs.total(tier.name)
@@ -79,8 +88,78 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
             energy_floor=None if e_ref is None else e_ref + job.refs.n_lig * hold["min_eads"],
         )
 
+    return guards
+
+
+def _stem(c: Complex) -> str:
+    """A placement's name in the work directory."""
     stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
-    stem += f"_h{c.height_offset:+.2f}" if c.height_offset else ""
+    return stem + (f"_h{c.height_offset:+.2f}" if c.height_offset else "")
+
+
+def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
+    """The first ``steps`` relaxation steps of every placement with the first tier, the slab held as in the
+    relaxation; each placement's atoms move to where its probe stopped (trajectories in the work
+    directory; ``screening.json`` caches the rows, so a resumed job repeats no probe).
+
+    A probe tells apart what the starting single points cannot: methanethiol's placements 2.7 A above the
+    Pb have single points within 1 meV, but after a few steps the ones heading for the deep minimum
+    (-0.63 eV, not -0.18) are already lower (docs/benchmarks.md).
+    """
+    tier = job.chain[0]
+    cache = job.workdir / "screening.json"
+    key = {
+        "calculator": {"backend": tier.backend, "parameters": tier.parameters},
+        "e_ref": round(job.refs.total(tier.name) or 0.0, 6),
+        "charge": job.charge,
+        "multiplicity": job.multiplicity,
+        "probe_steps": steps,
+        "free_radius": job.cfg["hold"]["free_radius"],
+        "rotations": [list(pose(p)) for p in placements],
+    }
+    rows: list[dict[str, Any]] | None = None
+    if cache.exists():
+        with contextlib.suppress(KeyError, ValueError):
+            cached = read_json(cache)
+            rows = cached["orientations"] if cached.get("key") == key else None
+    fresh = rows is None
+    if fresh:
+        rows = []
+        for c in placements:
+            traj = job.workdir / f"probe_{_stem(c)}.traj"
+            traj.unlink(missing_ok=True)
+            atoms, free = _held(job, c)
+            tier.attach(atoms)
+            r = run_tier(atoms, tier, steps, traj, _guards(job, free)(tier))
+            failed = r.status not in ("converged", "not_converged") or r.energy is None
+            rows.append(
+                {
+                    "sp_calc_s": r.calc_s,
+                    "conformer": c.conformer,
+                    "rotation_deg": c.rotation_deg,
+                    "height_offset_A": c.height_offset,
+                    "min_contact_ratio": c.min_contact_ratio,
+                    "probe_steps": r.n_steps,
+                    "probe_force_calls": r.n_force_calls,
+                    "E_sp_eV": None if failed else r.energy,
+                    "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy, tier.name),
+                    "sp_status": r.status,
+                }
+            )
+        write_json(cache, {"key": key, "orientations": rows})
+    for c in placements:
+        last, _ = last_frame(job.workdir / f"probe_{_stem(c)}.traj")
+        if last is not None and len(last) == len(c.atoms):
+            c.atoms = c.atoms.copy()
+            c.atoms.positions = last.positions
+    return rows
+
+
+def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
+    """Relax one placement through the tier chain on the held slab; its row and final atoms."""
+    atoms, free = _held(job, c)
+    guards = _guards(job, free)
+    stem = _stem(c)
     run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=trajectory_names(job.workdir, stem, job.chain))
     for row in run.rows:
         row["E_ads_eV"] = job.refs.e_ads(row["energy_eV"], row["name"])
@@ -114,13 +193,19 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
 def _relax_best(
     job: Job, ok: list[Complex], screened: list[dict[str, Any]], orientations_out: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], Atoms]:
-    """Relax the ``relax_top`` best screened placements; the lowest converged one (raises :class:`Skip` if none)."""
+    """Relax the ``relax_top`` lowest screened placements (with probes: the lowest ``relax_top`` of those whose probe
+    converged and of those still descending); the lowest converged one (raises :class:`Skip` if none)."""
     ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
     best: tuple[dict[str, Any], Atoms] | None = None
-    for rank, s in enumerate(ranked):
-        if rank >= job.cfg["placement"]["relax_top"]:
+    # probes that converged are minima already, the others are still on their way down (methanethiol's deep
+    # minimum is reached in ~70 steps, the shallow one in 6): the lowest relax_top of each group go on
+    budget = {True: job.cfg["placement"]["relax_top"], False: job.cfg["placement"]["relax_top"]}
+    for s in ranked:
+        done = "probe_force_calls" in s and s.get("sp_status") == "converged"
+        if budget[done] == 0:
             orientations_out.append({**s, "status": "screened"})
             continue
+        budget[done] -= 1
         c = next(q for q in ok if pose(q) == row_pose(s))
         row, atoms = _relax_orientation(job, c, s)
         orientations_out.append(row)
@@ -177,7 +262,11 @@ def _adsorb(
     if not ok:
         raise Skip("no_placement", f"all {len(clash)} orientations clash with the slab or images")
     first = job.chain[0]
-    screened = screen_orientations(first, ok, job.refs.total(first.name), job.workdir, job.charge, job.multiplicity)
+    steps = {**section_defaults("placement"), **job.cfg["placement"]}["probe_steps"]
+    if steps and first.task == "relax":
+        screened = _probe(job, ok, steps)
+    else:
+        screened = screen_orientations(first, ok, job.refs.total(first.name), job.workdir, job.charge, job.multiplicity)
     best, atoms = _relax_best(job, ok, screened, record["orientations"])
     record.update(
         status="ok",
@@ -219,6 +308,7 @@ def run_adsorption(
         "site": site,
         "site_type": slab_rec.get("site_type"),
         "face": face,
+        "repeat": "x".join(map(str, slab_spec(cfg, site).repeat)),
         "n_ligands": len(faces),
         "smiles": lig_rec.get("smiles"),
         "anchor": lig_rec.get("anchor"),

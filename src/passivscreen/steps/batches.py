@@ -147,11 +147,11 @@ def run_ligand_batch(cfg: dict[str, Any], members: Sequence[dict[str, str]], log
 
 
 def run_adsorption_batch(
-    cfg: dict[str, Any], members: Sequence[dict[str, str]], clean_slab_json: str | Path, log: Any = None
+    cfg: dict[str, Any], members: Sequence[dict[str, str]], log: Any = None
 ) -> list[dict[str, Any]]:
     """Relax the complexes of a batch and draw their projected DOS and structure pictures.
 
-    ``members``: dicts with ``ligand``, ``site``, ``face``, the inputs ``slab_json``, ``slab_xyz``,
+    ``members``: dicts with ``ligand``, ``site``, ``face``, the inputs ``clean_json``, ``slab_json``, ``slab_xyz``,
     ``ligand_json``, ``ligand_xyz``, the outputs ``json``, ``xyz``, ``pdos``, ``picture`` and
     ``workdir``.
     """
@@ -174,7 +174,7 @@ def run_adsorption_batch(
             m["face"],
             summary(m["slab_json"]),
             summary(m["ligand_json"]),
-            summary(clean_slab_json),
+            summary(m["clean_json"]),
         )
         batch.append(
             Member(
@@ -194,7 +194,7 @@ def run_adsorption_batch(
     def run(member: Member) -> dict[str, Any]:
         m = member.spec
         rec = run_adsorption_member(cfg, m)
-        write_pdos_plot(clean_slab_json, m["slab_json"], m["json"], m["pdos"])
+        write_pdos_plot(m["clean_json"], m["slab_json"], m["json"], m["pdos"])
         write_structure_picture(m["xyz"], m["json"], m["picture"])
         return rec
 

@@ -24,6 +24,7 @@ from passivscreen.relaxation.tiers import run_chain
 from passivscreen.steps.common import Skip, failure
 from passivscreen.steps.slab import run_slab
 from passivscreen.structures import SlabSpec, face_tuple
+from passivscreen.structures.cells import slab_spec
 from passivscreen.types import E_ADS, E_ADS_PER_LIGAND, E_COMPLEX
 
 
@@ -35,16 +36,16 @@ def funnel_tier(cfg: dict[str, Any], name: str) -> tuple[Tier, int]:
     raise KeyError(f"{name!r} is not a funnel tier (a tier with top_k)")
 
 
-def tier_spec(cfg: dict[str, Any], tier: Tier) -> SlabSpec:
-    """The slab of a funnel tier: the config's, with the tier's own vacuum."""
-    spec = SlabSpec.from_config(cfg["slab"])
+def tier_spec(cfg: dict[str, Any], tier: Tier, site: str | None = None) -> SlabSpec:
+    """The slab of a funnel tier on the cell of ``site``: the config's, with the tier's own vacuum."""
+    spec = slab_spec(cfg, site)
     return spec if tier.vacuum is None else replace(spec, vacuum=float(tier.vacuum))
 
 
 def run_funnel_slab(cfg: dict[str, Any], name: str, site: str, face: str, out_json: str | Path, out_xyz: str | Path):
     """The reference slab of one site and face set at funnel tier ``name``, in that tier's cell."""
     tier, _ = funnel_tier(cfg, name)
-    return run_slab(cfg, site, face, out_json, out_xyz, chain=[tier], spec=tier_spec(cfg, tier))
+    return run_slab(cfg, site, face, out_json, out_xyz, chain=[tier], spec=tier_spec(cfg, tier, site))
 
 
 def select(candidates: list[dict[str, Any]], rank: int, order: list[str]) -> dict[str, Any] | None:
@@ -75,7 +76,7 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
     screen_slab = read_json(slab_files.json)
     reference = read(slab_files.xyz)
     complex_atoms = read(layout.complex(chosen["ligand"], chosen["site"], chosen["face"]).xyz)  # the screen's final
-    slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier))
+    slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier, chosen["site"]))
     lig_rec = read_json(lig_files.json)
     lig = read(lig_files.xyz)
     molecule_tier = tier.for_molecule()

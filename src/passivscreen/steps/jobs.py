@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from passivscreen.records.layout import Results
+from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
+from passivscreen.structures.sites import parse_site
 
 T = TypeVar("T")
 
@@ -23,15 +25,18 @@ def chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
-def job_resources(kind: str, n_members: int, cfg: dict[str, Any], attempt: int = 1) -> dict[str, int]:
+def job_resources(
+    kind: str, n_members: int, cfg: dict[str, Any], attempt: int = 1, cell: tuple[int, int] | None = None
+) -> dict[str, int]:
     """Memory (MB) and wall-time limit (min) of one job, growing with the retry ``attempt``.
 
     Sized from measurements on the 2x2 slab (docs/slurm.md): a complex relaxation takes
     1-10 min and < 300 MB at GFN2-xTB on one core, a free ligand seconds; the cost of a force
     call grows about as the square of the slab's area, so runtimes scale with
-    ``(a b / 4)^2`` for an a x b slab and linearly with the number of PbBr2 layers.
+    ``(a b / 4)^2`` for an a x b slab and linearly with the number of PbBr2 layers. ``cell``: the job's
+    lateral cell (default ``slab.repeat``; with ``auto``, its smallest cell).
     """
-    a, b = cfg["slab"]["repeat"]
+    a, b = cell or slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN) if is_auto(cfg) else None).repeat
     area = a * b / 4.0
     depth = cfg["slab"]["n_pbbr2_layers"] / 3.0
     n = max(1, n_members)
@@ -81,13 +86,21 @@ def ligand_member(layout: Results, ligand: str) -> dict[str, str]:
     return {"ligand": ligand, "json": f.json, "xyz": f.xyz, "workdir": str(f.workdir)}
 
 
+def clean_site(site: str) -> str:
+    """The label of the clean (pristine) slab of a site's Pb and cell: ``vBr0-Pb22-3x3`` -> ``pristine-Pb22-3x3``."""
+    kind, _ = parse_site(site)
+    return "pristine" + site[len(kind) :]
+
+
 def complex_member(layout: Results, ligand: str, site: str, face: str) -> dict[str, str]:
-    """A complex as a member of an adsorption batch: its names, its references' files and its own files."""
+    """A complex as a member of an adsorption batch: its names, its references' files (with the clean slab of
+    its cell, :func:`clean_site`, that its projected DOS is drawn against) and its own files."""
     c, slab, lig = layout.complex(ligand, site, face), layout.slab(site, face), layout.ligand(ligand)
     return {
         "ligand": ligand,
         "site": site,
         "face": face,
+        "clean_json": layout.slab(clean_site(site), "top").json,
         "slab_json": slab.json,
         "slab_xyz": slab.xyz,
         "ligand_json": lig.json,

@@ -15,6 +15,7 @@ from passivscreen.relaxation.held import fixed_indices, held_copy
 from passivscreen.relaxation.tiers import run_chain
 from passivscreen.steps.common import failure, gfn2_view
 from passivscreen.structures import SlabSpec, build_slab, face_tuple, parse_site, pdos_groups, site_slab
+from passivscreen.structures.cells import slab_spec
 
 
 def run_slab(
@@ -35,7 +36,7 @@ def run_slab(
     set_threads(cfg["threads"])
     kind, pb = parse_site(site)
     faces = face_tuple(face)
-    spec = spec or SlabSpec.from_config(cfg["slab"])
+    spec = spec or slab_spec(cfg, site)
     ss = site_slab(build_slab(spec), kind, faces, pb)
     slab = ss.atoms
     electronic_state(slab, ss.charge, ss.multiplicity)

@@ -16,7 +16,8 @@ from passivscreen.calculators import Tier
 from passivscreen.calculators.systems import complex_state, state_of
 from passivscreen.ligands import Ligand, ligand_from_smiles
 from passivscreen.steps.common import Skip, ligand_entry
-from passivscreen.structures import SlabSpec, build_slab, parse_site, pdos_groups, site_slab
+from passivscreen.structures import build_slab, parse_site, pdos_groups, site_slab
+from passivscreen.structures.cells import slab_spec
 
 
 def tier_energies(rec: dict[str, Any]) -> dict[str, float | None]:
@@ -106,7 +107,7 @@ def make_job(
         kind, pb = parse_site(slab_rec["site"])
         if kind != "pristine":
             raise Skip("not_applicable", f"an X-type anion replaces a surface Br: pristine sites only, not {kind}")
-        ss = site_slab(build_slab(SlabSpec.from_config(cfg["slab"])), "vBr+", faces, pb)
+        ss = site_slab(build_slab(slab_spec(cfg, slab_rec["site"])), "vBr+", faces, pb)
         kept = [
             i for i in range(len(slab)) if not any(np.allclose(slab.positions[i], v) for v in ss.vacancies.values())
         ]

@@ -9,8 +9,9 @@ import numpy as np
 from ase import Atoms
 from ase.constraints import FixAtoms
 
+from passivscreen.structures.cells import cell_suffix, is_auto, slab_spec, strip_cell
 from passivscreen.structures.errors import SlabError
-from passivscreen.structures.slab import SlabSpec, build_slab
+from passivscreen.structures.slab import build_slab
 
 
 def surface_pb_indices(slab: Atoms, face: str = "top") -> list[int]:
@@ -151,21 +152,26 @@ def face_tuple(face: str) -> tuple[str, ...]:
     return ("top", "bottom") if face == "both" else (face,)
 
 
-def site_labels(cfg: dict[str, Any]) -> list[str]:
+def site_labels(cfg: dict[str, Any], cell: tuple[int, int] | None = None) -> list[str]:
     """Site labels ``<type>-Pb<index>``: each site type on each chosen top-face Pb.
 
     ``Pb<index>`` numbers the Pb in the pristine slab; for a vacancy it is the Pb
-    next to the removed Br, i.e. the one the ligand binds to.
+    next to the removed Br, i.e. the one the ligand binds to. With ``slab.repeat: auto`` the labels are
+    those of ``cell`` and carry it (``pristine-Pb22-3x3``, see :mod:`passivscreen.structures.cells`).
     """
+    auto = is_auto(cfg)
+    if auto and cell is None:
+        raise ValueError("slab.repeat is auto: say which cell the site labels are for")
     pbs = cfg["placement"]["sites"]
     if pbs == "all":
-        pbs = distinct_surface_sites(build_slab(SlabSpec.from_config(cfg["slab"])))
-    return [f"{kind}-Pb{int(i)}" for kind in cfg["sites"] for i in pbs]
+        pbs = distinct_surface_sites(build_slab(slab_spec(cfg, repeat=cell if auto else None)))
+    suffix = cell_suffix(cell[0]) if auto and cell is not None else ""
+    return [f"{kind}-Pb{int(i)}{suffix}" for kind in cfg["sites"] for i in pbs]
 
 
 def parse_site(label: str) -> tuple[str, int]:
-    """``"vBr0-Pb10"`` -> ``("vBr0", 10)``."""
-    kind, _, pb = label.rpartition("-Pb")
+    """``"vBr0-Pb10"`` -> ``("vBr0", 10)`` (a cell suffix, ``-3x3``, is not part of it)."""
+    kind, _, pb = strip_cell(label).rpartition("-Pb")
     return kind, int(pb)
 
 

@@ -36,7 +36,8 @@ class SlabSpec:
     n_pbbr2
         Number of PbBr2 layers (the slab has ``n_pbbr2 - 1`` CsBr layers).
     repeat
-        In-plane supercell ``(n, m)``.
+        In-plane supercell ``(n, m)`` (default 2x2: the cell that ``slab.repeat: auto``, the schema's default,
+        starts from; see :mod:`passivscreen.structures.cells`).
     vacuum
         Vacuum added on each side, in A.
     n_fixed_layers
@@ -45,7 +46,7 @@ class SlabSpec:
 
     a: float = field(default_factory=lambda: float(_default("lattice_constant")))
     n_pbbr2: int = field(default_factory=lambda: int(_default("n_pbbr2_layers")))
-    repeat: tuple[int, int] = field(default_factory=lambda: tuple(_default("repeat")))  # type: ignore[arg-type]
+    repeat: tuple[int, int] = (2, 2)
     vacuum: float = field(default_factory=lambda: float(_default("vacuum")))
     n_fixed_layers: int = field(default_factory=lambda: int(_default("n_fixed_layers")))
 
@@ -53,6 +54,8 @@ class SlabSpec:
     def from_config(cls, cfg: dict[str, Any]) -> SlabSpec:
         """The spec of a config's ``slab`` section (omitted keys: the schema's defaults)."""
         c = section_defaults("slab") | dict(cfg)
+        if c["repeat"] == "auto":
+            raise ValueError("slab.repeat is auto: the cell is chosen per ligand (structures.cells.slab_spec)")
         return cls(
             a=float(c["lattice_constant"]),
             n_pbbr2=int(c["n_pbbr2_layers"]),

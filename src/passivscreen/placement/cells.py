@@ -1,0 +1,120 @@
+"""``slab.repeat: auto``: per ligand, the smallest n x n cell that keeps the placed ligand
+``placement.min_image_distance`` (A) from its own periodic images, in every conformer and orientation that
+is screened. Labels and slab specs of a cell: :mod:`passivscreen.structures.cells`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from passivscreen.ligands import ligand_from_smiles, resolve_smiles
+from passivscreen.ligands.molecules import Ligand
+from passivscreen.placement.place import oriented
+from passivscreen.schema import section_defaults
+from passivscreen.structures.cells import AUTO_MAX, AUTO_MIN, is_auto, slab_spec
+from passivscreen.structures.slab import SlabSpec, build_slab
+
+#: Rotations about the normal checked when choosing the cell: every 15 deg over a full turn, a superset of what
+#: any site screens (the site's symmetry reduces the span, never widens it).
+AUTO_ROTATIONS = tuple(range(0, 360, 15))
+
+
+def image_distance(positions: np.ndarray, cell: np.ndarray) -> float:
+    """Shortest distance (A) between atoms at ``positions`` and their own lateral periodic images (``cell``'s
+    first two vectors)."""
+    best = np.inf
+    for i in (-1, 0, 1):
+        for j in (-1, 0, 1):
+            if (i, j) <= (0, 0):  # each image pair once; (0, 0) is the ligand itself
+                continue
+            shift = i * cell[0] + j * cell[1]
+            d = np.linalg.norm(positions[:, None, :] - (positions + shift)[None, :, :], axis=2)
+            best = min(best, float(d.min()))
+    return best
+
+
+def fits(cell: np.ndarray, ligand: Ligand, min_distance: float) -> tuple[bool, float]:
+    """Whether every conformer of ``ligand``, oriented as placed (:func:`~passivscreen.placement.place.oriented`)
+    at every rotation of :data:`AUTO_ROTATIONS`, keeps ``min_distance`` from its images in ``cell``; and the
+    shortest image distance seen."""
+    shortest = np.inf
+    for positions in ligand.conformers or [ligand.atoms.positions]:
+        lig = copy.copy(ligand)
+        lig.atoms = ligand.atoms.copy()
+        lig.atoms.positions = positions
+        for rot in AUTO_ROTATIONS:
+            shortest = min(shortest, image_distance(oriented(lig, float(rot)), cell))
+    return shortest >= min_distance, shortest
+
+
+@functools.cache
+def _cell(spec: SlabSpec) -> np.ndarray:
+    return np.array(build_slab(spec).cell)
+
+
+def smallest_cell(cfg: dict[str, Any], ligand: Any) -> tuple[int, float]:
+    """The smallest n (``AUTO_MIN`` .. ``AUTO_MAX``) whose n x n slab holds ``ligand`` (see :func:`fits`),
+    and the shortest image distance on it; ``AUTO_MAX`` if none does (the crowded flag then says so)."""
+    min_distance = {**section_defaults("placement"), **cfg["placement"]}["min_image_distance"]
+    shortest = 0.0
+    for n in range(AUTO_MIN, AUTO_MAX + 1):
+        ok, shortest = fits(_cell(slab_spec(cfg, repeat=(n, n))), ligand, min_distance)
+        if ok:
+            return n, shortest
+    return AUTO_MAX, shortest
+
+
+def ligand_cells(cfg: dict[str, Any], cache: str | Path | None = None) -> dict[str, tuple[int, int]]:
+    """Per ligand of a config, its cell: ``slab.repeat`` (explicit: the same for every ligand)
+    or, with ``auto``, :func:`smallest_cell` of the species the ligand step places (its conformers as the
+    ligand step embeds them: the same seed and count).
+
+    ``cache``: a JSON file of earlier choices, keyed by everything a choice depends on (the entry, the seed,
+    the lattice constant, the distance, the rotations); embedding a flexible 80-atom molecule's conformers
+    takes seconds, and Snakemake reads the workflow again for every run.
+    """
+    if not is_auto(cfg):
+        cell = (int(cfg["slab"]["repeat"][0]), int(cfg["slab"]["repeat"][1]))
+        return {lig["name"]: cell for lig in cfg["ligands"]}
+    path = None if cache is None else Path(cache)
+    known: dict[str, int] = {}
+    if path is not None and path.exists():
+        with contextlib.suppress(ValueError, OSError):
+            known = json.loads(path.read_text())
+    common = {
+        "seed": cfg["seed"],
+        "conformers": cfg["conformers"],
+        "a": slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN)).a,
+        "min_image_distance": {**section_defaults("placement"), **cfg["placement"]}["min_image_distance"],
+        "rotations": list(AUTO_ROTATIONS),
+        "range": [AUTO_MIN, AUTO_MAX],
+    }
+    out, changed = {}, False
+    for entry in cfg["ligands"]:
+        key = json.dumps({**common, "entry": {k: v for k, v in entry.items() if k != "label"}}, sort_keys=True)
+        if key not in known:
+            lig = ligand_from_smiles(
+                entry["name"],
+                resolve_smiles(entry),
+                entry.get("anchor"),
+                entry.get("anchor_index"),
+                cfg["seed"],
+                entry.get("binding"),
+                entry.get("conformers", cfg["conformers"]),
+            )
+            known[key], changed = smallest_cell(cfg, lig)[0], True
+        out[entry["name"]] = (known[key], known[key])
+    if path is not None and changed:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=0, sort_keys=True))
+        os.replace(tmp, path)
+    return out

@@ -1,0 +1,97 @@
+"""The placement search: every start (rotation x height) probed by a few relaxation steps, the lowest relaxed.
+
+Real GFN2-xTB on the tiny screen's slab and formaldehyde (the session fixture ``tiny_screen``), so that the
+probe's bookkeeping is checked on real energies: which pose is relaxed, from where, and that a resumed job
+repeats no probe.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.io import read
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def probed(tiny_screen, tmp_path_factory):
+    """Formaldehyde on the tiny slab: 2 rotations x 2 starting heights, 3 probe steps, the best 1 relaxed."""
+    from passivscreen.config import validate_config
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.adsorption import run_adsorption_member
+    from passivscreen.steps.jobs import complex_member
+
+    cfg = copy.deepcopy(tiny_screen.cfg)
+    cfg["placement"].update(orientations=2, heights=[-0.3, 0.0], probe_steps=3, relax_top=1, conformers=1)
+    cfg = validate_config(cfg)
+    res = tmp_path_factory.mktemp("probe") / "results" / "tiny"
+    src = tiny_screen.paths["formaldehyde"]
+    for key in ("slab_record", "slab", "ligand_record", "ligand"):
+        dest = res / src[key].relative_to(tiny_screen.results)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src[key], dest)
+    member = complex_member(Results(str(res)), "formaldehyde", tiny_screen.site, "top")
+    record = run_adsorption_member(cfg, member)
+    assert record["status"] == "ok", record.get("reason")
+    return cfg, member, record
+
+
+def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_stopped(probed):
+    cfg, member, record = probed
+    rows = record["orientations"]
+    assert len(rows) == 4  # 2 rotations x 2 heights
+    assert {r["height_offset_A"] for r in rows} == {-0.3, 0.0}
+    for r in rows:
+        assert 1 <= r["probe_force_calls"] <= 3 + 2, r  # 3 steps (+ the first call and the final energy)
+        assert r["E_ads_sp_eV"] is not None
+    relaxed = [r for r in rows if r["status"] != "screened"]
+    assert len(relaxed) == 1
+    lowest = min(rows, key=lambda r: r["E_ads_sp_eV"])
+    assert relaxed[0] is lowest or relaxed[0]["E_ads_sp_eV"] == lowest["E_ads_sp_eV"]
+    # the relaxation starts where the probe stopped, not at the placement
+    work = Path(member["workdir"])
+    rot, dh = relaxed[0]["rotation_deg"], relaxed[0]["height_offset_A"]
+    stem = f"rot{rot:06.2f}" + (f"_h{dh:+.2f}" if dh else "")
+    probe = read(work / f"probe_{stem}.traj", index=":")
+    relax = read(work / f"{stem}.traj", index=":")
+    assert len(probe) >= 2
+    assert np.allclose(relax[0].positions, probe[-1].positions, atol=1e-6)
+    assert not np.allclose(probe[0].positions, probe[-1].positions, atol=1e-3)  # the probe moved the ligand
+    # the probe's energy is the energy where it stopped: below the start's
+    e_start = probe[0].get_potential_energy()
+    assert relaxed[0]["E_sp_eV"] <= e_start + 1e-6
+    assert record["E_ads_eV"] <= relaxed[0]["E_ads_sp_eV"] + 1e-6
+
+
+def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
+    import passivscreen.steps.adsorption as adsorption
+
+    cfg, member, record = probed
+
+    def no_probe(*args, **kwargs):
+        raise AssertionError("a probe ran again although screening.json holds every probe")
+
+    calls = []
+    real = adsorption.run_chain
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(adsorption, "run_tier", no_probe)
+    monkeypatch.setattr(adsorption, "run_chain", counted)
+    again = adsorption.run_adsorption_member(cfg, member)
+    assert again["status"] == "ok", again.get("reason")
+    assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)
+    assert len(calls) == 1
+
+
+def test_probe_steps_zero_ranks_by_single_point(tiny_screen):
+    """Without probes the rows are the starts' single points (no probe columns)."""
+    rows = tiny_screen.records["formaldehyde"]["orientations"]
+    assert rows and all("probe_force_calls" not in r for r in rows)
