@@ -1,6 +1,9 @@
 """Wall time of a screen from a clean results tree, with force calls and calculator share.
 
-Usage: python benchmarks/default_screen.py [configs/default.yaml] [--cores 2]
+Usage: python benchmarks/default_screen.py [configs/default.yaml] [--cores 2] [--goal-mu 60]
+
+Issue 22's goals: the default screen at most 60 MU; TSPO1 on its auto cell, conformers and orientations
+included, at most 300 MU (``python benchmarks/default_screen.py configs/tspo1.yaml --goal-mu 300``).
 
 Prints the machine unit (``benchmarks/machine_unit.py``, measured first), the wall time in seconds and in
 machine units against the goal of issue 22 (at most 60 MU), the GFN2-xTB force calls per complex relaxation
@@ -45,6 +48,7 @@ def main() -> int:
     ap.add_argument("config", nargs="?", default=str(ROOT / "configs" / "default.yaml"))
     ap.add_argument("--cores", default="2")
     ap.add_argument("--keep", action="store_true", help="do not wipe results/<set> first")
+    ap.add_argument("--goal-mu", type=float, default=WALL_GOAL_MU, help="wall-time goal in machine units")
     args = ap.parse_args()
     cfg = yaml.safe_load(Path(args.config).read_text())
     res = Results.for_set(cfg["set"], ROOT / BASE)
@@ -97,9 +101,9 @@ def main() -> int:
             f"{with_units(last, '.1f')}, gaps between calls {with_units(wall - computing - first - last, '.1f')}"
         )
     mu = wall / unit
-    _goal(f"wall time, clean results tree ({SYMBOL})", mu, f"<= {WALL_GOAL_MU:g}", mu <= WALL_GOAL_MU)
+    _goal(f"wall time, clean results tree ({SYMBOL})", mu, f"<= {args.goal_mu:g}", mu <= args.goal_mu)
     print(
-        f"  wall time {wall:.1f} s = {in_units(wall)}; goal {WALL_GOAL_MU:g} {SYMBOL} = {WALL_GOAL_MU * unit:.0f} s "
+        f"  wall time {wall:.1f} s = {in_units(wall)}; goal {args.goal_mu:g} {SYMBOL} = {args.goal_mu * unit:.0f} s "
         f"on this machine (the goal before issue 22: < 600 s)"
     )
     med = statistics.median(per_complex) if per_complex else 0

@@ -34,7 +34,7 @@ TINY_CONFIG = {
     "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
     "relax": {"fmax": 0.1, "steps": 40},
     # one start, ranked by single point: the plumbing of the steps (the search itself: test_search.py)
-    "placement": {"orientations": 1, "heights": [0.0], "probe_steps": 0, "relax_top": 1},
+    "placement": {"orientations": 1, "heights": [0.0], "tilts": [0.0], "probe_steps": 0, "relax_top": 1},
     "convergence": {"vacuum": [12], "layers": [2], "repeat": [[2, 2]], "accuracy": [3.0]},
     "tiers": [
         {"name": "gfn2", "backend": "gfn2"},

@@ -103,3 +103,48 @@ def test_ion_pair_starts_further_out_by_the_offset(small_slab):
     (base, up), _ = orientations(small_slab, salt, site, 1, height_offsets=(0.0, 0.5), min_contact_ratio=0.0)
     shift = up.atoms.positions[base.n_slab :] - base.atoms.positions[base.n_slab :]
     assert np.allclose(shift, [0.0, 0.0, 0.5], atol=1e-8)
+
+
+@pytest.mark.parametrize("face", ["top", "bottom"])
+def test_a_tilted_start_leans_the_molecule_about_its_anchor(small_slab, tmpo, face):
+    """Tilt t: the anchor stays where the upright placement puts it, the anchor axis is t degrees from the normal,
+    and every rotation x height x tilt is a placement of its own."""
+    from passivscreen.ligands.anchors import anchor_axis
+
+    site = surface_pb_indices(small_slab, face)[0]
+    n = len(small_slab)
+    up = place_ligand(small_slab, tmpo, site, 30.0, face)
+    for tilt in (20.0, 45.0):
+        p = place_ligand(small_slab, tmpo, site, 30.0, face, tilt_deg=tilt)
+        assert np.allclose(p.atoms.positions[p.anchor], up.atoms.positions[up.anchor])
+        lig = p.atoms[n:]
+        axis = anchor_axis(lig, tmpo.anchor_index, tmpo.bonds)
+        normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
+        angle = np.degrees(np.arccos(np.clip(np.dot(axis, -normal) / np.linalg.norm(axis), -1, 1)))
+        assert angle == pytest.approx(tilt, abs=1e-6)
+    ok, clash = orientations(small_slab, tmpo, site, 2, face=face, height_offsets=(0.0, -0.3), tilts=(0.0, 40.0))
+    poses = {(c.rotation_deg, c.height_offset, c.tilt_deg) for c in ok + clash}
+    assert len(poses) == 2 * 2 * 2
+
+
+def test_converged_and_descending_probes_each_get_relax_top():
+    """The rows relaxed after the probes: the lowest converged and the lowest still-descending ones, not the
+    lowest overall (a probe that stopped early in a shallow minimum would crowd out the deep one)."""
+    from passivscreen.steps.adsorption import to_relax
+
+    def row(e, status, probed=True):
+        return {"E_ads_sp_eV": e, "sp_status": status, **({"probe_force_calls": 9} if probed else {})}
+
+    shallow = [row(-0.17, "converged"), row(-0.16, "converged"), row(-0.15, "converged")]
+    deep = [row(-0.53, "not_converged"), row(-0.52, "not_converged")]
+    failed = [row(None, "scf_failed")]
+    chosen = to_relax(shallow + deep + failed, 1)
+    assert chosen == [deep[0], shallow[0]]
+    chosen = to_relax(deep + shallow, 2)
+    assert chosen == [deep[0], deep[1], shallow[0], shallow[1]]
+    # descending ones lower than every converged one do not crowd the converged out, nor the reverse
+    late = [row(-0.10, "not_converged")]
+    assert to_relax(shallow + late, 1) == [shallow[0], late[0]]
+    # without probes: the lowest single points, whatever their status
+    plain = [row(-0.3, "ok", probed=False), row(-0.5, "ok", probed=False), row(-0.4, "ok", probed=False)]
+    assert to_relax(plain, 2) == [plain[1], plain[2]]

@@ -20,14 +20,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def probed(tiny_screen, tmp_path_factory):
-    """Formaldehyde on the tiny slab: 2 rotations x 2 starting heights, 3 probe steps, the best 1 relaxed."""
+    """Formaldehyde on the tiny slab: 1 rotation x 2 starting heights x 2 tilts, 3 probe steps, the best 1 of the
+    converged probes and of the descending ones relaxed."""
     from passivscreen.config import validate_config
     from passivscreen.records.layout import Results
     from passivscreen.steps.adsorption import run_adsorption_member
     from passivscreen.steps.jobs import complex_member
 
     cfg = copy.deepcopy(tiny_screen.cfg)
-    cfg["placement"].update(orientations=2, heights=[-0.3, 0.0], probe_steps=3, relax_top=1, conformers=1)
+    cfg["placement"].update(
+        orientations=1, heights=[-0.3, 0.0], tilts=[0.0, 45.0], probe_steps=3, relax_top=1, conformers=1
+    )
     cfg = validate_config(cfg)
     res = tmp_path_factory.mktemp("probe") / "results" / "tiny"
     src = tiny_screen.paths["formaldehyde"]
@@ -44,19 +47,21 @@ def probed(tiny_screen, tmp_path_factory):
 def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_stopped(probed):
     cfg, member, record = probed
     rows = record["orientations"]
-    assert len(rows) == 4  # 2 rotations x 2 heights
-    assert {r["height_offset_A"] for r in rows} == {-0.3, 0.0}
+    assert len(rows) == 4  # 2 heights x 2 tilts
+    assert {(r["height_offset_A"], r["tilt_deg"]) for r in rows} == {(-0.3, 0.0), (-0.3, 45.0), (0.0, 0.0), (0.0, 45.0)}
     for r in rows:
         assert 1 <= r["probe_force_calls"] <= 3 + 2, r  # 3 steps (+ the first call and the final energy)
         assert r["E_ads_sp_eV"] is not None
     relaxed = [r for r in rows if r["status"] != "screened"]
-    assert len(relaxed) == 1
-    lowest = min(rows, key=lambda r: r["E_ads_sp_eV"])
-    assert relaxed[0] is lowest or relaxed[0]["E_ads_sp_eV"] == lowest["E_ads_sp_eV"]
+    # the lowest probe that converged and the lowest still descending (relax_top 1 each), no other
+    groups = {done: [r for r in rows if (r["sp_status"] == "converged") == done] for done in (True, False)}
+    expected = [min(g, key=lambda r: r["E_ads_sp_eV"]) for g in groups.values() if g]
+    assert sorted(map(row_key, relaxed)) == sorted(map(row_key, expected))
     # the relaxation starts where the probe stopped, not at the placement
     work = Path(member["workdir"])
-    rot, dh = relaxed[0]["rotation_deg"], relaxed[0]["height_offset_A"]
-    stem = f"rot{rot:06.2f}" + (f"_h{dh:+.2f}" if dh else "")
+    lowest = min(relaxed, key=lambda r: r["E_ads_sp_eV"])
+    rot, dh, tilt = lowest["rotation_deg"], lowest["height_offset_A"], lowest["tilt_deg"]
+    stem = f"rot{rot:06.2f}" + (f"_h{dh:+.2f}" if dh else "") + (f"_t{tilt:02.0f}" if tilt else "")
     probe = read(work / f"probe_{stem}.traj", index=":")
     relax = read(work / f"{stem}.traj", index=":")
     assert len(probe) >= 2
@@ -64,8 +69,13 @@ def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_st
     assert not np.allclose(probe[0].positions, probe[-1].positions, atol=1e-3)  # the probe moved the ligand
     # the probe's energy is the energy where it stopped: below the start's
     e_start = probe[0].get_potential_energy()
-    assert relaxed[0]["E_sp_eV"] <= e_start + 1e-6
-    assert record["E_ads_eV"] <= relaxed[0]["E_ads_sp_eV"] + 1e-6
+    assert lowest["E_sp_eV"] <= e_start + 1e-6
+    assert record["E_ads_eV"] <= min(r["E_ads_sp_eV"] for r in relaxed) + 1e-6
+    assert record["repeat"] == "2x2"
+
+
+def row_key(r):
+    return r["rotation_deg"], r["height_offset_A"], r["tilt_deg"]
 
 
 def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
@@ -88,7 +98,7 @@ def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
     again = adsorption.run_adsorption_member(cfg, member)
     assert again["status"] == "ok", again.get("reason")
     assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)
-    assert len(calls) == 1
+    assert len(calls) == len([r for r in record["orientations"] if r["status"] != "screened"])
 
 
 def test_probe_steps_zero_ranks_by_single_point(tiny_screen):

@@ -143,6 +143,7 @@ _COMPLEX = {
     "conformer": int,
     "rotation_deg": float,
     "height_offset_A": float,
+    "tilt_deg": float,
     "min_contact_ratio": float,
     "sp_calc_s": float,
     "probe_steps": int,

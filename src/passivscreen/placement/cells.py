@@ -41,17 +41,20 @@ def image_distance(positions: np.ndarray, cell: np.ndarray) -> float:
     return best
 
 
-def fits(cell: np.ndarray, ligand: Ligand, min_distance: float) -> tuple[bool, float]:
+def fits(
+    cell: np.ndarray, ligand: Ligand, min_distance: float, tilts: tuple[float, ...] = (0.0,)
+) -> tuple[bool, float]:
     """Whether every conformer of ``ligand``, oriented as placed (:func:`~passivscreen.placement.place.oriented`)
-    at every rotation of :data:`AUTO_ROTATIONS`, keeps ``min_distance`` from its images in ``cell``; and the
-    shortest image distance seen."""
+    at every rotation of :data:`AUTO_ROTATIONS` and every starting tilt of ``tilts``, keeps ``min_distance`` from
+    its images in ``cell``; and the shortest image distance seen."""
     shortest = np.inf
     for positions in ligand.conformers or [ligand.atoms.positions]:
         lig = copy.copy(ligand)
         lig.atoms = ligand.atoms.copy()
         lig.atoms.positions = positions
         for rot in AUTO_ROTATIONS:
-            shortest = min(shortest, image_distance(oriented(lig, float(rot)), cell))
+            for tilt in tilts:
+                shortest = min(shortest, image_distance(oriented(lig, float(rot), "top", float(tilt)), cell))
     return shortest >= min_distance, shortest
 
 
@@ -63,10 +66,11 @@ def _cell(spec: SlabSpec) -> np.ndarray:
 def smallest_cell(cfg: dict[str, Any], ligand: Any) -> tuple[int, float]:
     """The smallest n (``AUTO_MIN`` .. ``AUTO_MAX``) whose n x n slab holds ``ligand`` (see :func:`fits`),
     and the shortest image distance on it; ``AUTO_MAX`` if none does (the crowded flag then says so)."""
-    min_distance = {**section_defaults("placement"), **cfg["placement"]}["min_image_distance"]
+    placement = {**section_defaults("placement"), **cfg["placement"]}
+    tilts = tuple(placement["tilts"]) if ligand.binding != "ion_pair" else (0.0,)
     shortest = 0.0
     for n in range(AUTO_MIN, AUTO_MAX + 1):
-        ok, shortest = fits(_cell(slab_spec(cfg, repeat=(n, n))), ligand, min_distance)
+        ok, shortest = fits(_cell(slab_spec(cfg, repeat=(n, n))), ligand, placement["min_image_distance"], tilts)
         if ok:
             return n, shortest
     return AUTO_MAX, shortest
@@ -94,6 +98,7 @@ def ligand_cells(cfg: dict[str, Any], cache: str | Path | None = None) -> dict[s
         "conformers": cfg["conformers"],
         "a": slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN)).a,
         "min_image_distance": {**section_defaults("placement"), **cfg["placement"]}["min_image_distance"],
+        "tilts": {**section_defaults("placement"), **cfg["placement"]}["tilts"],
         "rotations": list(AUTO_ROTATIONS),
         "range": [AUTO_MIN, AUTO_MAX],
     }

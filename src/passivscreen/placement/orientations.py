@@ -43,6 +43,7 @@ class Complex:
     min_contact_ratio: float
     conformer: int = 0
     height_offset: float = 0.0
+    tilt_deg: float = 0.0
 
 
 def orientations(
@@ -56,6 +57,7 @@ def orientations(
     targets: Mapping[str, np.ndarray] | None = None,
     conformer: int = 0,
     height_offsets: Sequence[float] = (0.0,),
+    tilts: Sequence[float] = (0.0,),
 ) -> tuple[list[Complex], list[Complex]]:
     """``n_rotations`` rotations about the normal spread over ``span_deg``.
 
@@ -67,7 +69,8 @@ def orientations(
     the Pb, ``X`` at ``targets[face]`` (the removed Br's position), ``ion_pair`` in the A-site pocket
     (:func:`passivscreen.placement.modes.place_ion_pair`). Each rotation is placed at every starting height
     of ``height_offsets`` (A added to the binding mode's initial height: a start too far out can stop in a
-    shallow minimum). Returns (accepted, rejected for clashes).
+    shallow minimum), and tilted by each of ``tilts`` (degrees from the normal; an ion pair only upright).
+    Returns (accepted, rejected for clashes).
     """
     on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
     ok: list[Complex] = []
@@ -75,14 +78,26 @@ def orientations(
     for k in range(n_rotations):
         rot = span_deg * k / n_rotations
         for dh in height_offsets:
-            atoms, anchors, ratio = slab, [], np.inf
-            for f, site in on.items():
-                p = place(atoms, ligand, site, rot, f, None if targets is None else targets.get(f), float(dh))
-                anchors.append(p.anchor)
-                ratio = min(ratio, p.min_contact_ratio)
-                atoms = p.atoms
-            c = Complex(
-                atoms, rot, len(slab), len(ligand.atoms), anchors, list(on.values()), tuple(on), ratio, conformer, dh
-            )
-            (ok if ratio >= min_contact_ratio else clash).append(c)
+            for tilt in tilts if ligand.binding != "ion_pair" else (0.0,):
+                atoms, anchors, ratio = slab, [], np.inf
+                for f, site in on.items():
+                    target = None if targets is None else targets.get(f)
+                    p = place(atoms, ligand, site, rot, f, target, float(dh), float(tilt))
+                    anchors.append(p.anchor)
+                    ratio = min(ratio, p.min_contact_ratio)
+                    atoms = p.atoms
+                c = Complex(
+                    atoms,
+                    rot,
+                    len(slab),
+                    len(ligand.atoms),
+                    anchors,
+                    list(on.values()),
+                    tuple(on),
+                    ratio,
+                    conformer,
+                    dh,
+                    float(tilt),
+                )
+                (ok if ratio >= min_contact_ratio else clash).append(c)
     return ok, clash

@@ -103,12 +103,19 @@ def contact_ratio(complex_atoms: Atoms, n_slab: int, exclude: tuple[int, int] | 
     return best
 
 
-def oriented(ligand: Ligand, rotation_deg: float = 0.0, face: str = "top") -> np.ndarray:
-    """The ligand's positions relative to its anchor, free-valence axis pointing at ``face``'s surface, turned
-    by ``rotation_deg`` about the normal (what :func:`place_ligand` puts on the Pb)."""
+def rot_x(deg: float) -> np.ndarray:
+    """Rotation matrix about x by ``deg`` degrees."""
+    t = np.radians(deg)
+    return np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]])
+
+
+def oriented(ligand: Ligand, rotation_deg: float = 0.0, face: str = "top", tilt_deg: float = 0.0) -> np.ndarray:
+    """The ligand's positions relative to its anchor, free-valence axis pointing at ``face``'s surface, tilted by
+    ``tilt_deg`` away from the normal (about the anchor), turned by ``rotation_deg`` about the normal (what
+    :func:`place_ligand` puts on the Pb)."""
     normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
     axis = anchor_axis(ligand.atoms, ligand.anchor_index, ligand.bonds)
-    rot = rot_z(rotation_deg) @ rotation_to(axis, -normal)
+    rot = rot_z(rotation_deg) @ rot_x(tilt_deg) @ rotation_to(axis, -normal)
     return (ligand.atoms.positions - ligand.atoms.positions[ligand.anchor_index]) @ rot.T
 
 
@@ -120,20 +127,22 @@ def place_ligand(
     face: str = "top",
     distance: float | None = None,
     target: np.ndarray | None = None,
+    tilt_deg: float = 0.0,
 ) -> Placement:
     """Put ``ligand``'s anchor on top of Pb ``site``, free valence along the normal.
 
     The anchor sits at ``distance`` (A) from the Pb (or from ``target``, e.g. a removed Br's
     position for an X-type anion) along the outward surface normal (+z on the top face, -z on the
     bottom face), the anchor's free-valence axis points at the surface, and the molecule is turned
-    by ``rotation_deg`` about the normal.
+    by ``rotation_deg`` about the normal; ``tilt_deg`` leans the molecule that far from the normal about its
+    anchor (a ligand that binds lying down: methanethiol's deepest minimum has its C-S bond 69 deg from it).
     """
     lig = ligand.atoms.copy()
     anchor = ligand.anchor_index
     normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
     if distance is None:
         distance = initial_distance(lig[anchor].symbol)
-    pos = oriented(ligand, rotation_deg, face)
+    pos = oriented(ligand, rotation_deg, face, tilt_deg)
     origin = slab.positions[site] if target is None else np.asarray(target, dtype=float)
     pos += origin + distance * normal
     lig.positions = pos

@@ -61,6 +61,7 @@ def place_all(
         targets=targets,
         conformer=conformer,
         height_offsets=settings["heights"],
+        tilts=settings["tilts"],
     )
     return ok, clash, span
 
@@ -94,7 +95,8 @@ def _guards(job: Job, free: list[int]) -> Callable[[Tier], Guards]:
 def _stem(c: Complex) -> str:
     """A placement's name in the work directory."""
     stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
-    return stem + (f"_h{c.height_offset:+.2f}" if c.height_offset else "")
+    stem += f"_h{c.height_offset:+.2f}" if c.height_offset else ""
+    return stem + (f"_t{c.tilt_deg:02.0f}" if c.tilt_deg else "")
 
 
 def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
@@ -138,6 +140,7 @@ def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, An
                     "conformer": c.conformer,
                     "rotation_deg": c.rotation_deg,
                     "height_offset_A": c.height_offset,
+                    "tilt_deg": c.tilt_deg,
                     "min_contact_ratio": c.min_contact_ratio,
                     "probe_steps": r.n_steps,
                     "probe_force_calls": r.n_force_calls,
@@ -190,22 +193,36 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
     return row, r.atoms
 
 
+def to_relax(screened: list[dict[str, Any]], relax_top: int) -> list[dict[str, Any]]:
+    """The screened rows that are relaxed to convergence, lowest first.
+
+    Without probes, the ``relax_top`` lowest single points. With probes, the ``relax_top`` lowest of the probes
+    that converged (minima already: one more call each) and the ``relax_top`` lowest of those still descending:
+    a probe still on its way down can end far below one that stopped early (methanethiol: upright starts stop
+    at -0.17 eV within 8 steps, tilted ones are at -0.53 eV after 8 steps and end at -0.63 eV).
+    """
+    ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
+    budget = {True: relax_top, False: relax_top}
+    out = []
+    for s in ranked:
+        done = "probe_force_calls" in s and s.get("sp_status") == "converged"
+        if budget[done]:
+            budget[done] -= 1
+            out.append(s)
+    return out
+
+
 def _relax_best(
     job: Job, ok: list[Complex], screened: list[dict[str, Any]], orientations_out: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], Atoms]:
     """Relax the ``relax_top`` lowest screened placements (with probes: the lowest ``relax_top`` of those whose probe
     converged and of those still descending); the lowest converged one (raises :class:`Skip` if none)."""
-    ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
+    go_on = {id(s) for s in to_relax(screened, job.cfg["placement"]["relax_top"])}
     best: tuple[dict[str, Any], Atoms] | None = None
-    # probes that converged are minima already, the others are still on their way down (methanethiol's deep
-    # minimum is reached in ~70 steps, the shallow one in 6): the lowest relax_top of each group go on
-    budget = {True: job.cfg["placement"]["relax_top"], False: job.cfg["placement"]["relax_top"]}
-    for s in ranked:
-        done = "probe_force_calls" in s and s.get("sp_status") == "converged"
-        if budget[done] == 0:
+    for s in sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"]):
+        if id(s) not in go_on:
             orientations_out.append({**s, "status": "screened"})
             continue
-        budget[done] -= 1
         c = next(q for q in ok if pose(q) == row_pose(s))
         row, atoms = _relax_orientation(job, c, s)
         orientations_out.append(row)
@@ -255,6 +272,7 @@ def _adsorb(
                 "conformer": c.conformer,
                 "rotation_deg": c.rotation_deg,
                 "height_offset_A": c.height_offset,
+                "tilt_deg": c.tilt_deg,
                 "status": "clash",
                 "min_contact_ratio": c.min_contact_ratio,
             }

@@ -14,14 +14,14 @@ from passivscreen.relaxation.held import hold_slab
 from passivscreen.relaxation.scf import single_point
 
 
-def pose(c: Complex) -> tuple[int, float, float]:
-    """What identifies a placement among a complex's: conformer, rotation about the normal, starting height."""
-    return c.conformer, c.rotation_deg, c.height_offset
+def pose(c: Complex) -> tuple[int, float, float, float]:
+    """What identifies a placement among a complex's: conformer, rotation about the normal, starting height, tilt."""
+    return c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg
 
 
-def row_pose(row: dict[str, Any]) -> tuple[int, float, float]:
+def row_pose(row: dict[str, Any]) -> tuple[int, float, float, float]:
     """:func:`pose` of the placement a screening row describes (rows written before heights: offset 0)."""
-    return row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0)
+    return row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0), row.get("tilt_deg", 0.0)
 
 
 def screen_orientations(
@@ -60,6 +60,7 @@ def screen_orientations(
                 "conformer": p.conformer,
                 "rotation_deg": p.rotation_deg,
                 "height_offset_A": p.height_offset,
+                "tilt_deg": p.tilt_deg,
                 "min_contact_ratio": p.min_contact_ratio,
                 "E_sp_eV": e,
                 "E_ads_sp_eV": None if e is None else e - e_ref,
