@@ -112,3 +112,18 @@ def test_the_workflow_builds_one_slab_per_cell(root, tmp_path, default_cfg):
     slabs = {line.split("/slab/")[1].split("/")[0] for line in s.splitlines() if "/slab/" in line and "output" in line}
     assert any(x.endswith("-3x3") for x in slabs) and any(x.endswith("-2x2") for x in slabs), slabs
     assert "adsorption/tppo/pristine-Pb" in s and "-3x3/top.json" in s
+
+
+def test_the_cells_command_prints_each_ligands_cell(root, tmp_path, capsys, monkeypatch):
+    from passivscreen.cli import main
+
+    cfg = yaml.safe_load((root / "configs" / "default.yaml").read_text())
+    cfg["set"] = "cells_cli"
+    cfg["ligands"] = [{"name": "tppo", "smiles": TPPO}, {"name": "dmso", "smiles": "CS(C)=O"}]
+    path = tmp_path / "cells.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    monkeypatch.chdir(tmp_path)
+    assert main(["cells", str(path)]) == 0
+    lines = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines == {"tppo": ["3x3", "117"], "dmso": ["2x2", "52"]}
+    assert (tmp_path / "results" / "cells_cli" / "work" / "cells.json").exists()

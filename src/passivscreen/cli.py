@@ -1,5 +1,5 @@
-"""Command line: ``passivscreen validate CONFIG``, ``run CONFIG`` (the screen) and ``converge CONFIG``
-(the convergence harness over the screen's results)."""
+"""Command line: ``passivscreen validate CONFIG``, ``cells CONFIG`` (each ligand's lateral cell), ``run CONFIG``
+(the screen) and ``converge CONFIG`` (the convergence harness over the screen's results)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("validate", help="check a config (schema, SMILES, anchors, slab) without computing")
     v.add_argument("config")
+    c = sub.add_parser("cells", help="validate, then print each ligand's cell (slab.repeat: auto) and its atom count")
+    c.add_argument("config")
     for name, text in (
         ("run", "validate, then run the Snakemake workflow on a config"),
         (
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             f"protocol {chain}) in {time.perf_counter() - t0:.1f} s"
         )
         return 0
+    if args.cmd == "cells":
+        return _cells(cfg)
     snakefile = Path(__file__).resolve().parents[2] / "Snakefile"
     targets = ["converge"] if args.cmd == "converge" else []
     cmd = [
@@ -63,6 +67,21 @@ def main(argv: list[str] | None = None) -> int:
         *args.snakemake_args,
     ]
     return subprocess.call(cmd)
+
+
+def _cells(cfg: dict) -> int:
+    """Each ligand's cell and the size of its complex (what one GFN2-xTB call costs grows as its cube)."""
+    from passivscreen.placement.cells import ligand_cells
+    from passivscreen.records.layout import Results
+    from passivscreen.structures import build_slab
+    from passivscreen.structures.cells import slab_spec
+
+    cells = ligand_cells(cfg, cache=Results.for_set(cfg["set"]).cells)
+    sizes = {cell: len(build_slab(slab_spec(cfg, repeat=cell))) for cell in set(cells.values())}
+    print(f"{'ligand':<32} {'cell':>5} {'slab atoms':>10}")
+    for name, cell in cells.items():
+        print(f"{name:<32} {cell[0]}x{cell[1]:<3} {sizes[cell]:>10}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
