@@ -216,7 +216,7 @@ def _check_report(root, tmp_path):
     entry = results["results/test/ranking.csv"]
     assert "Ranking table" in entry["caption"]
     csv = base64.b64decode(entry["data_uri"].split("base64,", 1)[1]).decode()
-    assert csv.splitlines()[0].startswith("rank,ligand,smiles,anchor,binding,site,faces,E_ads_eV")
+    assert csv.splitlines()[0].startswith("rank,ligand,smiles,anchor,binding,site,faces,repeat,E_ads_eV")
     assert "trimethylphosphine_oxide" in csv
     for name in (
         "ranking.png",
