@@ -43,9 +43,23 @@ def orbital_summary(
     xtb = getattr(calc, "_xtb", None)
     if xtb is None or getattr(calc, "_res", None) is None:
         return None
+    from tblite.exceptions import TBLiteRuntimeError
+
     xtb.set("save-integrals", 1)
     try:
         res = xtb.singlepoint(calc._res, copy=True)
+    except TBLiteRuntimeError:
+        # the restart did not converge (seen once, DMSO lying on the slab, 250 cycles): a new SCF from the
+        # atomic guess with a damped mixer and more cycles, before the analysis gives up
+        xtb.set("mixer-damping", 0.2)
+        xtb.set("max-iter", 1000)
+        try:
+            res = xtb.singlepoint(copy=True)
+        except TBLiteRuntimeError:
+            return None
+        finally:  # the calculator's own settings again (ASE's TBLite parameters)
+            xtb.set("mixer-damping", float(calc.parameters.get("mixer_damping", 0.4)))
+            xtb.set("max-iter", int(calc.parameters.get("max_iterations", 250)))
     finally:
         xtb.set("save-integrals", 0)
     eps = np.asarray(res.get("orbital-energies")) * Hartree
