@@ -132,7 +132,8 @@ def test_radical_and_ions_through_the_steps(tiny_screen, tmp_path):
             "set": "ions",
             "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
             "relax": {"fmax": 0.1, "steps": 40},
-            "placement": {"orientations": 1},
+            # one start ranked by single point (the binding modes are tested here; the search in test_search.py)
+            "placement": {"orientations": 1, "tilts": [0.0], "probe_steps": 0, "relax_top": 1},
             "ligands": [
                 {"name": "acetonyl", "smiles": "[CH2]C(C)=O"},
                 {"name": "mabr", "smiles": "C[NH3+].[Br-]"},
