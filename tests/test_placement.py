@@ -130,7 +130,7 @@ def test_a_tilted_start_leans_the_molecule_about_its_anchor(small_slab, tmpo, fa
 def test_converged_and_descending_probes_each_get_relax_top():
     """The rows relaxed after the probes: the lowest converged and the lowest still-descending ones, not the
     lowest overall (a probe that stopped early in a shallow minimum would crowd out the deep one)."""
-    from passivscreen.steps.adsorption import to_relax
+    from passivscreen.steps.screening import to_relax
 
     def row(e, status, probed=True):
         return {"E_ads_sp_eV": e, "sp_status": status, **({"probe_force_calls": 9} if probed else {})}
@@ -148,3 +148,37 @@ def test_converged_and_descending_probes_each_get_relax_top():
     # without probes: the lowest single points, whatever their status
     plain = [row(-0.3, "ok", probed=False), row(-0.5, "ok", probed=False), row(-0.4, "ok", probed=False)]
     assert to_relax(plain, 2) == [plain[1], plain[2]]
+    # with probes, a start that was not probed (its single point only) never competes, however low
+    assert to_relax([row(-0.9, "ok", probed=False)] + deep, 1) == [deep[0]]
+
+
+def test_to_probe_takes_the_lowest_distinct_starts():
+    """Rotations of one start whose single points agree within same_start_eV count once; other tilts,
+    heights and conformers are never merged, however close; 0 probes every start."""
+    from passivscreen.steps.screening import distinct_starts, to_probe
+
+    def row(e, rot, tilt=0.0, height=0.0, conformer=0):
+        return {
+            "E_ads_sp_eV": e,
+            "rotation_deg": rot,
+            "tilt_deg": tilt,
+            "height_offset_A": height,
+            "conformer": conformer,
+        }
+
+    # methanethiol-like: four upright rotations within 1 meV, four tilted within 1 meV
+    upright = [row(-0.166, r) for r in (0.0, 22.5, 45.0)] + [row(-0.165, 67.5)]
+    tilted = [row(-0.437, r, 45.0) for r in (0.0, 22.5, 45.0)] + [row(-0.436, 67.5, 45.0)]
+    kept = distinct_starts(upright + tilted, 0.005)
+    assert [(r["tilt_deg"], r["E_ads_sp_eV"]) for r in kept] == [(45.0, -0.437), (0.0, -0.166)]
+    # a rotation 7 meV away is another start; an identical energy at another height or conformer too
+    other = [row(-0.159, 90.0), row(-0.166, 0.0, height=-0.3), row(-0.166, 0.0, conformer=1), row(None, 10.0)]
+    kept = distinct_starts(upright + tilted + other, 0.005)
+    assert len(kept) == 5
+    assert to_probe(upright + tilted + other, 3, 0.005) == kept[:3]
+    assert kept[:3][0]["tilt_deg"] == 45.0
+    # 0: every start with an energy, lowest first
+    every = to_probe(upright + tilted + other, 0, 0.005)
+    assert len(every) == 11 and every[0]["E_ads_sp_eV"] == -0.437
+    # a tolerance of 0 merges only identical energies
+    assert len(distinct_starts(upright, 0.0)) == 2

@@ -1,4 +1,5 @@
-"""The placement search: every start (rotation x height) probed by a few relaxation steps, the lowest relaxed.
+"""The placement search: a single point of every start (rotation x height x tilt), a few relaxation steps of
+the lowest distinct ones (the probes), the lowest probes relaxed.
 
 Real GFN2-xTB on the tiny screen's slab and formaldehyde (the session fixture ``tiny_screen``), so that the
 probe's bookkeeping is checked on real energies: which pose is relaxed, from where, and that a resumed job
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def probed(tiny_screen, tmp_path_factory):
-    """Formaldehyde on the tiny slab: 1 rotation x 2 starting heights x 2 tilts, 3 probe steps, the best 1 of the
-    converged probes and of the descending ones relaxed."""
+    """Formaldehyde on the tiny slab: 1 rotation x 2 starting heights x 2 tilts, the 3 lowest starts probed 3
+    steps, the best 1 of the converged probes and of the descending ones relaxed."""
     from passivscreen.config import validate_config
     from passivscreen.records.layout import Results
     from passivscreen.steps.adsorption import run_adsorption_member
@@ -29,7 +30,7 @@ def probed(tiny_screen, tmp_path_factory):
 
     cfg = copy.deepcopy(tiny_screen.cfg)
     cfg["placement"].update(
-        orientations=1, heights=[-0.3, 0.0], tilts=[0.0, 45.0], probe_steps=3, relax_top=1, conformers=1
+        orientations=1, heights=[-0.3, 0.0], tilts=[0.0, 45.0], probe_top=3, probe_steps=3, relax_top=1, conformers=1
     )
     cfg = validate_config(cfg)
     res = tmp_path_factory.mktemp("probe") / "results" / "tiny"
@@ -44,14 +45,21 @@ def probed(tiny_screen, tmp_path_factory):
     return cfg, member, record
 
 
-def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_stopped(probed):
+def test_the_lowest_starts_are_probed_and_the_lowest_probe_is_relaxed_from_where_it_stopped(probed):
     cfg, member, record = probed
     rows = record["orientations"]
     assert len(rows) == 4  # 2 heights x 2 tilts
     assert {(r["height_offset_A"], r["tilt_deg"]) for r in rows} == {(-0.3, 0.0), (-0.3, 45.0), (0.0, 0.0), (0.0, 45.0)}
-    for r in rows:
+    # every start has its single point; the 3 lowest (4 distinct poses: none merged) were probed
+    start = {row_key(r): r.get("E_ads_start_eV", r["E_ads_sp_eV"]) for r in rows}
+    assert all(e is not None for e in start.values())
+    lowest3 = sorted(start, key=start.get)[:3]
+    probed_rows = [r for r in rows if "probe_force_calls" in r]
+    assert sorted(map(row_key, probed_rows)) == sorted(lowest3)
+    for r in probed_rows:
         assert 1 <= r["probe_force_calls"] <= 3 + 2, r  # 3 steps (+ the first call and the final energy)
-        assert r["E_ads_sp_eV"] is not None
+        assert r["E_ads_sp_eV"] <= r["E_ads_start_eV"] + 1e-6  # the probe went down from its start
+    rows = probed_rows  # only probed starts compete for the relaxation
     relaxed = [r for r in rows if r["status"] != "screened"]
     # the lowest probe that converged and the lowest still descending (relax_top 1 each), no other
     groups = {done: [r for r in rows if (r["sp_status"] == "converged") == done] for done in (True, False)}
@@ -84,7 +92,7 @@ def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
     cfg, member, record = probed
 
     def no_probe(*args, **kwargs):
-        raise AssertionError("a probe ran again although screening.json holds every probe")
+        raise AssertionError("a probe ran again although probes.json holds every probe")
 
     calls = []
     real = adsorption.run_chain
@@ -105,3 +113,41 @@ def test_probe_steps_zero_ranks_by_single_point(tiny_screen):
     """Without probes the rows are the starts' single points (no probe columns)."""
     rows = tiny_screen.records["formaldehyde"]["orientations"]
     assert rows and all("probe_force_calls" not in r for r in rows)
+
+
+def test_a_job_killed_during_the_probes_repeats_only_the_cut_probe(probed, monkeypatch):
+    """probes.json is written after each probe: a job killed during its second probe keeps the first, and the
+    re-run probes the two others once each, runs no single point again, and ends at the same E_ads."""
+    import passivscreen.steps.adsorption as adsorption
+    import passivscreen.steps.screening as screening
+
+    cfg, member, record = probed
+    cache = Path(member["workdir"]) / "probes.json"
+    saved = cache.read_text()
+    cache.unlink()
+    real = adsorption.run_tier
+    probes = []
+
+    def killed_at_the_second(*args, **kwargs):
+        probes.append(Path(args[3]).name)
+        if len(probes) == 2:
+            raise KeyboardInterrupt  # what a kill looks like to the step: not an Exception, nothing caught
+        return real(*args, **kwargs)
+
+    def no_single_point(*args, **kwargs):
+        raise AssertionError("a start's single point ran again although screening.json holds them")
+
+    monkeypatch.setattr(screening, "single_point", no_single_point)
+    try:
+        monkeypatch.setattr(adsorption, "run_tier", killed_at_the_second)
+        with pytest.raises(KeyboardInterrupt):
+            adsorption.run_adsorption_member(cfg, member)
+        first, cut = probes
+        probes.clear()
+        monkeypatch.setattr(adsorption, "run_tier", lambda *a, **k: probes.append(Path(a[3]).name) or real(*a, **k))
+        again = adsorption.run_adsorption_member(cfg, member)
+    finally:
+        cache.write_text(saved)
+    assert again["status"] == "ok", again.get("reason")
+    assert first not in probes and cut in probes and len(probes) == 2
+    assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)

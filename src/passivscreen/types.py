@@ -148,6 +148,7 @@ _COMPLEX = {
     "sp_calc_s": float,
     "probe_steps": int,
     "probe_force_calls": int,
+    "E_ads_start_eV": float | None,
     "E_sp_eV": float | None,
     "E_ads_sp_eV": float | None,
     # ... its relaxation ...
@@ -214,6 +215,7 @@ RankingRow = TypedDict(
         "n_orientations": int,
         "n_conformers": int,
         "min_image_distance_A": float | None,
+        "complete": bool,
         STATUS: str,
         "flags": str,
         "tier": str | None,

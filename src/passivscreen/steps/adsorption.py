@@ -26,7 +26,7 @@ from passivscreen.relaxation.tiers import run_chain, run_tier, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
-from passivscreen.steps.screening import pose, row_pose, screen_orientations
+from passivscreen.steps.screening import pose, row_pose, screen_orientations, to_probe, to_relax
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
 from passivscreen.structures.cells import slab_spec
@@ -100,61 +100,69 @@ def _stem(c: Complex) -> str:
 
 
 def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
-    """The first ``steps`` relaxation steps of every placement with the first tier, the slab held as in the
-    relaxation; each placement's atoms move to where its probe stopped (trajectories in the work
-    directory; ``screening.json`` caches the rows, so a resumed job repeats no probe).
+    """Single points of every start, then the first ``steps`` relaxation steps (first tier, slab held as in the
+    relaxation) of the ``placement.probe_top`` lowest distinct ones (:func:`to_probe`); each probed
+    placement's atoms move to where its probe stopped. Rows of probed starts carry the probe's energy
+    (``E_ads_sp_eV``; the start's single point in ``E_ads_start_eV``), the others their single point.
 
     A probe tells apart what the starting single points cannot: methanethiol's placements 2.7 A above the
     Pb have single points within 1 meV, but after a few steps the ones heading for the deep minimum
-    (-0.63 eV, not -0.18) are already lower (docs/benchmarks.md).
+    (-0.63 eV, not -0.18) are already lower (docs/benchmarks.md). The single points are cached in
+    ``screening.json``, each finished probe in ``probes.json`` as soon as it ends (trajectories in the work
+    directory): a resumed job repeats at most the probe that was cut.
     """
     tier = job.chain[0]
-    cache = job.workdir / "screening.json"
+    settings = {**section_defaults("placement"), **job.cfg["placement"]}
+    e_ref = job.refs.total(tier.name) or 0.0
+    starts = screen_orientations(tier, placements, e_ref, job.workdir, job.charge, job.multiplicity)
+    chosen = to_probe(starts, settings["probe_top"], settings["same_start_eV"])
+    cache = job.workdir / "probes.json"
     key = {
         "calculator": {"backend": tier.backend, "parameters": tier.parameters},
-        "e_ref": round(job.refs.total(tier.name) or 0.0, 6),
+        "e_ref": round(e_ref, 6),
         "charge": job.charge,
         "multiplicity": job.multiplicity,
         "probe_steps": steps,
         "free_radius": job.cfg["hold"]["free_radius"],
-        "rotations": [list(pose(p)) for p in placements],
+        "starts": [list(row_pose(s)) for s in chosen],
     }
-    rows: list[dict[str, Any]] | None = None
+    done: dict[tuple[Any, ...], dict[str, Any]] = {}
     if cache.exists():
-        with contextlib.suppress(KeyError, ValueError):
+        with contextlib.suppress(KeyError, ValueError, TypeError):
             cached = read_json(cache)
-            rows = cached["orientations"] if cached.get("key") == key else None
-    fresh = rows is None
-    if fresh:
-        rows = []
-        for c in placements:
-            traj = job.workdir / f"probe_{_stem(c)}.traj"
+            if cached.get("key") == key:
+                done = {tuple(r["pose"]): r for r in cached["probes"]}
+    for s in chosen:
+        c = next(q for q in placements if pose(q) == row_pose(s))
+        traj = job.workdir / f"probe_{_stem(c)}.traj"
+        if pose(c) not in done:
             traj.unlink(missing_ok=True)
             atoms, free = _held(job, c)
             tier.attach(atoms)
             r = run_tier(atoms, tier, steps, traj, _guards(job, free)(tier))
             failed = r.status not in ("converged", "not_converged") or r.energy is None
-            rows.append(
-                {
-                    "sp_calc_s": r.calc_s,
-                    "conformer": c.conformer,
-                    "rotation_deg": c.rotation_deg,
-                    "height_offset_A": c.height_offset,
-                    "tilt_deg": c.tilt_deg,
-                    "min_contact_ratio": c.min_contact_ratio,
-                    "probe_steps": r.n_steps,
-                    "probe_force_calls": r.n_force_calls,
-                    "E_sp_eV": None if failed else r.energy,
-                    "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy, tier.name),
-                    "sp_status": r.status,
-                }
-            )
-        write_json(cache, {"key": key, "orientations": rows})
-    for c in placements:
-        last, _ = last_frame(job.workdir / f"probe_{_stem(c)}.traj")
+            done[pose(c)] = {
+                "pose": list(pose(c)),
+                "probe_calc_s": r.calc_s,
+                "probe_steps": r.n_steps,
+                "probe_force_calls": r.n_force_calls,
+                "E_sp_eV": None if failed else r.energy,
+                "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy, tier.name),
+                "sp_status": r.status,
+            }
+            write_json(cache, {"key": key, "probes": list(done.values())})
+        last, _ = last_frame(traj)
         if last is not None and len(last) == len(c.atoms):
             c.atoms = c.atoms.copy()
             c.atoms.positions = last.positions
+    rows = []
+    for s in starts:
+        p = done.get(row_pose(s))
+        if p is None:
+            rows.append(s)
+            continue
+        probe = {k: v for k, v in p.items() if k not in ("pose", "probe_calc_s")}
+        rows.append({**s, **probe, "E_ads_start_eV": s["E_ads_sp_eV"], "sp_calc_s": s["sp_calc_s"] + p["probe_calc_s"]})
     return rows
 
 
@@ -191,25 +199,6 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
             )
         )
     return row, r.atoms
-
-
-def to_relax(screened: list[dict[str, Any]], relax_top: int) -> list[dict[str, Any]]:
-    """The screened rows that are relaxed to convergence, lowest first.
-
-    Without probes, the ``relax_top`` lowest single points. With probes, the ``relax_top`` lowest of the probes
-    that converged (minima already: one more call each) and the ``relax_top`` lowest of those still descending:
-    a probe still on its way down can end far below one that stopped early (methanethiol: upright starts stop
-    at -0.17 eV within 8 steps, tilted ones are at -0.53 eV after 8 steps and end at -0.63 eV).
-    """
-    ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
-    budget = {True: relax_top, False: relax_top}
-    out = []
-    for s in ranked:
-        done = "probe_force_calls" in s and s.get("sp_status") == "converged"
-        if budget[done]:
-            budget[done] -= 1
-            out.append(s)
-    return out
 
 
 def _relax_best(

@@ -1,4 +1,5 @@
-"""Orientation screening: a single point of every placement with the first tier, cached for resumption."""
+"""Orientation screening: a single point of every placement with the first tier, cached for resumption, and
+which screened starts are probed (:func:`to_probe`) and relaxed (:func:`to_relax`)."""
 
 from __future__ import annotations
 
@@ -68,4 +69,52 @@ def screen_orientations(
             }
         )
     write_json(cache, {"key": key, "orientations": out})
+    return out
+
+
+def distinct_starts(rows: list[dict[str, Any]], same_eV: float) -> list[dict[str, Any]]:
+    """The single-point rows of the starts, lowest first, without the rotations that repeat a kept start.
+
+    Two starts of one conformer, height and tilt whose single points agree within ``same_eV`` count once: a
+    small ligand upright on the Pb turns about its own axis (methanethiol's four rotations: within 1 meV; so
+    are their probes and minima), and rotations a site symmetry maps onto each other are the same pose
+    (acetate: 0 and 180 deg identical to the meV). Starts of another tilt, height or conformer are never merged.
+    """
+    kept: list[dict[str, Any]] = []
+    for r in sorted((r for r in rows if r["E_ads_sp_eV"] is not None), key=lambda r: r["E_ads_sp_eV"]):
+        shape = row_pose(r)[0], row_pose(r)[2], row_pose(r)[3]
+        if not any(
+            (row_pose(k)[0], row_pose(k)[2], row_pose(k)[3]) == shape
+            and abs(k["E_ads_sp_eV"] - r["E_ads_sp_eV"]) <= same_eV
+            for k in kept
+        ):
+            kept.append(r)
+    return kept
+
+
+def to_probe(rows: list[dict[str, Any]], top: int, same_eV: float) -> list[dict[str, Any]]:
+    """The starts that are probed: the ``top`` lowest distinct ones (:func:`distinct_starts`; 0: every start)."""
+    if not top:
+        return sorted((r for r in rows if r["E_ads_sp_eV"] is not None), key=lambda r: r["E_ads_sp_eV"])
+    return distinct_starts(rows, same_eV)[:top]
+
+
+def to_relax(screened: list[dict[str, Any]], relax_top: int) -> list[dict[str, Any]]:
+    """The screened rows that are relaxed to convergence, lowest first.
+
+    Without probes, the ``relax_top`` lowest single points. With probes (only probed starts compete), the
+    ``relax_top`` lowest of the probes that converged (minima already: one more call each) and the ``relax_top``
+    lowest of those still descending: a probe still on its way down can end far below one that stopped early
+    (methanethiol: upright starts stop at -0.17 eV within 8 steps, tilted ones are at -0.53 eV after 8 steps
+    and end at -0.63 eV).
+    """
+    probed = [s for s in screened if "probe_force_calls" in s]
+    ranked = sorted((s for s in probed or screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
+    budget = {True: relax_top, False: relax_top}
+    out = []
+    for s in ranked:
+        done = "probe_force_calls" in s and s.get("sp_status") == "converged"
+        if budget[done]:
+            budget[done] -= 1
+            out.append(s)
     return out
