@@ -1,5 +1,6 @@
 """Command line: ``passivscreen validate CONFIG``, ``cells CONFIG`` (each ligand's lateral cell), ``run CONFIG``
-(the screen) and ``converge CONFIG`` (the convergence harness over the screen's results)."""
+(the screen), ``rank CONFIG`` (the ranking of what has finished, while a run goes on) and ``converge CONFIG``
+(the convergence harness over the screen's results)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("config")
     c = sub.add_parser("cells", help="validate, then print each ligand's cell (slab.repeat: auto) and its atom count")
     c.add_argument("config")
+    k = sub.add_parser(
+        "rank", help="rank the complexes that have finished (a run may still be going): ranking.csv, .png, results.db"
+    )
+    k.add_argument("config")
     for name, text in (
         ("run", "validate, then run the Snakemake workflow on a config"),
         (
@@ -50,9 +55,28 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.config}: valid ({len(cfg['ligands'])} ligands, set '{cfg['set']}', "
             f"protocol {chain}) in {time.perf_counter() - t0:.1f} s"
         )
+        report = cfg.get("ligands_file_report")
+        if report:
+            print(f"ligands_file {report['file']}: {report['used']} of {report['rows']} rows used")
+            for row in report["skipped"]:
+                print(f"  not run: line {row['line']} ({row['name']}): {row['reason']}")
         return 0
     if args.cmd == "cells":
         return _cells(cfg)
+    if args.cmd == "rank":
+        from passivscreen.records.layout import Results
+        from passivscreen.steps.rank import rank_finished
+
+        df, n_in, n_all = rank_finished(cfg)
+        if df is None:
+            print(f"set '{cfg['set']}': no complex has finished yet (0 of {n_all})")
+            return 0
+        complete = int(df.groupby("ligand")["complete"].all().sum())
+        print(
+            f"{Results.for_set(cfg['set']).ranking.csv}: {n_in} of {n_all} complexes in, {len(df)} rows, "
+            f"{complete} of {len(cfg['ligands'])} ligands complete"
+        )
+        return 0
     snakefile = Path(__file__).resolve().parents[2] / "Snakefile"
     targets = ["converge"] if args.cmd == "converge" else []
     cmd = [

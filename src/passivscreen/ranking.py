@@ -96,6 +96,7 @@ def ranking_table(
                 "n_orientations": rec.get("n_orientations", 0),
                 "n_conformers": rec.get("n_conformers", 1),
                 "min_image_distance_A": rec.get("min_image_distance_A"),
+                "complete": True,
                 "status": rec.get("status"),
                 "flags": ";".join(flags),
                 "tier": rec.get("tier"),
@@ -175,14 +176,20 @@ def write_ranking(
     order: list[str] | None = None,
     uncertainty: dict[str, Any] | None = None,
     tier_names: list[str] | None = None,
+    pending: dict[str, int] | None = None,
+    n_expected: int | None = None,
 ) -> pd.DataFrame:
     """Read the adsorption (and funnel) JSONs and write the ranking's files (:class:`RankingFiles`):
     ``ranking.csv``, the per-orientation and per-tier tables, ``ranking.png`` and the failed-row summary.
 
     The figure's title names the backend(s) that computed the ranked E_ads (the records' final tiers).
+    A ranking of a run still going (``passivscreen rank``): ``pending`` counts each ligand's complexes not
+    finished (column ``complete``: every complex of the row's ligand is in, so its best site is final) and
+    ``n_expected`` the complexes of the whole screen (the title says how many of them are in).
     """
     records = [read_json(p) for p in record_paths]
     df = ranking_table(records, order, uncertainty)
+    df["complete"] = ~df["ligand"].isin([k for k, n in (pending or {}).items() if n])
     atomic_write_text(files.csv, df.to_csv(index=False, float_format="%.4f"))
     atomic_write_text(files.tiers, tier_table(records, tier_names).to_csv(index=False, float_format="%.4f"))
     rows = [
@@ -197,7 +204,8 @@ def write_ranking(
     ]
     atomic_write_text(files.orientations, pd.DataFrame(rows).to_csv(index=False, float_format="%.4f"))
     atomic_write_text(files.failures, failure_summary(df) + "\n")
-    plot_ranking(df, files.png, ranking_title(df, set_name))
+    n_in = sum(r.get("kind") == "adsorption" for r in records)
+    plot_ranking(df, files.png, ranking_title(df, set_name, n_in, n_expected))
     return df
 
 
@@ -219,11 +227,13 @@ def failure_summary(df: pd.DataFrame, max_groups: int = 15) -> str:
     return "\n".join(lines)
 
 
-def ranking_title(df: pd.DataFrame, set_name: str = "") -> str:
-    """``<set>: E_ads at <backends of the ranked rows>, held slab``."""
+def ranking_title(df: pd.DataFrame, set_name: str = "", n_in: int | None = None, n_expected: int | None = None) -> str:
+    """``<set>: E_ads at <backends of the ranked rows>, held slab``, and ``(k of n complexes in)`` while a
+    run is still going (``n_in < n_expected``)."""
     backends = sorted({b for b in df["backend"].dropna() if b})
     at = "/".join(backends) or "no backend"
-    return f"{set_name + ': ' if set_name else ''}E_ads at {at}, held slab"
+    partial = f" ({n_in} of {n_expected} complexes in)" if n_expected and (n_in or 0) < n_expected else ""
+    return f"{set_name + ': ' if set_name else ''}E_ads at {at}, held slab{partial}"
 
 
 def write_validation(

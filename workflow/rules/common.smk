@@ -1,8 +1,12 @@
 import copy
 import json
+from pathlib import Path
+
+from snakemake.logging import logger
 
 from passivscreen.calculators import funnel_tiers, screen_tiers, tiers_from_config
 from passivscreen.config import ConfigError, validate_config
+from passivscreen.config.ligand_file import write_skipped
 from passivscreen.records.layout import Results
 from passivscreen.steps.jobs import (
     chunks,
@@ -13,6 +17,7 @@ from passivscreen.steps.jobs import (
     screen_settings,
 )
 from passivscreen.placement.cells import ligand_cells
+from passivscreen.steps.rank import planned_complexes
 from passivscreen.structures.cells import site_cell
 from passivscreen.structures import site_labels
 
@@ -21,14 +26,19 @@ from passivscreen.structures import site_labels
 # from the schema's default)
 if workflow.overwrite_configfiles:
     config = copy.deepcopy(workflow.config_settings.overwrite_config)
+# a relative ligands_file is read from the folder of the config file in effect
+_CONFIG_FILES = workflow.overwrite_configfiles or workflow.configfiles
 try:
-    config = validate_config(config)
+    config = validate_config(config, base=Path(_CONFIG_FILES[-1]).parent if _CONFIG_FILES else None)
 except ConfigError as err:
     raise WorkflowError(f"invalid config: {err}")
 
 # every path of the results tree comes from the layout (passivscreen.records.layout)
 LAYOUT = Results.for_set(config["set"])
 RESULTS = LAYOUT.root
+# the ligands_file rows not run (on_bad_ligand: skip, and repeats of a molecule), with their reasons
+if write_skipped(config, LAYOUT.skipped):
+    logger.warning(f"{len(config['ligands_file_report']['skipped'])} ligands_file rows not run: {LAYOUT.skipped}")
 LIGANDS = [lig["name"] for lig in config["ligands"]]
 # each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
 # the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)
@@ -51,7 +61,7 @@ SCREEN_TIER = screen_tiers(CHAIN)[-1].name
 FUNNEL = [(t.name, t.top_k) for t in funnel_tiers(CHAIN)]
 # batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
 # (append new ligands at the end)
-COMPLEXES = [(lig, site, face) for lig in LIGANDS for site in SITES_OF[lig] for face in FACES]
+COMPLEXES = planned_complexes(config, CELLS)
 LIGAND_BATCHES = chunks(LIGANDS, config["ligand_batch_size"])
 COMPLEX_BATCHES = chunks(COMPLEXES, config["batch_size"])
 

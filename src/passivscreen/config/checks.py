@@ -133,19 +133,24 @@ def check_convergence_accuracy(cfg: dict[str, Any]) -> None:
                 raise ConfigError(f"config field convergence.accuracy[{i}]: {problem[1]}")
 
 
-def check_embedding(cfg: dict[str, Any], molecules: dict[str, list[str]]) -> None:
-    """Every molecule a ligand's run computes (``molecules``: name -> SMILES of its placed species and
-    references) embedded in 3D (RDKit ETKDG, seeded, one conformer, at most a few seconds each)."""
+def embeds(smiles: str, seed: int) -> bool:
+    """RDKit ETKDG (seeded, one conformer, at most ``EMBED_TIMEOUT_S``) embeds ``smiles`` in 3D."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
+    mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    params = AllChem.ETKDGv3()
+    params.randomSeed = int(seed)
+    params.timeout = EMBED_TIMEOUT_S
+    return AllChem.EmbedMolecule(mol, params) == 0
+
+
+def check_embedding(cfg: dict[str, Any], molecules: dict[str, list[str]]) -> None:
+    """Every molecule a ligand's run computes (``molecules``: name -> SMILES of its placed species and
+    references) embedded in 3D (RDKit ETKDG, seeded, one conformer, at most a few seconds each)."""
     for i, lig in enumerate(cfg["ligands"]):
-        for smiles in molecules[lig["name"]]:
-            mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
-            params = AllChem.ETKDGv3()
-            params.randomSeed = int(cfg["seed"])
-            params.timeout = EMBED_TIMEOUT_S
-            if AllChem.EmbedMolecule(mol, params) != 0:
+        for smiles in molecules.get(lig["name"], []):
+            if not embeds(smiles, cfg["seed"]):
                 raise ConfigError(
                     f"config field ligands[{i}] (ligand '{lig['name']}'): RDKit cannot embed {smiles!r} in 3D "
                     f"(seed {cfg['seed']}, {EMBED_TIMEOUT_S} s): no geometry to start from"

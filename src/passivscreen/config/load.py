@@ -61,7 +61,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config and validate it (see :func:`passivscreen.config.validate_config`)."""
+    """Read a YAML config and validate it (see :func:`passivscreen.config.validate_config`; a relative
+    ``ligands_file`` is read from the config file's folder)."""
     from passivscreen.config.validate import validate_config
 
-    return validate_config(read_yaml(path))
+    return validate_config(read_yaml(path), base=Path(path).parent)

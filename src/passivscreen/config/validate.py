@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from passivscreen.calculators import BackendError, check_elements, get_backend
@@ -17,6 +18,7 @@ from passivscreen.config.checks import (
 )
 from passivscreen.config.errors import ConfigError
 from passivscreen.config.ligand_checks import check_ligands
+from passivscreen.config.ligand_file import expand_ligands_file
 from passivscreen.schema import schema
 from passivscreen.structures import SlabError, build_slab, surface_pb_indices
 from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
@@ -93,7 +95,7 @@ def _check_tiers(chain: list[dict[str, Any]]) -> None:
             )
 
 
-def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+def validate_config(config: dict[str, Any], base: str | Path | None = None) -> dict[str, Any]:
     """Full validation before compute; returns the config with defaults.
 
     Checks, in this order: finite numbers, the schema (unknown keys, types, bounds), names that become
@@ -101,7 +103,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     the slab, the backends (known, their parameters in the engine's domain, installed), the tiers, the
     convergence harness's accuracies, the slab (charge-neutral, the backends' elements, the chosen sites),
     every ligand entry (its keys agree; the placed species and references as the run decides them, each
-    computable by every backend) and the 3D embedding of every molecule a ligand's run computes.
+    computable by every backend) and the 3D embedding of every molecule a ligand's run computes; then the
+    rows of ``ligands_file`` (relative to ``base``, the config file's folder), each with the same checks
+    (:func:`passivscreen.config.ligand_file.expand_ligands_file`), appended to ``ligands``.
 
     Raises
     ------
@@ -126,6 +130,9 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     ]
     _check_slab(cfg, backends)
     check_embedding(cfg, check_ligands(cfg, [name for _, name in backends]))
+    cfg = expand_ligands_file(cfg, base, [name for _, name in backends])
+    if not cfg["ligands"]:
+        raise ConfigError("config field ligands: no ligand (give ligands, ligands_file or both)")
     return cfg
 
 

@@ -81,6 +81,11 @@ class Results:
         return str(Path(self.root, *parts))
 
     @property
+    def skipped(self) -> str:
+        """The ``ligands_file`` rows that were not run, with their reasons (``on_bad_ligand: skip``)."""
+        return self._path("skipped.csv")
+
+    @property
     def cells(self) -> str:
         """The cache of ``slab.repeat: auto``'s choices (:func:`passivscreen.placement.cells.ligand_cells`)."""
         return self._path("work", "cells.json")

@@ -1,0 +1,163 @@
+"""Reading a ligand library file: a CSV (header with ``name`` and ``smiles``), a SMILES file or an SDF file.
+
+Each row becomes a ligand entry (the keys of a config's ``ligands`` item) with the line it came from, or a
+problem that names the line. Whether an entry can be run is decided elsewhere
+(:mod:`passivscreen.config.ligand_file`); this module only reads.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: The columns a CSV row may give (others, such as a catalogue number or a price, are ignored).
+COLUMNS = ("name", "smiles", "anchor", "binding", "label", "library")
+SMILES_SUFFIXES = (".smi", ".smiles", ".ism", ".can")
+SDF_SUFFIXES = (".sdf", ".sd")
+
+
+class LigandFileError(ValueError):
+    """The file as a whole cannot be read (missing, unknown format, a CSV without ``name`` or ``smiles``)."""
+
+
+@dataclass
+class Row:
+    """One row of a library file: its first line, the entry it gives, or why it gives none."""
+
+    line: int
+    entry: dict[str, str] = field(default_factory=dict)
+    problem: str | None = None
+
+
+def read_rows(path: str | Path) -> list[Row]:
+    """The rows of a ligand library file, in file order.
+
+    Formats by suffix: ``.csv`` (a header with at least ``name`` and ``smiles``; optional ``anchor``,
+    ``binding``, ``label``, ``library``; other columns ignored), ``.smi``/``.smiles`` (SMILES, whitespace,
+    name; a row without a name is named ``<file stem>_<line>``; ``#`` lines are comments) or ``.sdf``
+    (one record per molecule: its title line or a ``name`` property is the name, its SMILES is written
+    from the structure with the stereochemistry of its 3D coordinates; ``anchor``, ``binding``, ``label``
+    properties are read).
+
+    Raises
+    ------
+    LigandFileError
+        The file is missing, not UTF-8, of an unknown format, or a CSV header lacks ``name`` or ``smiles``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LigandFileError(f"{path} not found")
+    suffix = path.suffix.lower()
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise LigandFileError(f"{path} is not UTF-8 text (byte {err.start})") from err
+    if suffix == ".csv":
+        return _csv_rows(path, text)
+    if suffix in SMILES_SUFFIXES:
+        return _smiles_rows(path, text)
+    if suffix in SDF_SUFFIXES:
+        return _sdf_rows(text)
+    raise LigandFileError(
+        f"{path}: unknown format {suffix!r} (.csv with name,smiles; {', '.join(SMILES_SUFFIXES)}; "
+        f"{', '.join(SDF_SUFFIXES)})"
+    )
+
+
+def _csv_rows(path: Path, text: str) -> list[Row]:
+    reader = csv.reader(text.splitlines())
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration as err:
+        raise LigandFileError(f"{path} is empty: expected a header with name,smiles") from err
+    missing = [c for c in ("name", "smiles") if c not in header]
+    if missing:
+        raise LigandFileError(f"{path}: the header {header} has no {' or '.join(missing)} column")
+    dup = sorted({h for h in header if h in COLUMNS and header.count(h) > 1})
+    if dup:
+        raise LigandFileError(f"{path}: the header gives the column(s) {dup} twice")
+    rows = []
+    for values in reader:
+        line = reader.line_num
+        if not any(v.strip() for v in values):
+            continue
+        entry = {h: v.strip() for h, v in zip(header, values, strict=False) if h in COLUMNS and v.strip()}
+        if len(values) != len(header):
+            rows.append(Row(line, entry, f"{len(values)} fields, the header has {len(header)}"))
+            continue
+        rows.append(Row(line, entry))
+    return rows
+
+
+def _smiles_rows(path: Path, text: str) -> list[Row]:
+    rows = []
+    for line, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = stripped.split(None, 1)
+        if line == 1 and parts[0].lower() == "smiles":
+            continue  # a header line
+        name = parts[1].strip() if len(parts) > 1 else f"{path.stem}_{line}"
+        rows.append(Row(line, {"name": name, "smiles": parts[0]}))
+    return rows
+
+
+def _sdf_rows(text: str) -> list[Row]:
+    rows: list[Row] = []
+    block: list[str] = []
+    start = 1
+    for line, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip() == "$$$$":
+            if any(b.strip() for b in block):
+                rows.append(_sdf_record("\n".join(block), start, len(rows)))
+            block, start = [], line + 1
+            continue
+        block.append(raw)
+    if any(b.strip() for b in block):
+        rows.append(_sdf_record("\n".join(block), start, len(rows)))
+    return rows
+
+
+def _sdf_record(body: str, line: int, index: int) -> Row:
+    """One SDF record (``body``: its lines up to ``$$$$``) as a row."""
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromMolBlock(body, removeHs=False)
+        props = {}
+        if mol is not None:
+            # data items (> <name>) follow the molblock's M  END
+            props = {k.strip("<> "): v.strip() for k, v in _sdf_data(body).items()}
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    title = body.splitlines()[0].strip() if body.splitlines() else ""
+    if mol is None:
+        return Row(line, {"name": title} if title else {}, "RDKit cannot read this record's molblock")
+    if mol.GetNumConformers() and mol.GetConformer().Is3D():
+        Chem.AssignStereochemistryFrom3D(mol)
+    entry = {
+        "name": props.get("name") or title or f"record_{index + 1}",
+        "smiles": Chem.MolToSmiles(Chem.RemoveHs(mol)),
+    }
+    entry.update({k: props[k] for k in ("anchor", "binding", "label") if props.get(k)})
+    return Row(line, entry)
+
+
+def _sdf_data(body: str) -> dict[str, str]:
+    """The data items of an SDF record: ``> <key>`` followed by its value lines."""
+    out: dict[str, str] = {}
+    key = None
+    for raw in body.splitlines():
+        if raw.startswith(">"):
+            key = raw[raw.find("<") + 1 : raw.rfind(">")] if "<" in raw else None
+            if key is not None:
+                out[key] = ""
+        elif key is not None:
+            if raw.strip():
+                out[key] = (out[key] + "\n" + raw.strip()).strip()
+            else:
+                key = None
+    return out

@@ -1,0 +1,62 @@
+"""Step: the ranking of a screen from whatever complexes have finished (``passivscreen rank CONFIG``).
+
+A campaign of thousands of ligands can be ranked at any time without stopping it: the records that exist
+are ranked (column ``complete``: every complex of the row's ligand is in), the figure's title says how many
+of the planned complexes are in, and the database is brought up to date. When every complex is in, the
+table is the one the workflow's ``ranking`` rule writes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from passivscreen.calculators import funnel_tiers, tiers_from_config
+from passivscreen.convergence.uncertainty import uncertainty_for
+from passivscreen.placement.cells import ligand_cells
+from passivscreen.ranking import write_ranking
+from passivscreen.records.database import update_database
+from passivscreen.records.layout import Results
+from passivscreen.structures import site_labels
+
+
+def planned_complexes(cfg: dict[str, Any], cells: dict[str, tuple[int, int]]) -> list[tuple[str, str, str]]:
+    """Every complex (ligand, site label, faces) a validated config screens, in config order; ``cells``:
+    each ligand's lateral cell (:func:`passivscreen.placement.cells.ligand_cells`)."""
+    labels = {cell: site_labels(cfg, cell) for cell in set(cells.values())}
+    return [
+        (lig["name"], site, face)
+        for lig in cfg["ligands"]
+        for site in labels[cells[lig["name"]]]
+        for face in cfg["faces"]
+    ]
+
+
+def rank_finished(cfg: dict[str, Any]) -> tuple[pd.DataFrame | None, int, int]:
+    """Rank the finished complexes of a validated config: (the table or None if none is in, complexes in,
+    complexes planned). Writes ranking.csv, its side tables, ranking.png and results.db."""
+    layout = Results.for_set(cfg["set"])
+    complexes = planned_complexes(cfg, ligand_cells(cfg, cache=layout.cells))
+    screen = {m: layout.complex(*m).json for m in complexes}
+    done = [p for p in screen.values() if Path(p).exists()]
+    pending = Counter(m[0] for m, p in screen.items() if not Path(p).exists())
+    chain = tiers_from_config(cfg)
+    funnel = [layout.funnel(t.name, i).json for t in funnel_tiers(chain) for i in range(t.top_k or 0)]
+    records = done + [p for p in funnel if Path(p).exists()]
+    if not done:
+        return None, 0, len(complexes)
+    df = write_ranking(
+        records,
+        layout.ranking,
+        set_name=cfg["set"],
+        order=cfg["ranking"]["order"],
+        uncertainty=uncertainty_for(cfg, layout.convergence.summary),
+        tier_names=[t.name for t in chain],
+        pending=dict(pending),
+        n_expected=len(complexes),
+    )
+    update_database(records, layout.database, cfg["set"])
+    return df, len(done), len(complexes)

@@ -1,0 +1,176 @@
+"""``ligands_file``: a library of candidates from a CSV, SMILES or SDF file, every row checked like a config's
+ligand entry, every bad row reported with its file and line, repeats of a molecule run once."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from passivscreen.config import ConfigError, load_config, validate_config
+from passivscreen.ligands.files import LigandFileError, read_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# line 1 is the header; the bad rows' lines are what the messages must name
+CSV = """name,smiles,anchor,vendor_id
+acetone,CC(C)=O,,V1
+acetone_again,O=C(C)C,,V2
+broken,C1CC(,,V3
+dmso,CS(C)=O,,V4
+bad name,CN,,V5
+
+methylamine,CN,,V6
+short_row,CN
+silane,[SiH4],,V7
+wrong_anchor,CP(C)(C)=O,C=O,V9
+"""
+BAD_LINES = {4: "broken", 6: "bad name", 9: "short_row", 10: "silane", 11: "wrong_anchor"}
+
+
+def _config(tmp_path: Path, text: str = CSV, suffix: str = ".csv", **extra) -> Path:
+    """A copy of configs/test.yaml whose ligands come from a file next to it (a relative path)."""
+    cfg = yaml.safe_load((ROOT / "configs" / "test.yaml").read_text())
+    cfg.pop("ligands")
+    folder = tmp_path / "project"
+    folder.mkdir(exist_ok=True)
+    (folder / f"library{suffix}").write_text(text)
+    cfg.update(ligands_file=f"library{suffix}", **extra)
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_refuse_lists_every_bad_row_with_its_file_and_line(tmp_path):
+    path = _config(tmp_path)
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert time.perf_counter() - t0 < 30
+    text = str(err.value)
+    assert "5 of 9 rows" in text and "on_bad_ligand" in text
+    listed = [line for line in text.splitlines() if "library.csv:" in line]
+    assert len(listed) == 5
+    for line, name in BAD_LINES.items():
+        assert any(f"library.csv:{line} " in x and name in x for x in listed), (line, listed)
+    assert "RDKit cannot parse" in text and "2 fields, the header has 4" in text and "anchor 'C=O' not present" in text
+    # the repeat of acetone is not an error
+    assert "acetone_again" not in text
+
+
+def test_skip_runs_the_others_once_and_keeps_the_skipped_rows(tmp_path):
+    from passivscreen.config.ligand_file import write_skipped
+
+    cfg = load_config(_config(tmp_path, on_bad_ligand="skip"))
+    assert [lig["name"] for lig in cfg["ligands"]] == ["acetone", "dmso", "methylamine"]
+    assert cfg["ligands"][0] == {"name": "acetone", "smiles": "CC(C)=O"}  # vendor_id and empty anchor dropped
+    report = cfg["ligands_file_report"]
+    assert (report["rows"], report["used"]) == (9, 3)
+    out = tmp_path / "skipped.csv"
+    assert write_skipped(cfg, out) == 6
+    rows = list(csv.DictReader(out.open()))
+    assert {int(r["line"]) for r in rows} == set(BAD_LINES) | {3}
+    dup = next(r for r in rows if r["line"] == "3")
+    assert dup["name"] == "acetone_again" and "duplicate of line 2 ('acetone')" in dup["reason"]
+    # validating the expanded config again reads nothing twice
+    again = validate_config(copy.deepcopy(cfg))
+    assert [lig["name"] for lig in again["ligands"]] == ["acetone", "dmso", "methylamine"]
+
+
+def test_a_name_may_not_repeat_a_config_entry_nor_differ_from_one_only_in_case(tmp_path):
+    path = _config(tmp_path, "name,smiles\nAcetone,CCC(C)=O\nbutanone,CCC(C)=O\n", on_bad_ligand="skip")
+    cfg = yaml.safe_load(path.read_text())
+    cfg["ligands"] = [{"name": "acetone", "smiles": "CC(C)=O"}]
+    path.write_text(yaml.safe_dump(cfg))
+    out = load_config(path)
+    assert [lig["name"] for lig in out["ligands"]] == ["acetone", "butanone"]
+    (skipped,) = out["ligands_file_report"]["skipped"]
+    assert skipped["line"] == 2 and "already used by ligands entry 'acetone'" in skipped["reason"]
+
+
+def test_smiles_file_names_header_and_comments(tmp_path):
+    path = tmp_path / "lib.smi"
+    path.write_text("SMILES Name\n# a comment\nCC(C)=O acetone\n\nCS(C)=O  dimethyl sulfoxide\nCN\n")
+    rows = read_rows(path)
+    assert [(r.line, r.entry) for r in rows] == [
+        (3, {"name": "acetone", "smiles": "CC(C)=O"}),
+        (5, {"name": "dimethyl sulfoxide", "smiles": "CS(C)=O"}),
+        (6, {"name": "lib_6", "smiles": "CN"}),
+    ]
+
+
+def test_sdf_records_their_names_properties_and_3d_stereo(tmp_path):
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    blocks = []
+    for name, smiles, anchor in (("S_sulfoxide", "C[S@](=O)c1ccccc1", None), ("acetone", "CC(C)=O", "C=O")):
+        mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+        AllChem.EmbedMolecule(mol, randomSeed=1)
+        mol.SetProp("_Name", name)
+        if anchor:
+            mol.SetProp("anchor", anchor)
+        blocks.append(mol)
+    path = tmp_path / "lib.sdf"
+    with Chem.SDWriter(str(path)) as writer:
+        for mol in blocks:
+            writer.write(mol)
+    with path.open("a") as fh:
+        fh.write("garbage\n  not a molblock\n$$$$\n")
+    rows = read_rows(path)
+    assert [r.entry.get("name") for r in rows] == ["S_sulfoxide", "acetone", "garbage"]
+    chiral = Chem.MolFromSmiles(rows[0].entry["smiles"])
+    assert Chem.FindMolChiralCenters(chiral) == Chem.FindMolChiralCenters(Chem.MolFromSmiles("C[S@](=O)c1ccccc1"))
+    assert rows[1].entry == {"name": "acetone", "smiles": "CC(C)=O", "anchor": "C=O"}
+    assert rows[0].line == 1 and rows[1].line > rows[0].line and rows[2].problem
+    assert rows[2].line == path.read_text().splitlines().index("garbage") + 1
+
+
+def test_files_that_cannot_be_read(tmp_path):
+    for text, suffix, match in (
+        ("smiles,label\nCC,x\n", ".csv", "no name column"),
+        ("name,smiles\n", ".xlsx", "unknown format"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            load_config(_config(tmp_path, text, suffix))
+    with pytest.raises(LigandFileError, match="not found"):
+        read_rows(tmp_path / "missing.csv")
+    cfg = yaml.safe_load((ROOT / "configs" / "test.yaml").read_text())
+    cfg.pop("ligands")
+    with pytest.raises(ConfigError, match="no ligand"):
+        validate_config(cfg)
+
+
+def test_cli_refuses_with_exit_2_from_another_folder_and_writes_nothing(tmp_path):
+    path = _config(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "passivscreen.cli", "validate", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "library.csv:11 (wrong_anchor)" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_snakemake_dry_run_writes_skipped_csv(tmp_path):
+    path = _config(tmp_path, on_bad_ligand="skip")
+    proc = subprocess.run(
+        ["snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--configfile", str(path), "--cores", "1"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = list(csv.DictReader((tmp_path / "results" / "test" / "skipped.csv").open()))
+    assert len(rows) == 6
+    assert "adsorption" in proc.stdout + proc.stderr
