@@ -1,5 +1,5 @@
-"""The placement search: a single point of every start (rotation x height x tilt), a few relaxation steps of
-the lowest distinct ones (the probes), the lowest probes relaxed.
+"""The placement search: a few relaxation steps of every start (rotation x height x tilt: the probes), or with
+``probe_top`` of the lowest distinct starts by single point, then the lowest probes relaxed.
 
 Real GFN2-xTB on the tiny screen's slab and formaldehyde (the session fixture ``tiny_screen``), so that the
 probe's bookkeeping is checked on real energies: which pose is relaxed, from where, and that a resumed job
@@ -21,8 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def probed(tiny_screen, tmp_path_factory):
-    """Formaldehyde on the tiny slab: 1 rotation x 2 starting heights x 2 tilts, the 3 lowest starts probed 3
-    steps, the best 1 of the converged probes and of the descending ones relaxed."""
+    """Formaldehyde on the tiny slab: 1 rotation x 2 starting heights x 2 tilts, every start probed 3 steps,
+    the best 1 of the converged probes and of the descending ones relaxed."""
     from passivscreen.config import validate_config
     from passivscreen.records.layout import Results
     from passivscreen.steps.adsorption import run_adsorption_member
@@ -30,7 +30,7 @@ def probed(tiny_screen, tmp_path_factory):
 
     cfg = copy.deepcopy(tiny_screen.cfg)
     cfg["placement"].update(
-        orientations=1, heights=[-0.3, 0.0], tilts=[0.0, 45.0], probe_top=3, probe_steps=3, relax_top=1, conformers=1
+        orientations=1, heights=[-0.3, 0.0], tilts=[0.0, 45.0], probe_steps=3, relax_top=1, conformers=1
     )
     cfg = validate_config(cfg)
     res = tmp_path_factory.mktemp("probe") / "results" / "tiny"
@@ -45,17 +45,14 @@ def probed(tiny_screen, tmp_path_factory):
     return cfg, member, record
 
 
-def test_the_lowest_starts_are_probed_and_the_lowest_probe_is_relaxed_from_where_it_stopped(probed):
+def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_stopped(probed):
     cfg, member, record = probed
     rows = record["orientations"]
     assert len(rows) == 4  # 2 heights x 2 tilts
     assert {(r["height_offset_A"], r["tilt_deg"]) for r in rows} == {(-0.3, 0.0), (-0.3, 45.0), (0.0, 0.0), (0.0, 45.0)}
-    # every start has its single point; the 3 lowest (4 distinct poses: none merged) were probed
-    start = {row_key(r): r.get("E_ads_start_eV", r["E_ads_sp_eV"]) for r in rows}
-    assert all(e is not None for e in start.values())
-    lowest3 = sorted(start, key=start.get)[:3]
     probed_rows = [r for r in rows if "probe_force_calls" in r]
-    assert sorted(map(row_key, probed_rows)) == sorted(lowest3)
+    assert len(probed_rows) == 4  # probe_top 0: every start, no single point before
+    assert not (Path(member["workdir"]) / "screening.json").exists()
     for r in probed_rows:
         assert 1 <= r["probe_force_calls"] <= 3 + 2, r  # 3 steps (+ the first call and the final energy)
         assert r["E_ads_sp_eV"] <= r["E_ads_start_eV"] + 1e-6  # the probe went down from its start
@@ -117,9 +114,8 @@ def test_probe_steps_zero_ranks_by_single_point(tiny_screen):
 
 def test_a_job_killed_during_the_probes_repeats_only_the_cut_probe(probed, monkeypatch):
     """probes.json is written after each probe: a job killed during its second probe keeps the first, and the
-    re-run probes the two others once each, runs no single point again, and ends at the same E_ads."""
+    re-run probes the three others once each and ends at the same E_ads."""
     import passivscreen.steps.adsorption as adsorption
-    import passivscreen.steps.screening as screening
 
     cfg, member, record = probed
     cache = Path(member["workdir"]) / "probes.json"
@@ -134,10 +130,6 @@ def test_a_job_killed_during_the_probes_repeats_only_the_cut_probe(probed, monke
             raise KeyboardInterrupt  # what a kill looks like to the step: not an Exception, nothing caught
         return real(*args, **kwargs)
 
-    def no_single_point(*args, **kwargs):
-        raise AssertionError("a start's single point ran again although screening.json holds them")
-
-    monkeypatch.setattr(screening, "single_point", no_single_point)
     try:
         monkeypatch.setattr(adsorption, "run_tier", killed_at_the_second)
         with pytest.raises(KeyboardInterrupt):
@@ -149,5 +141,24 @@ def test_a_job_killed_during_the_probes_repeats_only_the_cut_probe(probed, monke
     finally:
         cache.write_text(saved)
     assert again["status"] == "ok", again.get("reason")
-    assert first not in probes and cut in probes and len(probes) == 2
+    assert first not in probes and cut in probes and len(probes) == 3
     assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)
+
+
+def test_probe_top_probes_only_the_lowest_single_points(probed):
+    """probe_top 2: every start gets a single point (screening.json), only the 2 lowest are probed, and only
+    probed starts compete for the relaxation."""
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, _ = probed
+    cfg = copy.deepcopy(cfg)
+    cfg["placement"]["probe_top"] = 2
+    record = run_adsorption_member(validate_config(cfg), member)
+    assert record["status"] == "ok", record.get("reason")
+    rows = record["orientations"]
+    start = {row_key(r): r.get("E_ads_start_eV", r["E_ads_sp_eV"]) for r in rows}
+    assert len(start) == 4 and all(e is not None for e in start.values())
+    probed_rows = [r for r in rows if "probe_force_calls" in r]
+    assert sorted(map(row_key, probed_rows)) == sorted(sorted(start, key=start.get)[:2])
+    assert {row_key(r) for r in rows if r["status"] != "screened"} <= {row_key(r) for r in probed_rows}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ase import Atoms
+from ase.io import read
 
 from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state
@@ -99,23 +100,65 @@ def _stem(c: Complex) -> str:
     return stem + (f"_t{c.tilt_deg:02.0f}" if c.tilt_deg else "")
 
 
+def _unscreened(c: Complex) -> dict[str, Any]:
+    """The row of a start that gets no single point (``probe_top: 0``: every start is probed)."""
+    return {
+        "sp_calc_s": 0.0,
+        "conformer": c.conformer,
+        "rotation_deg": c.rotation_deg,
+        "height_offset_A": c.height_offset,
+        "tilt_deg": c.tilt_deg,
+        "min_contact_ratio": c.min_contact_ratio,
+        "E_sp_eV": None,
+        "E_ads_sp_eV": None,
+        "sp_status": "not_computed",
+    }
+
+
+def _run_probe(job: Job, c: Complex, steps: int, traj: Path) -> dict[str, Any]:
+    """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row."""
+    tier = job.chain[0]
+    traj.unlink(missing_ok=True)
+    atoms, free = _held(job, c)
+    tier.attach(atoms)
+    r = run_tier(atoms, tier, steps, traj, _guards(job, free)(tier))
+    failed = r.status not in ("converged", "not_converged") or r.energy is None
+    e0 = None
+    with contextlib.suppress(Exception):  # no frame written (the first call failed): no starting energy
+        e0 = read(str(traj), index=0).get_potential_energy()
+    return {
+        "pose": list(pose(c)),
+        "probe_calc_s": r.calc_s,
+        "probe_steps": r.n_steps,
+        "probe_force_calls": r.n_force_calls,
+        "E_sp_eV": None if failed else r.energy,
+        "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy, tier.name),
+        "E_ads_start_eV": None if e0 is None else job.refs.e_ads(e0, tier.name),
+        "sp_status": r.status,
+    }
+
+
 def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
-    """Single points of every start, then the first ``steps`` relaxation steps (first tier, slab held as in the
-    relaxation) of the ``placement.probe_top`` lowest distinct ones (:func:`to_probe`); each probed
-    placement's atoms move to where its probe stopped. Rows of probed starts carry the probe's energy
-    (``E_ads_sp_eV``; the start's single point in ``E_ads_start_eV``), the others their single point.
+    """The first ``steps`` relaxation steps (first tier, slab held as in the relaxation) of every start, or
+    with ``placement.probe_top`` > 0 of the lowest distinct starts by single point (:func:`to_probe`); each
+    probed placement's atoms move to where its probe stopped. Rows of probed starts carry the probe's energy
+    (``E_ads_sp_eV``; the start's own in ``E_ads_start_eV``), the others their single point.
 
     A probe tells apart what the starting single points cannot: methanethiol's placements 2.7 A above the
     Pb have single points within 1 meV, but after a few steps the ones heading for the deep minimum
-    (-0.63 eV, not -0.18) are already lower (docs/benchmarks.md). The single points are cached in
-    ``screening.json``, each finished probe in ``probes.json`` as soon as it ends (trajectories in the work
-    directory): a resumed job repeats at most the probe that was cut.
+    (-0.63 eV, not -0.18) are already lower; the ion pair's four rotations have single points within 4 meV
+    and minima 0.06 eV apart (docs/benchmarks.md). Single points are cached in ``screening.json``, each
+    finished probe in ``probes.json`` as soon as it ends (trajectories in the work directory): a resumed
+    job repeats at most the probe that was cut.
     """
     tier = job.chain[0]
     settings = {**section_defaults("placement"), **job.cfg["placement"]}
     e_ref = job.refs.total(tier.name) or 0.0
-    starts = screen_orientations(tier, placements, e_ref, job.workdir, job.charge, job.multiplicity)
-    chosen = to_probe(starts, settings["probe_top"], settings["same_start_eV"])
+    if settings["probe_top"]:
+        starts = screen_orientations(tier, placements, e_ref, job.workdir, job.charge, job.multiplicity)
+        chosen = to_probe(starts, settings["probe_top"], settings["same_start_eV"])
+    else:
+        starts = chosen = [_unscreened(c) for c in placements]
     cache = job.workdir / "probes.json"
     key = {
         "calculator": {"backend": tier.backend, "parameters": tier.parameters},
@@ -136,20 +179,7 @@ def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, An
         c = next(q for q in placements if pose(q) == row_pose(s))
         traj = job.workdir / f"probe_{_stem(c)}.traj"
         if pose(c) not in done:
-            traj.unlink(missing_ok=True)
-            atoms, free = _held(job, c)
-            tier.attach(atoms)
-            r = run_tier(atoms, tier, steps, traj, _guards(job, free)(tier))
-            failed = r.status not in ("converged", "not_converged") or r.energy is None
-            done[pose(c)] = {
-                "pose": list(pose(c)),
-                "probe_calc_s": r.calc_s,
-                "probe_steps": r.n_steps,
-                "probe_force_calls": r.n_force_calls,
-                "E_sp_eV": None if failed else r.energy,
-                "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy, tier.name),
-                "sp_status": r.status,
-            }
+            done[pose(c)] = _run_probe(job, c, steps, traj)
             write_json(cache, {"key": key, "probes": list(done.values())})
         last, _ = last_frame(traj)
         if last is not None and len(last) == len(c.atoms):
@@ -162,7 +192,8 @@ def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, An
             rows.append(s)
             continue
         probe = {k: v for k, v in p.items() if k not in ("pose", "probe_calc_s")}
-        rows.append({**s, **probe, "E_ads_start_eV": s["E_ads_sp_eV"], "sp_calc_s": s["sp_calc_s"] + p["probe_calc_s"]})
+        start = s["E_ads_sp_eV"] if s["E_ads_sp_eV"] is not None else p.get("E_ads_start_eV")
+        rows.append({**s, **probe, "E_ads_start_eV": start, "sp_calc_s": s["sp_calc_s"] + p["probe_calc_s"]})
     return rows
 
 
