@@ -17,9 +17,8 @@ from passivscreen.steps.jobs import (
     screen_settings,
 )
 from passivscreen.placement.cells import ligand_cells
-from passivscreen.steps.rank import planned_complexes
+from passivscreen.steps.rank import ligand_sites, planned_complexes
 from passivscreen.structures.cells import site_cell
-from passivscreen.structures import site_labels
 
 # the Snakefile's `configfile:` (configs/default.yaml) is the default set; a --configfile replaces it
 # whole (Snakemake would merge it key by key, so a key left out would come from default.yaml, not
@@ -43,8 +42,7 @@ LIGANDS = [lig["name"] for lig in config["ligands"]]
 # each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
 # the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)
 CELLS = ligand_cells(config, cache=LAYOUT.cells)
-_LABELS = {cell: site_labels(config, cell) for cell in set(CELLS.values())}
-SITES_OF = {lig: _LABELS[CELLS[lig]] for lig in LIGANDS}
+SITES_OF = ligand_sites(config, CELLS)
 SITES = sorted({site for sites in SITES_OF.values() for site in sites})
 FACES = config["faces"]
 # science settings passed to the jobs (not threads or batch size, which change no result);
@@ -61,7 +59,7 @@ SCREEN_TIER = screen_tiers(CHAIN)[-1].name
 FUNNEL = [(t.name, t.top_k) for t in funnel_tiers(CHAIN)]
 # batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
 # (append new ligands at the end)
-COMPLEXES = planned_complexes(config, CELLS)
+COMPLEXES = planned_complexes(config, SITES_OF)
 LIGAND_BATCHES = chunks(LIGANDS, config["ligand_batch_size"])
 COMPLEX_BATCHES = chunks(COMPLEXES, config["batch_size"])
 

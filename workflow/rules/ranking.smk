@@ -21,6 +21,7 @@ rule ranking:
         order=config["ranking"]["order"],
         uncertainty=uncertainty_table(),
         tier_names=TIER_NAMES,
+        n_complexes=len(COMPLEXES),
     resources:
         **sized("ranking"),
         cpus_per_task=1,

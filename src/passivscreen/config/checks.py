@@ -41,8 +41,13 @@ def check_finite(config: dict[str, Any]) -> None:
         raise ConfigError(f"config field {bad[0]}: must be a finite number, not NaN or infinity")
 
 
+def dots_only(value: str) -> bool:
+    """A name of dots only (``.``, ``..``): as a folder it would not stay under results/."""
+    return re.fullmatch(r"\.+", value) is not None
+
+
 def _path_name(value: str, what: str) -> None:
-    if re.fullmatch(r"\.+", value):
+    if dots_only(value):
         raise ConfigError(f"config field {what}: {value!r} is not a name (only dots: it would leave results/)")
 
 

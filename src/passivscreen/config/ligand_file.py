@@ -54,7 +54,7 @@ def check_rows(
     """
     import jsonschema
 
-    from passivscreen.config.checks import embeds
+    from passivscreen.config.checks import dots_only, embeds
 
     item = schema()["properties"]["ligands"]["items"]
     validator = jsonschema.validators.validator_for(item)(item)
@@ -67,7 +67,7 @@ def check_rows(
         problem = row.problem or _entry_problem(entry, validator)
         if problem is None and "smiles" not in entry and "library" not in entry:
             problem = "no smiles"
-        if problem is None and set(name) <= {"."}:
+        if problem is None and dots_only(name):
             problem = f"{name!r} is not a name (only dots)"
         if problem is None and name.lower() in taken:
             problem = f"the name {name!r} is already used by {taken[name.lower()]}"

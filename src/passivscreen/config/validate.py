@@ -129,8 +129,9 @@ def validate_config(config: dict[str, Any], base: str | Path | None = None) -> d
         (f"tiers[{i}]", t["backend"]) for i, t in enumerate(chain)
     ]
     _check_slab(cfg, backends)
-    check_embedding(cfg, check_ligands(cfg, [name for _, name in backends]))
-    cfg = expand_ligands_file(cfg, base, [name for _, name in backends])
+    engines = [name for _, name in backends]
+    check_embedding(cfg, check_ligands(cfg, engines))
+    cfg = expand_ligands_file(cfg, base, engines)
     if not cfg["ligands"]:
         raise ConfigError("config field ligands: no ligand (give ligands, ligands_file or both)")
     return cfg

@@ -23,15 +23,18 @@ from passivscreen.records.layout import Results
 from passivscreen.structures import site_labels
 
 
-def planned_complexes(cfg: dict[str, Any], cells: dict[str, tuple[int, int]]) -> list[tuple[str, str, str]]:
-    """Every complex (ligand, site label, faces) a validated config screens, in config order; ``cells``:
-    each ligand's lateral cell (:func:`passivscreen.placement.cells.ligand_cells`)."""
+def ligand_sites(cfg: dict[str, Any], cells: dict[str, tuple[int, int]]) -> dict[str, list[str]]:
+    """Each ligand's site labels on its lateral cell (``cells``: :func:`passivscreen.placement.cells.ligand_cells`),
+    the labels of each cell built once."""
     labels = {cell: site_labels(cfg, cell) for cell in set(cells.values())}
+    return {lig["name"]: labels[cells[lig["name"]]] for lig in cfg["ligands"]}
+
+
+def planned_complexes(cfg: dict[str, Any], sites_of: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """Every complex (ligand, site label, faces) a validated config screens, in config order; ``sites_of``:
+    each ligand's site labels (:func:`ligand_sites`)."""
     return [
-        (lig["name"], site, face)
-        for lig in cfg["ligands"]
-        for site in labels[cells[lig["name"]]]
-        for face in cfg["faces"]
+        (lig["name"], site, face) for lig in cfg["ligands"] for site in sites_of[lig["name"]] for face in cfg["faces"]
     ]
 
 
@@ -39,7 +42,7 @@ def rank_finished(cfg: dict[str, Any]) -> tuple[pd.DataFrame | None, int, int]:
     """Rank the finished complexes of a validated config: (the table or None if none is in, complexes in,
     complexes planned). Writes ranking.csv, its side tables, ranking.png and results.db."""
     layout = Results.for_set(cfg["set"])
-    complexes = planned_complexes(cfg, ligand_cells(cfg, cache=layout.cells))
+    complexes = planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg, cache=layout.cells)))
     screen = {m: layout.complex(*m).json for m in complexes}
     done = [p for p in screen.values() if Path(p).exists()]
     pending = Counter(m[0] for m, p in screen.items() if not Path(p).exists())
