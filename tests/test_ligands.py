@@ -26,6 +26,9 @@ CASES = [
     ("O=Nc1ccccc1", "N=O", "O"),
     ("CC(=O)O", "COOH", "O"),
     ("CN", "amine", "N"),
+    ("Nc1ccccc1", "amine", "N"),  # an aryl amine is an amine (issue 23's calibration set: aniline)
+    ("CNc1ccccc1", "amine", "N"),
+    ("CC(=O)Nc1ccccc1", "C=O", "O"),  # an anilide's N is an amide N, not an amine
     ("CS", "thiol", "S"),
     # ions: an ammonium cation is not a Lewis base (no lone pair); anions bind as X-type
     ("CCCC[NH3+]", "ammonium", "N"),

@@ -19,7 +19,7 @@ ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
     "C=O": ("[OX1]=[CX3;!$(C[OX2H1]);!$(C[OX1-])]",),
     "N=O": ("[OX1]=[NX2]", "[OX1]=[NX3+]-[OX1-]"),
     "COOH": ("[OX1]=[CX3][OX2H1]",),
-    "amine": ("[NX3;H2,H1;!$(N[#6,#16,#15]=[O,S,N]);!$(N=*);!$(N#*);!$(Na)]",),
+    "amine": ("[NX3;H2,H1;!$(N[#6,#16,#15]=[O,S,N]);!$(N=*);!$(N#*)]",),
     "thiol": ("[SX2H1]",),
     # anions: X-type ligands, bound in the place of a surface Br-
     "carboxylate": ("[OX1-][CX3]=[OX1]",),
