@@ -42,9 +42,9 @@ def test_select_takes_the_kth_best_ok_row():
         _rec("middle", -0.5),
     ]
     order = ["flags", "E_ads_eV"]
-    assert [select(recs, k, order)["ligand"] for k in range(4)] == ["best", "middle", "weak", "flagged"]
-    assert select(recs, 4, order) is None  # only four rows finished
-    assert select(recs, 0, ["E_ads_eV"])["ligand"] == "flagged"  # the config's order decides
+    assert [select(recs, k, order)[0]["ligand"] for k in range(4)] == ["best", "middle", "weak", "flagged"]
+    assert select(recs, 4, order)[0] is None  # only four rows finished
+    assert select(recs, 0, ["E_ads_eV"])[0]["ligand"] == "flagged"  # the config's order decides
 
 
 def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():

@@ -80,8 +80,10 @@ def _job_stats(log: str) -> Counter[str]:
     return stats
 
 
-def _smk(workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900) -> tuple[Any, float]:
-    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(CONFIG)]
+def _smk(
+    workdir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 900, config: Path = CONFIG
+) -> tuple[Any, float]:
+    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config)]
     start = time.monotonic()
     out = subprocess.run([*cmd, *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=timeout)
     return out, time.monotonic() - start
@@ -248,3 +250,77 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     print(f"SLURM test run: {summary}")
     for row in rows:
         print("sacct:", " ".join(f"{k}={v}" for k, v in row.items() if k != "JobName"))
+
+
+#: a small library as a chemist's file brings it: a repeat of a molecule (another SMILES of methylamine) and
+#: a broken row among the usable ones
+LIBRARY = """name,smiles,label
+formaldehyde,C=O,C=O
+methylamine,CN,amine
+methanamine,NC,the same molecule again
+broken,C1CC,unclosed ring
+acetone,CC(C)=O,C=O
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.slurm
+def test_ligand_library_on_slurm_with_batches(cluster, tmp_path):
+    """A ligands_file library (issue 24) on the cluster with batching on: the bad row and the repeat are left out
+    before any job, the three molecules run in two adsorption and two ligand batch jobs, every job is in sacct and
+    COMPLETED, and the ranking holds the three."""
+    work = tmp_path / "lib"
+    work.mkdir()
+    (work / "library.csv").write_text(LIBRARY)
+    config = work / "library.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "set": "library",
+                "seed": 42,
+                "threads": 1,
+                "batch_size": 2,
+                "ligand_batch_size": 2,
+                "ligands_file": "library.csv",
+                "on_bad_ligand": "skip",
+                "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
+                "relax": {"fmax": 0.1, "steps": 40},
+                "placement": {"orientations": 1, "heights": [0.0], "tilts": [0.0], "probe_steps": 0, "relax_top": 1},
+            }
+        )
+    )
+    try:
+        out, wall = _smk(
+            work,
+            "--executor",
+            "slurm",
+            "--workflow-profile",
+            str(PROFILE_DIR),
+            "--default-resources",
+            *_site_default_resources(cluster),
+            "--slurm-init-seconds-before-status-checks",
+            "2",
+            "--seconds-between-status-checks",
+            "2",
+            env=cluster.env,
+            config=config,
+        )
+    except subprocess.TimeoutExpired as err:
+        pytest.fail(f"the SLURM library run did not finish in {err.timeout} s\n{cluster.logs()}")
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:] + "\n" + cluster.logs()
+    stats = _job_stats(log)
+    assert stats["adsorption_0000"] == stats["adsorption_0001"] == 1 and "adsorption_0002" not in stats, stats
+    assert {"ligands_0000", "ligands_0001"} <= set(stats) and "ligands_0002" not in stats, stats
+    run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
+    rows = cluster.sacct(run_id)
+    submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log))
+    assert {r["JobIDRaw"] for r in rows} == set(submitted.values()) and len(rows) == sum(stats.values()) - 1, rows
+    assert all(r["State"] == "COMPLETED" and r["ExitCode"] == "0:0" for r in rows), rows
+    res = work / "results" / "library"
+    ranking = pd.read_csv(res / "ranking.csv")
+    assert sorted(ranking["ligand"]) == ["acetone", "formaldehyde", "methylamine"]
+    assert (ranking["status"] == "ok").all(), ranking[["ligand", "status", "reason"]]
+    skipped = pd.read_csv(res / "skipped.csv")
+    assert sorted(skipped["name"]) == ["broken", "methanamine"], skipped
+    print(f"SLURM library run: {len(rows)} jobs in {wall:.0f} s")

@@ -1,6 +1,7 @@
 """Command line: ``passivscreen validate CONFIG``, ``cells CONFIG`` (each ligand's lateral cell), ``run CONFIG``
-(the screen), ``rank CONFIG`` (the ranking of what has finished, while a run goes on) and ``converge CONFIG``
-(the convergence harness over the screen's results)."""
+(the screen), ``rank CONFIG`` (the ranking of what has finished, while a run goes on), ``converge CONFIG``
+(the convergence harness over the screen's results) and ``calibrate SOURCE...`` (a calibration data set from
+the shipped one, finished runs with a DFT tier and calibration stores)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,15 @@ def _parser() -> argparse.ArgumentParser:
         "rank", help="rank the complexes that have finished (a run may still be going): ranking.csv, .png, results.db"
     )
     k.add_argument("config")
+    cal = sub.add_parser(
+        "calibrate",
+        help="refit the calibration from the shipped data set plus finished DFT-tier runs (CONFIG) and stores (.db)",
+    )
+    cal.add_argument("sources", nargs="*", help="configs (.yaml) of finished runs with a DFT tier, or stores (.db)")
+    cal.add_argument("--out", default="calibration.json", help="the data set to write (default calibration.json)")
+    cal.add_argument("--name", default=None, help="the data set's name (default: the output file's stem)")
+    cal.add_argument("--no-shipped", action="store_true", help="leave the shipped data set's pairs out")
+    cal.add_argument("--level", type=float, default=None, help="confidence level of the intervals (default 0.9)")
     for name, text in (
         ("run", "validate, then run the Snakemake workflow on a config"),
         (
@@ -41,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from passivscreen.config import ConfigError, load_config
 
+    if args.cmd == "calibrate":
+        return _calibrate(args, argv)
     t0 = time.perf_counter()
     try:
         cfg = load_config(args.config)
@@ -91,6 +103,56 @@ def main(argv: list[str] | None = None) -> int:
         *args.snakemake_args,
     ]
     return subprocess.call(cmd)
+
+
+def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Write a calibration data set and print its cross-validated figures."""
+    import json
+
+    from passivscreen.calibration import LEVEL, CalibrationError
+    from passivscreen.config import ConfigError, load_config
+    from passivscreen.steps.calibrate import calibrate_from
+
+    configs, stores = [], []
+    for src in args.sources:
+        if src.endswith(".db"):
+            stores.append(src)
+            continue
+        try:
+            configs.append(load_config(src))
+        except ConfigError as err:
+            print(f"passivscreen: invalid config {src}: {err}", file=sys.stderr)
+            return 2
+    out = Path(args.out)
+    command = "passivscreen " + " ".join(sys.argv[1:] if argv is None else argv)
+    try:
+        data = calibrate_from(
+            configs,
+            stores,
+            name=args.name or out.stem,
+            shipped=not args.no_shipped,
+            level=args.level or LEVEL,
+            command=command,
+        )
+    except CalibrationError as err:
+        print(f"passivscreen calibrate: {err}", file=sys.stderr)
+        return 2
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    overall = data["statistics"]["overall"]
+    print(f"{out}: {overall['n']} molecules, protocol {data['fingerprint']}")
+    print(
+        f"leave-one-molecule-out MAE {overall['mae_raw_eV']:.3f} -> {overall['mae_eV']:.3f} eV, "
+        f"Kendall tau {overall['kendall_tau_raw']} -> {overall['kendall_tau']}"
+    )
+    for cls, fit in sorted(data["classes"].items()):
+        print(
+            f"  {cls:<10} n={fit['n']} {fit['model']:<6} "
+            f"MAE {fit['loo_mae_raw_eV']:.3f} -> {fit['loo_mae_eV']:.3f} eV, "
+            f"interval +/-{fit['half_width_eV']:.3f} eV at {fit['level']:.0%}"
+        )
+    for cls, why in sorted(data["uncalibrated"].items()):
+        print(f"  {cls:<10} not calibrated: {why}")
+    return 0
 
 
 def _cells(cfg: dict) -> int:

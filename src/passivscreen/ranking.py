@@ -9,9 +9,18 @@ import pandas as pd
 
 from passivscreen.analysis.figures import plot_ranking
 from passivscreen.analysis.integrity import flags_of, record_backend
+from passivscreen.calibration import calibrate
 from passivscreen.records.files import atomic_write_text, read_json
 from passivscreen.records.layout import RankingFiles
-from passivscreen.types import E_ADS, E_ADS_PER_LIGAND, E_ADS_UNCERTAINTY, RANKING_COLUMNS, tier_column
+from passivscreen.types import (
+    E_ADS,
+    E_ADS_CALIBRATED,
+    E_ADS_INTERVAL,
+    E_ADS_PER_LIGAND,
+    E_ADS_UNCERTAINTY,
+    RANKING_COLUMNS,
+    tier_column,
+)
 
 #: The columns of ranking.csv, in order (the ``rank_<criterion>`` columns follow): :class:`RankingRow`.
 COLUMNS = RANKING_COLUMNS
@@ -19,7 +28,7 @@ COLUMNS = RANKING_COLUMNS
 #: Ranking criteria: column and whether larger is better.
 CRITERIA: dict[str, tuple[str, bool]] = {
     "flags": ("_flagged", False),
-    "E_ads_eV": (E_ADS_PER_LIGAND, False),
+    "E_ads_eV": (E_ADS_CALIBRATED, False),  # per ligand, calibrated where a calibration applies
     "bond_order": ("bond_order", True),
     "trap_removed_eV": ("trap_removed_eV", True),
     "cooperativity_eV": ("cooperativity_eV", False),
@@ -54,7 +63,10 @@ def _trap(rec: dict[str, Any], key: str, which: str) -> float | None:
 
 
 def ranking_table(
-    records: list[dict[str, Any]], order: list[str] | None = None, uncertainty: dict[str, Any] | None = None
+    records: list[dict[str, Any]],
+    order: list[str] | None = None,
+    uncertainty: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """One row per ligand, site and faces (best orientation, highest tier reached), ranked.
 
@@ -62,7 +74,10 @@ def ranking_table(
     are ranked by the better method); within a tier the rows are sorted by the criteria in ``order``
     (default: flagged rows last, then E_ads per ligand). Each criterion also gets its own
     ``rank_<criterion>`` column. ``uncertainty`` (``{"tier": name, "anchors": {class: eV}}``, from the
-    convergence harness) fills ``E_ads_uncertainty_eV`` for the rows computed by that tier.
+    convergence harness) fills ``E_ads_uncertainty_eV`` for the rows computed by that tier. ``calibration``
+    (:func:`passivscreen.calibration.resolve`) gives ``E_ads_calibrated_eV`` (per ligand), its interval's
+    half-width ``E_ads_interval_eV`` (the method's interval and the convergence uncertainty) and the column
+    ``calibration`` (the data set's name, or ``none: why``); the E_ads criterion ranks by the calibrated value.
     """
     order = list(order or ["flags", "E_ads_eV"])
     unc = uncertainty or {}
@@ -80,10 +95,7 @@ def ranking_table(
                 "faces": rec.get("face", "top"),
                 "repeat": rec.get("repeat"),
                 E_ADS: rec.get(E_ADS),
-                E_ADS_PER_LIGAND: rec.get(E_ADS_PER_LIGAND, rec.get(E_ADS)),
-                E_ADS_UNCERTAINTY: (unc.get("anchors") or {}).get(rec.get("anchor"))
-                if rec.get("tier") == unc.get("tier")
-                else None,
+                **_energies(rec, unc, calibration),
                 "bond_order": rec.get("bond_order"),
                 "d_anchor_Pb_A": rec.get("d_anchor_Pb_A"),
                 "charge_transfer_e": rec.get("charge_transfer_e"),
@@ -120,6 +132,28 @@ def ranking_table(
     return df[cols].reset_index(drop=True)
 
 
+def _energies(rec: dict[str, Any], unc: dict[str, Any], calibration: dict[str, Any] | None) -> dict[str, Any]:
+    """A row's E_ads per ligand, its convergence uncertainty, calibrated value, interval and calibration."""
+    per_ligand = rec.get(E_ADS_PER_LIGAND, rec.get(E_ADS))
+    conv = (unc.get("anchors") or {}).get(rec.get("anchor")) if rec.get("tier") == unc.get("tier") else None
+    e_cal, interval, how = calibrate(
+        calibration,
+        anchor=rec.get("anchor"),
+        binding=rec.get("binding", "L"),
+        site=rec.get("site"),
+        tier=rec.get("tier"),
+        e_raw=per_ligand,
+        convergence=conv,
+    )
+    return {
+        E_ADS_PER_LIGAND: per_ligand,
+        E_ADS_UNCERTAINTY: conv,
+        E_ADS_CALIBRATED: e_cal,
+        E_ADS_INTERVAL: interval,
+        "calibration": how,
+    }
+
+
 def _cooperativity(df: pd.DataFrame) -> pd.Series:
     """E_both - (E_top + E_bottom) for each ligand and site with all three faces converged."""
     out = pd.Series([None] * len(df), index=df.index, dtype=object)
@@ -132,11 +166,15 @@ def _cooperativity(df: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(out)
 
 
-def tier_table(records: list[dict[str, Any]], tier_names: list[str] | None = None) -> pd.DataFrame:
+def tier_table(
+    records: list[dict[str, Any]], tier_names: list[str] | None = None, calibration: dict[str, Any] | None = None
+) -> pd.DataFrame:
     """Per ligand, site and faces: E_ads at every tier that saw it, which tiers saw it, the rank each gives.
 
     A funnel tier "saw" a row when it selected it (``seen_<tier>``), whether or not its calculation
-    finished; ``tier`` names the highest tier whose E_ads the ranking uses.
+    finished; ``tier`` names the highest tier whose E_ads the ranking uses. With a ``calibration``, the
+    calibrated tier's E_ads also calibrated (``E_ads_per_ligand_eV_<tier>_calibrated``), for every row,
+    those a funnel tier re-evaluated included.
     """
     by_key: dict[tuple, dict[str, Any]] = {}
     for rec in records:
@@ -154,6 +192,16 @@ def tier_table(records: list[dict[str, Any]], tier_names: list[str] | None = Non
         if rec.get("kind") == "funnel":
             row[f"seen_{rec['tier']}"] = True
             row[f"status_{rec['tier']}"] = rec.get("status")
+        if calibration and row.get(tier_column(calibration["tier"])) is not None:
+            row["binding"] = rec.get("binding", "L")
+            row[tier_column(calibration["tier"] + "_calibrated")] = calibrate(
+                calibration,
+                anchor=rec.get("anchor"),
+                binding=row["binding"],
+                site=rec.get("site"),
+                tier=calibration["tier"],
+                e_raw=row[tier_column(calibration["tier"])],
+            )[0]
     merged = {_key(r): r for r in merge_levels(records)}
     for key, row in by_key.items():
         row["tier"] = merged[key].get("tier")
@@ -177,6 +225,7 @@ def write_ranking(
     uncertainty: dict[str, Any] | None = None,
     tier_names: list[str] | None = None,
     pending: dict[str, int] | None = None,
+    calibration: dict[str, Any] | None = None,
     n_expected: int | None = None,
 ) -> pd.DataFrame:
     """Read the adsorption (and funnel) JSONs and write the ranking's files (:class:`RankingFiles`):
@@ -186,12 +235,15 @@ def write_ranking(
     A ranking of a run still going (``passivscreen rank``): ``pending`` counts each ligand's complexes not
     finished (column ``complete``: every complex of the row's ligand is in, so its best site is final) and
     ``n_expected`` the complexes of the whole screen (the title says how many of them are in).
+    ``calibration``: :func:`passivscreen.calibration.resolve` of the config (None: raw values only).
     """
     records = [read_json(p) for p in record_paths]
-    df = ranking_table(records, order, uncertainty)
+    df = ranking_table(records, order, uncertainty, calibration)
     df["complete"] = ~df["ligand"].isin([k for k, n in (pending or {}).items() if n])
     atomic_write_text(files.csv, df.to_csv(index=False, float_format="%.4f"))
-    atomic_write_text(files.tiers, tier_table(records, tier_names).to_csv(index=False, float_format="%.4f"))
+    atomic_write_text(
+        files.tiers, tier_table(records, tier_names, calibration).to_csv(index=False, float_format="%.4f")
+    )
     rows = [
         {
             "ligand": r["ligand"],
@@ -244,15 +296,21 @@ def write_validation(
     csv_path: str | Path,
     png_path: str | Path,
     json_path: str | Path,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The screening tier against the check tier: ``validation.csv`` (per row, E_ads at every tier and the
-    error), ``validation.json`` (MAE, mean error, Kendall tau) and ``parity.png``."""
+    error), ``validation.json`` (MAE, mean error, Kendall tau) and ``parity.png``. With an active
+    ``calibration``, ``validation.json`` also holds the calibrated screening values' agreement (key
+    ``calibrated``; in-sample for molecules of the calibration data set)."""
     from passivscreen.analysis.validation import agreement, plot_parity
     from passivscreen.records.files import write_json
 
     records = [read_json(p) for p in record_paths]
-    tiers = tier_table(records, tier_names)
+    tiers = tier_table(records, tier_names, calibration)
     both, stats = agreement(tiers, screen, check)
+    if calibration and calibration.get("active"):
+        cal = agreement(tiers, f"{screen}_calibrated", check)[1]
+        stats["calibrated"] = {**cal, "data_set": calibration["name"]}
     col = f"seen_{check}"
     seen = tiers[tiers[col].astype(bool)] if col in tiers else tiers.iloc[:0]
     table = seen.merge(both[["ligand", "site", "faces", "error_eV"]], on=["ligand", "site", "faces"], how="left")

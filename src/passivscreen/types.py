@@ -18,6 +18,10 @@ E_ADS = "E_ads_eV"
 E_ADS_PER_LIGAND = "E_ads_per_ligand_eV"
 #: the numerical uncertainty of a ranked E_ads per ligand (eV), from the convergence harness
 E_ADS_UNCERTAINTY = "E_ads_uncertainty_eV"
+#: Calibrated E_ads per ligand (issue 23): the screening value corrected towards DFT per anchor class, the raw
+#: value where no calibration applies (column ``calibration`` says why); the half-width of its interval
+E_ADS_CALIBRATED = "E_ads_calibrated_eV"
+E_ADS_INTERVAL = "E_ads_interval_eV"
 
 
 def tier_column(tier: str) -> str:
@@ -183,7 +187,17 @@ ComplexRecord = TypedDict("ComplexRecord", _COMPLEX, total=False)
 #: A complex evaluated again at a funnel tier (steps/funnel.py): the complex's keys, this tier's E_ads.
 FunnelRecord = TypedDict(
     "FunnelRecord",
-    {**_COMPLEX, "funnel_rank": int, "level": int, "previous": str, "screen_record": str},
+    {
+        **_COMPLEX,
+        "funnel_rank": int,
+        "level": int,
+        "previous": str,
+        "screen_record": str,
+        # how many rows the tier chose (top_k, or the rows top_k: auto found that cannot be ordered)
+        "funnel_k": int,
+        "funnel_choice": str,
+        "calibration_store": str,
+    },
     total=False,
 )
 
@@ -202,6 +216,9 @@ RankingRow = TypedDict(
         E_ADS: float | None,
         E_ADS_PER_LIGAND: float | None,
         E_ADS_UNCERTAINTY: float | None,
+        E_ADS_CALIBRATED: float | None,
+        E_ADS_INTERVAL: float | None,
+        "calibration": str,
         "cooperativity_eV": float | None,
         "bond_order": float | None,
         "d_anchor_Pb_A": float | None,

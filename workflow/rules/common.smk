@@ -55,8 +55,9 @@ ALL_SETTINGS = json.loads(json.dumps(result_settings(config), sort_keys=True))
 CHAIN = tiers_from_config(config)
 TIER_NAMES = [t.name for t in CHAIN]
 SCREEN_TIER = screen_tiers(CHAIN)[-1].name
-# funnel tiers (top_k): (name, k); tier j evaluates the best k rows of tier j - 1
-FUNNEL = [(t.name, t.top_k) for t in funnel_tiers(CHAIN)]
+# funnel tiers (top_k): (name, k); tier j evaluates the best k rows of tier j - 1 (auto: top_max jobs planned)
+FUNNEL = [(t.name, t.planned_k) for t in funnel_tiers(CHAIN)]
+FUNNEL_TIERS = funnel_tiers(CHAIN)
 # batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
 # (append new ligands at the end)
 COMPLEXES = planned_complexes(config, SITES_OF)
@@ -118,9 +119,10 @@ def convergence_inputs(wildcards):
 
 
 def funnel_records(level):
-    """The records of funnel tier `level` (1 = the first tier with top_k)."""
-    name, k = FUNNEL[level - 1]
-    return [LAYOUT.funnel(name, i).json for i in range(k)]
+    """The records of funnel tier `level` (1 = the first tier with top_k): one per rank, or per complex (all)."""
+    from passivscreen.steps.funnel import funnel_paths
+
+    return funnel_paths(LAYOUT, FUNNEL_TIERS[level - 1], COMPLEXES)
 
 
 def previous_records(level):
@@ -139,6 +141,14 @@ def uncertainty_table():
     from passivscreen.convergence.uncertainty import uncertainty_for
 
     return uncertainty_for(config, LAYOUT.convergence.summary)
+
+
+def calibration_table():
+    """The calibration the ranking applies: the data set of calibration.data when it was made with this
+    protocol, else inactive with the reason (column `calibration` of ranking.csv)."""
+    from passivscreen.calibration import resolve
+
+    return resolve(config)
 
 
 def validation_outputs(wildcards):

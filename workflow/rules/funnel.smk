@@ -1,5 +1,6 @@
 # Funnel tiers (`top_k` in a tier): after the whole screen, the best k rows of the previous tier are
-# evaluated again at this tier (e.g. a CP2K single point), job i taking the i-th best row; the slab
+# evaluated again at this tier (e.g. a CP2K single point), job i taking the i-th best row (`auto`: the rows
+# the screen cannot order; `all`: every row, one job per complex as soon as it is in); the slab
 # references of the tier are computed once per site and face set, in the tier's own cell.
 if FUNNEL:
 
@@ -26,6 +27,40 @@ if FUNNEL:
 
 
 for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
+    if FUNNEL_TIERS[level - 1].every:
+        # top_k: all (the first funnel tier only): one job per complex, as soon as its screen row is in
+
+        rule:
+            name:
+                f"funnel_{tier_name}_row"
+            input:
+                candidates=LAYOUT.complex("{ligand}", "{site}", "{face}").json,
+                slabs=LAYOUT.funnel_slab(tier_name, "{site}", "{face}").json,
+            output:
+                json=LAYOUT.funnel_row(tier_name, "{ligand}", "{site}", "{face}").json,
+                xyz=LAYOUT.funnel_row(tier_name, "{ligand}", "{site}", "{face}").xyz,
+            params:
+                cfg=ALL_SETTINGS,
+                tier=tier_name,
+                rank=0,
+            wildcard_constraints:
+                ligand="[^/]+",
+                site="[^/]+",
+                face="[^/]+",
+            threads: config["threads"]
+            resources:
+                **sized("funnel", 1, SITES),
+                cpus_per_task=config["threads"],
+            log:
+                LAYOUT.log("tiers", tier_name, "rows", "{ligand}", "{site}", "{face}"),
+            benchmark:
+                LAYOUT.benchmark("tiers", tier_name, "rows", "{ligand}", "{site}", "{face}")
+            conda:
+                "../envs/passivscreen.yaml"
+            script:
+                "../scripts/funnel.py"
+
+        continue
     for i in range(top_k):
 
         rule:
@@ -82,6 +117,7 @@ if FUNNEL:
             tier_names=TIER_NAMES,
             screen=SCREEN_TIER,
             check=FUNNEL[-1][0],
+            calibration=calibration_table(),
         resources:
             **sized("ranking"),
             cpus_per_task=1,

@@ -20,6 +20,7 @@ rule ranking:
         set_name=config["set"],
         order=config["ranking"]["order"],
         uncertainty=uncertainty_table(),
+        calibration=calibration_table(),
         tier_names=TIER_NAMES,
         n_complexes=len(COMPLEXES),
     resources:

@@ -10,5 +10,6 @@ with job_log(sm.log[0]) as log:
         sm.output.csv,
         sm.output.png,
         sm.output.summary,
+        calibration=sm.params.calibration,
     )
     print(stats, file=log)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from passivscreen.analysis.electronic import pdos, trap_states
-from passivscreen.types import E_ADS_PER_LIGAND, E_ADS_UNCERTAINTY
+from passivscreen.types import E_ADS_CALIBRATED, E_ADS_INTERVAL, E_ADS_PER_LIGAND, E_ADS_UNCERTAINTY
 
 #: Anchor class colours for the bar chart.
 ANCHOR_COLORS = {
@@ -72,8 +72,11 @@ def plot_pdos(systems: list[tuple[str, dict[str, Any]]], path: str | Path, title
 def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
     """Horizontal bars of E_ads per ligand coloured by anchor class (like the seed's Fig. 1e).
 
-    Error bars: the harness's numerical uncertainty of the row's anchor class (``E_ads_uncertainty_eV``);
-    hatched bars: flagged rows; the tier that computed each E_ads is named when there are several.
+    Bars: the calibrated E_ads per ligand (``E_ads_calibrated_eV``, the raw value where no calibration
+    applies; raw-only tables: ``E_ads_per_ligand_eV``). Error bars: the whole interval (``E_ads_interval_eV``:
+    the method's, from the calibration, with the convergence uncertainty), or the harness's numerical
+    uncertainty alone in a table without it; a row that is not calibrated is named ``raw``; hatched bars:
+    flagged rows; the tier that computed each E_ads is named when there are several.
     """
     import matplotlib
 
@@ -84,15 +87,19 @@ def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
     fig, ax = plt.subplots(figsize=(8, 0.5 * max(len(ok), 2) + 1.6))
     multi = ok["site"].nunique() > 1 or ok["faces"].nunique() > 1
     tiers = "tier" in ok and ok["tier"].nunique() > 1
+    calibrated = "calibration" in ok and not ok["calibration"].fillna("none").astype(str).str.startswith("none").all()
     labels = [
         f"{r.ligand} ({r.anchor})"
         + (f" {r.site}/{r.faces}" if multi else "")
         + (f" [{r.tier}]" if tiers else "")
         + (" [flag]" if r.flags else "")
+        + (" [raw]" if calibrated and str(getattr(r, "calibration", "")).startswith("none") else "")
         for r in ok.itertuples()
     ]
-    values = ok[E_ADS_PER_LIGAND].to_numpy(dtype=float)
-    err = pd.to_numeric(ok.get(E_ADS_UNCERTAINTY, pd.Series(index=ok.index, dtype=float))).to_numpy(dtype=float)
+    value_col = E_ADS_CALIBRATED if E_ADS_CALIBRATED in ok else E_ADS_PER_LIGAND
+    values = pd.to_numeric(ok[value_col]).fillna(ok[E_ADS_PER_LIGAND]).to_numpy(dtype=float)
+    err_col = E_ADS_INTERVAL if E_ADS_INTERVAL in ok else E_ADS_UNCERTAINTY
+    err = pd.to_numeric(ok.get(err_col, pd.Series(index=ok.index, dtype=float))).to_numpy(dtype=float)
     y = range(len(ok))
     bars = ax.barh(
         y,
@@ -110,7 +117,8 @@ def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
         ax.text(v, k, " " + txt + " ", va="center", ha="left" if v >= 0 else "right", fontsize=8)
     ax.set_yticks(list(y), labels, fontsize=8)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlabel("E_ads per ligand (eV)  [E(complex) - E(slab) - n E(ligand), held slab]")
+    what = "calibrated E_ads per ligand (eV), bars: the whole interval" if calibrated else "E_ads per ligand (eV)"
+    ax.set_xlabel(f"{what}  [E(complex) - E(slab) - n E(ligand), held slab]")
     ax.set_title(title or "Adsorption energy on the PbBr2-terminated CsPbBr3 (001) slab", fontsize=10)
     lo = min(float(values.min()) if len(ok) else -1.0, -0.5)
     ax.set_xlim(lo * 1.7, max(0.3, float(values.max()) + 0.3 if len(ok) else 0.3))

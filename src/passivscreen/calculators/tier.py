@@ -19,6 +19,9 @@ TASKS = ("relax", "single_point")
 #: tblite SCF accuracy during relaxation steps (the final energy uses the tier's own accuracy).
 STEP_ACCURACY = 10.0
 
+#: ``top_k: auto``: the most rows a funnel tier evaluates unless ``top_max`` says otherwise.
+TOP_MAX = 20
+
 
 @dataclass(frozen=True)
 class Tier:
@@ -37,7 +40,11 @@ class Tier:
     relax
         The config's ``relax`` settings with this tier's ``fmax`` and ``steps``.
     top_k
-        Funnel tiers only: how many of the previous tier's best rows this tier evaluates.
+        Funnel tiers only: how many of the previous tier's best rows this tier evaluates, ``"auto"``: the
+        rows whose interval overlaps the ``top_n``-th best row's, at most ``top_max``, or ``"all"``: every
+        row, each as soon as the screen has computed it (a validation or calibration run).
+    top_n, top_max
+        ``top_k: auto`` only (defaults 1 and :data:`TOP_MAX`).
     vacuum
         Funnel tiers only: vacuum on each side of the slab in this tier's cell (None: the config's).
     """
@@ -47,8 +54,28 @@ class Tier:
     task: str
     parameters: dict[str, Any] = field(compare=False)
     relax: dict[str, Any] = field(compare=False)
-    top_k: int | None = None
+    top_k: int | str | None = None
     vacuum: float | None = None
+    top_n: int = 1
+    top_max: int | None = None
+
+    @property
+    def auto(self) -> bool:
+        """The funnel chooses k from the intervals (``top_k: auto``)."""
+        return self.top_k == "auto"
+
+    @property
+    def every(self) -> bool:
+        """The funnel evaluates every row (``top_k: all``): one job per complex, each as soon as its row is in."""
+        return self.top_k == "all"
+
+    @property
+    def planned_k(self) -> int:
+        """How many ranked funnel jobs are planned: ``top_k``, or ``top_max`` for ``auto`` (0 for a screening
+        tier and for ``all``, whose jobs are one per complex: :func:`funnel_paths`)."""
+        if self.top_k is None or self.every:
+            return 0
+        return int(self.top_max or TOP_MAX) if self.auto else int(self.top_k)
 
     @property
     def kind(self) -> str:
@@ -99,6 +126,8 @@ def make_tier(entry: dict[str, Any], relax: dict[str, Any]) -> Tier:
         relax=settings,
         top_k=entry.get("top_k"),
         vacuum=entry.get("vacuum"),
+        top_n=int(entry.get("top_n") or 1),
+        top_max=entry.get("top_max"),
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from passivscreen.calculators import BackendError, check_elements, get_backend
+from passivscreen.calculators.tier import TOP_MAX
 from passivscreen.config.checks import (
     check_backends,
     check_convergence_accuracy,
@@ -88,11 +89,56 @@ def _check_tiers(chain: list[dict[str, Any]]) -> None:
                 f"config field tiers[{i}].task: a funnel tier (top_k) evaluates the previous "
                 "tier's geometry: task must be single_point"
             )
-        if i > first and chain[i]["top_k"] > chain[i - 1]["top_k"]:
+        if chain[i]["top_k"] == "all" and i > first:
             raise ConfigError(
-                f"config field tiers[{i}].top_k: {chain[i]['top_k']} is more than the "
-                f"{chain[i - 1]['top_k']} rows the tier before it evaluates"
+                f"config field tiers[{i}].top_k: all (every row, each as soon as it is in) only on the first "
+                "funnel tier"
             )
+        auto = chain[i]["top_k"] == "auto"
+        for key in ("top_n", "top_max"):
+            if chain[i].get(key) is not None and not auto:
+                raise ConfigError(f"config field tiers[{i}].{key}: only for top_k: auto")
+        if auto and chain[i].get("top_n", 1) > chain[i].get("top_max", TOP_MAX):
+            raise ConfigError(
+                f"config field tiers[{i}].top_n: {chain[i]['top_n']} is more than top_max "
+                f"({chain[i].get('top_max', TOP_MAX)})"
+            )
+        if i > first and _planned(chain[i]) > _planned(chain[i - 1]):
+            raise ConfigError(
+                f"config field tiers[{i}].top_k: {_planned(chain[i])} is more than the "
+                f"{_planned(chain[i - 1])} rows the tier before it evaluates"
+            )
+
+
+def _planned(tier: dict[str, Any]) -> int | float:
+    """The rows a funnel tier entry evaluates at most (``top_max`` for ``top_k: auto``, unbounded for all)."""
+    if tier["top_k"] == "all":
+        return float("inf")
+    return int(tier.get("top_max", TOP_MAX)) if tier["top_k"] == "auto" else int(tier["top_k"])
+
+
+def _check_calibration(cfg: dict[str, Any], base: str | Path | None) -> None:
+    """``calibration.data`` (a path: relative to ``base``, made absolute, readable as a data set) and
+    ``calibration.store`` (its folder exists; made absolute)."""
+    from passivscreen.calibration import CalibrationError, read_dataset
+
+    cal = cfg["calibration"]
+    if cal["data"] not in ("shipped", "none"):
+        path = Path(cal["data"]).expanduser()
+        path = path if path.is_absolute() else Path(base or ".") / path
+        try:
+            read_dataset(path)
+        except CalibrationError as err:
+            raise ConfigError(f"config field calibration.data: {err}") from err
+        cal["data"] = str(path.resolve())
+    if cal.get("store"):
+        path = Path(cal["store"]).expanduser()
+        path = path if path.is_absolute() else Path(base or ".") / path
+        if path.suffix != ".db":
+            raise ConfigError(f"config field calibration.store: {path} is not an ASE database file (.db)")
+        if not path.parent.is_dir():
+            raise ConfigError(f"config field calibration.store: folder {path.parent} does not exist")
+        cal["store"] = str(path.resolve())
 
 
 def validate_config(config: dict[str, Any], base: str | Path | None = None) -> dict[str, Any]:
@@ -125,6 +171,7 @@ def validate_config(config: dict[str, Any], base: str | Path | None = None) -> d
     chain = cfg.get("tiers") or []
     _check_tiers(chain)
     check_convergence_accuracy(cfg)
+    _check_calibration(cfg, base)
     backends = [("calculator", cfg["calculator"]["backend"])] + [
         (f"tiers[{i}]", t["backend"]) for i, t in enumerate(chain)
     ]

@@ -124,6 +124,13 @@ class Results:
         stem = rank if isinstance(rank, str) else f"rank_{rank:04d}"
         return Files(self._path("tiers", tier, f"{stem}.json"), self._path("tiers", tier, f"{stem}.extxyz"))
 
+    def funnel_row(self, tier: str, ligand: str, site: str, face: str) -> Files:
+        """One complex evaluated at a funnel tier that evaluates every row (``top_k: all``)."""
+        return Files(
+            self._path("tiers", tier, "rows", ligand, site, f"{face}.json"),
+            self._path("tiers", tier, "rows", ligand, site, f"{face}.extxyz"),
+        )
+
     @property
     def ranking(self) -> RankingFiles:
         return RankingFiles(

@@ -4,16 +4,21 @@ cell, the free ligand its lateral cell (:func:`~passivscreen.calculators.systems
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from ase import Atoms
 from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier, funnel_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box, state_of
+from passivscreen.calibration import resolve
+from passivscreen.calibration.store import store_pair
+from passivscreen.convergence.uncertainty import uncertainty_for
 from passivscreen.convergence.variants import rebuild
 from passivscreen.ranking import ranking_table
 from passivscreen.records.files import read_json, write_record, write_structures
@@ -25,7 +30,7 @@ from passivscreen.steps.common import Skip, failure
 from passivscreen.steps.slab import run_slab
 from passivscreen.structures import SlabSpec, face_tuple
 from passivscreen.structures.cells import slab_spec
-from passivscreen.types import E_ADS, E_ADS_PER_LIGAND, E_COMPLEX
+from passivscreen.types import E_ADS, E_ADS_CALIBRATED, E_ADS_INTERVAL, E_ADS_PER_LIGAND, E_COMPLEX
 
 
 def funnel_tier(cfg: dict[str, Any], name: str) -> tuple[Tier, int]:
@@ -48,15 +53,65 @@ def run_funnel_slab(cfg: dict[str, Any], name: str, site: str, face: str, out_js
     return run_slab(cfg, site, face, out_json, out_xyz, chain=[tier], spec=tier_spec(cfg, tier, site))
 
 
-def select(candidates: list[dict[str, Any]], rank: int, order: list[str]) -> dict[str, Any] | None:
-    """The ``rank``-th (0-based) row of the candidates' ranking among the rows with status ok, or None."""
-    table = ranking_table(candidates, order)
+def funnel_paths(layout: Results, tier: Tier, complexes: list[tuple[str, str, str]]) -> list[str]:
+    """The record paths of funnel ``tier``: one per rank (``top_k`` k or auto), or one per complex
+    (``top_k: all``: ``complexes`` are the screen's (ligand, site, faces), in order)."""
+    if tier.every:
+        return [layout.funnel_row(tier.name, *m).json for m in complexes]
+    return [layout.funnel(tier.name, i).json for i in range(tier.planned_k)]
+
+
+def chosen_rows(table: pd.DataFrame, tier: Tier) -> tuple[pd.DataFrame, str]:
+    """The rows of a ranking (``table``, ranking order) that funnel ``tier`` evaluates, in order, and why.
+
+    ``top_k: k``: the k best rows with status ok; ``all``: every ok row. ``top_k: auto``: every ok row whose interval
+    (``E_ads_calibrated_eV`` +/- ``E_ads_interval_eV``; a row without an interval is a point) overlaps the
+    interval of the ``top_n``-th best row, the rows the screen cannot order against it, and the ``top_n``
+    best; at most ``top_max``, the best first.
+    """
     ok = table[table["status"] == "ok"]
-    if rank >= len(ok):
-        return None
-    row = ok.iloc[rank]
+    if tier.every:
+        return ok, "top_k all"
+    if not tier.auto:
+        return ok.iloc[: int(tier.top_k or 0)], f"top_k {tier.top_k}"
+    if ok.empty:
+        return ok, "top_k auto: no row finished"
+    e = pd.to_numeric(ok[E_ADS_CALIBRATED]).fillna(pd.to_numeric(ok[E_ADS_PER_LIGAND]))
+    h = pd.to_numeric(ok[E_ADS_INTERVAL]).fillna(0.0)
+    ref = min(tier.top_n, len(ok)) - 1
+    upper = float(e.iloc[ref] + h.iloc[ref])
+    pos = pd.Series(range(len(ok)), index=ok.index)
+    pick = ok[(pos <= ref) | (e - h <= upper)]
+    why = (
+        f"top_k auto: {len(pick)} rows overlap the interval of row {ref + 1} "
+        f"({e.iloc[ref]:.3f} +/- {h.iloc[ref]:.3f} eV)"
+    )
+    if len(pick) > tier.planned_k:
+        why += f"; the best {tier.planned_k} (top_max) evaluated"
+    return pick.iloc[: tier.planned_k], why
+
+
+def select(
+    candidates: list[dict[str, Any]],
+    rank: int,
+    order: list[str],
+    tier: Tier | None = None,
+    *,
+    uncertainty: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any] | None, int, str]:
+    """The ``rank``-th (0-based) row that funnel ``tier`` evaluates (:func:`chosen_rows`; no tier: the
+    ``rank``-th ok row), or None; with the number of rows chosen and why."""
+    table = ranking_table(candidates, order, uncertainty, calibration)
+    if tier is None:
+        rows, why = table[table["status"] == "ok"], "ranking order"
+    else:
+        rows, why = chosen_rows(table, tier)
+    if rank >= len(rows):
+        return None, len(rows), why
+    row = rows.iloc[rank]
     key = (row["ligand"], row["site"], row["faces"])
-    return next(r for r in candidates if (r["ligand"], r.get("site"), r.get("face", "top")) == key)
+    return next(r for r in candidates if (r["ligand"], r.get("site"), r.get("face", "top")) == key), len(rows), why
 
 
 def _single_point(atoms, tier: Tier, charge: int, mult: int) -> tuple[float | None, dict[str, Any]]:
@@ -110,15 +165,24 @@ def run_funnel_member(
     tier, level = funnel_tier(cfg, name)
     chain = tiers_from_config(cfg)
     recs = [{**read_json(p), "_path": str(p)} for p in candidates]
-    chosen = select(recs, rank, cfg["ranking"]["order"])
+    chosen, k, why = select(
+        recs,
+        rank,
+        cfg["ranking"]["order"],
+        tier,
+        uncertainty=uncertainty_for(cfg, Results.for_set(cfg["set"]).convergence.summary),
+        calibration=resolve(cfg),
+    )
     if chosen is None:
         record = {"kind": "funnel", "tier": name, "funnel_rank": rank, "status": "not_selected", "level": level}
+        record.update(funnel_k=k, funnel_choice=why)
         write_structures(out_xyz, Atoms())
         write_record(out_json, record)
         return record
     refs = {(r["site"], r["face"]): r for r in (read_json(p) for p in slab_refs)}
     record = {k: v for k, v in chosen.items() if k not in ("_path", "orientations")}
     record.update(kind="funnel", funnel_rank=rank, level=level, previous=chosen["_path"], tier=name)
+    record.update(funnel_k=k, funnel_choice=why)
     record["screen_record"] = chosen.get("screen_record") or chosen["_path"]
     record["provenance"] = provenance(cfg, tier, chain, funnel_tier=name, top_k=tier.top_k)
     try:
@@ -135,5 +199,11 @@ def run_funnel_member(
         record.update(failure(err, E_ADS), backend=tier.backend)
         record[E_ADS_PER_LIGAND] = None
         write_structures(out_xyz, Atoms())
+    store = (cfg.get("calibration") or {}).get("store")
+    if store and record["status"] == "ok":
+        try:
+            record["calibration_store"] = store_pair(store, cfg, tier, record, read(out_xyz))
+        except (OSError, sqlite3.Error) as err:  # the DFT row stands; the store is a by-product
+            record["calibration_store"] = f"not stored: {err}"
     write_record(out_json, record)
     return record

@@ -67,9 +67,10 @@ def result_settings(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def screen_settings(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The settings of the screen's jobs: without the funnel tiers (``top_k``) and the harness's settings,
-    so that adding a DFT check or changing the harness does not re-run a finished screen."""
-    out = {k: v for k, v in result_settings(cfg).items() if k != "convergence"}
+    """The settings of the screen's jobs: without the funnel tiers (``top_k``), the harness's and the
+    calibration's settings, so that adding a DFT check, changing the harness or the calibration does not
+    re-run a finished screen."""
+    out = {k: v for k, v in result_settings(cfg).items() if k not in ("convergence", "calibration")}
     if out.get("tiers"):
         screen = []
         for tier in out["tiers"]:

@@ -15,11 +15,13 @@ from typing import Any
 import pandas as pd
 
 from passivscreen.calculators import funnel_tiers, tiers_from_config
+from passivscreen.calibration import resolve
 from passivscreen.convergence.uncertainty import uncertainty_for
 from passivscreen.placement.cells import ligand_cells
 from passivscreen.ranking import write_ranking
 from passivscreen.records.database import update_database
 from passivscreen.records.layout import Results
+from passivscreen.steps.funnel import funnel_paths
 from passivscreen.structures import site_labels
 
 
@@ -47,7 +49,7 @@ def rank_finished(cfg: dict[str, Any]) -> tuple[pd.DataFrame | None, int, int]:
     done = [p for p in screen.values() if Path(p).exists()]
     pending = Counter(m[0] for m, p in screen.items() if not Path(p).exists())
     chain = tiers_from_config(cfg)
-    funnel = [layout.funnel(t.name, i).json for t in funnel_tiers(chain) for i in range(t.top_k or 0)]
+    funnel = [p for t in funnel_tiers(chain) for p in funnel_paths(layout, t, complexes)]
     records = done + [p for p in funnel if Path(p).exists()]
     if not done:
         return None, 0, len(complexes)
@@ -60,6 +62,7 @@ def rank_finished(cfg: dict[str, Any]) -> tuple[pd.DataFrame | None, int, int]:
         tier_names=[t.name for t in chain],
         pending=dict(pending),
         n_expected=len(complexes),
+        calibration=resolve(cfg),
     )
     update_database(records, layout.database, cfg["set"])
     return df, len(done), len(complexes)

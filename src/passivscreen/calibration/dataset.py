@@ -1,0 +1,211 @@
+"""Calibration data sets: built from (screening, DFT) pairs, shipped as JSON, resolved for a config, applied to rows.
+
+A data set (``presets/calibration.json`` ships with the package) holds the protocol it was made with and its
+fingerprint (:mod:`passivscreen.calibration.protocol`), the DFT reference's settings, the package versions,
+the date and the command that regenerates it, every pair, each class's fit (:mod:`passivscreen.calibration.fit`)
+and the cross-validated statistics. A config names one in ``calibration.data`` (``shipped``, ``none`` or a
+path relative to the config file); :func:`resolve` turns it into the small JSON-able table that the ranking
+and the funnel apply with :func:`calibrate`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width
+from passivscreen.calibration.protocol import class_of, differences, fingerprint, screen_protocol, screen_tier_name
+from passivscreen.records.provenance import versions
+from passivscreen.structures.sites import parse_site
+
+#: The data set shipped with the package (``calibration.data: shipped``).
+SHIPPED = "presets/calibration.json"
+
+#: Columns of a pair.
+PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "E_screen_eV", "E_dft_eV")
+
+
+class CalibrationError(ValueError):
+    """A calibration data set that cannot be read or built."""
+
+
+def _kendall(a: np.ndarray, b: np.ndarray) -> float | None:
+    from scipy.stats import kendalltau
+
+    if len(a) < 2:
+        return None
+    tau = kendalltau(a, b)[0]
+    return None if math.isnan(tau) else float(tau)
+
+
+def _stats(raw: np.ndarray, cal: np.ndarray, dft: np.ndarray) -> dict[str, Any]:
+    er, ec = raw - dft, cal - dft
+    return {
+        "n": len(dft),
+        "mae_raw_eV": float(np.mean(np.abs(er))),
+        "mae_eV": float(np.mean(np.abs(ec))),
+        "max_raw_eV": float(np.max(np.abs(er))),
+        "max_eV": float(np.max(np.abs(ec))),
+        "mean_error_raw_eV": float(np.mean(er)),
+        "kendall_tau_raw": _kendall(raw, dft),
+        "kendall_tau": _kendall(cal, dft),
+    }
+
+
+def build_dataset(
+    pairs: list[dict[str, Any]],
+    protocol: dict[str, Any],
+    *,
+    name: str,
+    reference: dict[str, Any] | None = None,
+    command: str = "",
+    level: float = LEVEL,
+) -> dict[str, Any]:
+    """A data set from the pairs of one protocol (one pair per molecule and class).
+
+    Each class with at least :data:`MIN_MOLECULES` ``["shift"]`` molecules gets its cross-validated fit; the
+    others stay uncalibrated (their rows keep the raw value). ``statistics``: raw and calibrated
+    leave-one-molecule-out MAE, largest error and Kendall tau, overall and per class (a molecule of an
+    uncalibrated class counts with its raw value). ``pooled``: the raw error of every pair, the interval of a
+    row whose class has no fit.
+    """
+    if not pairs:
+        raise CalibrationError("no (screening, DFT) pair to calibrate from")
+    rows = [{k: p.get(k) for k in PAIR_KEYS} for p in pairs]
+    for r in rows:
+        r["class"] = r["class"] or class_of(r["anchor"], r["binding"])
+        if r["E_screen_eV"] is None or r["E_dft_eV"] is None:
+            raise CalibrationError(f"pair {r['ligand']!r} lacks an energy")
+    classes: dict[str, Any] = {}
+    uncalibrated: dict[str, str] = {}
+    loo: dict[str, float] = {}
+    for cls in sorted({r["class"] for r in rows}):
+        members = [r for r in rows if r["class"] == cls]
+        names = [r["ligand"] for r in members]
+        x = [r["E_screen_eV"] for r in members]
+        y = [r["E_dft_eV"] for r in members]
+        if len(members) < MIN_MOLECULES["shift"]:
+            uncalibrated[cls] = f"{len(members)} molecule(s): too few to cross-validate (>= {MIN_MOLECULES['shift']})"
+            loo.update(dict(zip(names, x)))
+            continue
+        fit = fit_class(names, x, y, level)
+        classes[cls] = fit.as_dict()
+        loo.update({n: yi + r for n, yi, r in zip(names, y, fit.loo_residuals_eV)})
+    raw = np.array([r["E_screen_eV"] for r in rows])
+    dft = np.array([r["E_dft_eV"] for r in rows])
+    pred = np.array([loo[r["ligand"]] for r in rows])
+    stats = {"overall": _stats(raw, pred, dft), "classes": {}}
+    for cls in sorted({r["class"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["class"] == cls]
+        stats["classes"][cls] = _stats(raw[idx], pred[idx], dft[idx])
+    return {
+        "name": name,
+        "created": datetime.date.today().isoformat(),
+        "command": command,
+        "protocol": protocol,
+        "fingerprint": fingerprint(protocol),
+        "reference": reference or {},
+        "versions": versions(),
+        "level": level,
+        "pairs": rows,
+        "classes": classes,
+        "uncalibrated": uncalibrated,
+        "pooled": {"n": len(rows), "raw_errors_eV": [float(v) for v in raw - dft]},
+        "statistics": stats,
+    }
+
+
+def read_dataset(path: str | Path) -> dict[str, Any]:
+    """A data set from its JSON file."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise CalibrationError(f"calibration data set {path}: {err}") from err
+    missing = [k for k in ("name", "fingerprint", "protocol", "pairs", "classes") if k not in data]
+    if missing:
+        raise CalibrationError(f"calibration data set {path}: not a calibration data set (missing {missing})")
+    return data
+
+
+def shipped_dataset() -> dict[str, Any] | None:
+    """The data set shipped with the package (None if absent)."""
+    f = resources.files("passivscreen").joinpath(SHIPPED)
+    return json.loads(f.read_text()) if f.is_file() else None
+
+
+def dataset_path(cfg: dict[str, Any]) -> str:
+    """``shipped``, ``none`` or the path of the config's data set (made absolute by validation)."""
+    return str((cfg.get("calibration") or {}).get("data", "shipped"))
+
+
+def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The calibration a validated config's ranking applies (JSON-able).
+
+    ``{"name", "active", "reason", "tier", "level", "classes": {class: {model, a, b, half_width_eV, n}},
+    "pooled_half_width_eV"}``; ``active`` is False (with the reason) when the config asks for none, no data
+    set is found, or the data set's protocol is not the config's (the keys that differ are named).
+    """
+    level = float((cfg.get("calibration") or {}).get("level", LEVEL))
+    protocol = screen_protocol(cfg)
+    out: dict[str, Any] = {"name": "none", "active": False, "tier": screen_tier_name(cfg), "level": level}
+    where = dataset_path(cfg)
+    if where == "none":
+        return {**out, "reason": "calibration.data: none"}
+    data = shipped_dataset() if where == "shipped" else read_dataset(where)
+    if data is None:
+        return {**out, "reason": "no calibration data set shipped"}
+    out["name"] = data["name"]
+    if data["fingerprint"] != fingerprint(protocol):
+        diff = differences(data["protocol"], protocol)
+        return {**out, "reason": f"protocol differs from {data['name']}'s ({', '.join(diff[:4]) or 'fingerprint'})"}
+    classes = {}
+    for cls, fit in data["classes"].items():
+        hw = fit["half_width_eV"] if math.isclose(level, fit["level"]) else half_width(fit["loo_residuals_eV"], level)
+        classes[cls] = {"model": fit["model"], "a": fit["a"], "b": fit["b"], "half_width_eV": hw, "n": fit["n"]}
+    pooled = data["pooled"]["raw_errors_eV"]
+    return {**out, "active": True, "reason": "", "classes": classes, "pooled_half_width_eV": half_width(pooled, level)}
+
+
+def calibrate(
+    cal: dict[str, Any] | None,
+    *,
+    anchor: str | None,
+    binding: str | None,
+    site: str | None,
+    tier: str | None,
+    e_raw: float | None,
+    convergence: float | None = None,
+) -> tuple[float | None, float | None, str]:
+    """A row's calibrated E_ads per ligand, the interval's half-width and the ``calibration`` column.
+
+    A row of the calibrated tier, on a pristine site, whose class has a fit: ``a E + b`` with the class's
+    half-width (combined in quadrature with the convergence uncertainty ``convergence``), column = the data
+    set's name. Otherwise the raw value, with the interval of what is known (the pooled raw error of the data
+    set when its protocol matches, and the convergence uncertainty), and the column says why (``none: ...``).
+    A row of another tier (a DFT funnel tier) keeps its value, no interval.
+    """
+    conv = 0.0 if convergence is None or (isinstance(convergence, float) and math.isnan(convergence)) else convergence
+    if e_raw is None or (isinstance(e_raw, float) and math.isnan(e_raw)):
+        return None, None, "none: no E_ads"
+    if not cal:
+        return e_raw, conv or None, "none: no calibration"
+    if tier is not None and tier != cal["tier"]:
+        return e_raw, None, f"none: {tier} is not the calibrated tier ({cal['tier']})"
+    if not cal["active"]:
+        return e_raw, conv or None, f"none: {cal['reason']}"
+    pooled = cal["pooled_half_width_eV"]
+    kind = parse_site(site)[0] if site and "-Pb" in site else (site or "pristine")
+    if kind != "pristine":
+        why = f"none: site {kind} (the data set has pristine sites only)"
+        return e_raw, math.hypot(pooled, conv), why
+    cls = class_of(anchor, binding)
+    fit = cal["classes"].get(cls or "")
+    if fit is None:
+        return e_raw, math.hypot(pooled, conv), f"none: class {cls} not in {cal['name']}"
+    return fit["a"] * e_raw + fit["b"], math.hypot(fit["half_width_eV"], conv), cal["name"]

@@ -1,0 +1,94 @@
+"""The calibration store (``calibration.store``, opt-in): every DFT row a funnel computes, with its screening
+partner, appended to an ASE database, so that ``passivscreen calibrate`` can refit from the shipped set and
+everything the project's screens have checked since.
+
+A row holds the funnel's complex (its atoms at the DFT tier's cell), the screening and DFT E_ads per ligand,
+the molecule (name, SMILES, anchor, binding, class), the site and faces, the screening protocol's fingerprint
+and the DFT reference's fingerprint (:func:`reference_of`); its ``data`` holds both protocols in full.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+from ase import Atoms
+
+from passivscreen.calculators import Tier
+from passivscreen.calibration.protocol import class_of, fingerprint, screen_protocol, screen_tier_name
+
+
+def reference_of(tier: Tier) -> dict[str, Any]:
+    """What a DFT reference value depends on: the funnel tier's backend, parameters and vacuum."""
+    return {"backend": tier.backend, "parameters": dict(tier.parameters), "vacuum": tier.vacuum}
+
+
+def screen_value(record: dict[str, Any], screen_tier: str) -> float | None:
+    """The screening tier's E_ads per ligand of a funnel record (from its per-tier rows)."""
+    n = 2 if record.get("face") == "both" else 1
+    for row in record.get("tiers") or []:
+        if row.get("name") == screen_tier and row.get("E_ads_eV") is not None:
+            return float(row["E_ads_eV"]) / n
+    return None
+
+
+def store_pair(path: str | Path, cfg: dict[str, Any], tier: Tier, record: dict[str, Any], atoms: Atoms) -> str:
+    """Append one funnel row (status ok) to the store at ``path``; returns ``"row <id> of <path>"``."""
+    from ase.db import connect
+
+    screen = screen_tier_name(cfg)
+    protocol, reference = screen_protocol(cfg), reference_of(tier)
+    with connect(str(path)) as db:
+        row_id = db.write(
+            atoms,
+            key_value_pairs={
+                "ligand": record["ligand"],
+                "smiles": record.get("smiles") or "",
+                "anchor": record.get("anchor") or "",
+                "binding": record.get("binding", "L"),
+                "cls": class_of(record.get("anchor"), record.get("binding", "L")) or "",
+                "site": record.get("site") or "",
+                "faces": record.get("face", "top"),
+                "e_screen": screen_value(record, screen),
+                "e_dft": float(record["E_ads_per_ligand_eV"]),
+                "screen_tier": screen,
+                "dft_tier": tier.name,
+                "protocol": fingerprint(protocol),
+                "reference": fingerprint(reference),
+                "set_name": cfg["set"],
+                "date": datetime.date.today().isoformat(),
+            },
+            data={"protocol": protocol, "reference": reference},
+        )
+    return f"row {row_id} of {path}"
+
+
+def read_pairs(path: str | Path, protocol: str | None = None, reference: str | None = None) -> list[dict[str, Any]]:
+    """The store's pairs (one per SMILES and class: the latest), of one screening protocol and DFT reference
+    fingerprint when given, on pristine sites with one ligand per face (what a calibration covers)."""
+    from ase.db import connect
+
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    with connect(str(path)) as db:
+        for row in db.select(sort="id"):
+            kv = row.key_value_pairs
+            if protocol and kv.get("protocol") != protocol or reference and kv.get("reference") != reference:
+                continue
+            if not str(kv.get("site", "")).startswith("pristine") or kv.get("faces") == "both":
+                continue
+            if kv.get("e_screen") is None:
+                continue
+            latest[(kv.get("smiles") or kv["ligand"], kv["cls"])] = {
+                "ligand": kv["ligand"],
+                "smiles": kv.get("smiles"),
+                "anchor": kv.get("anchor"),
+                "binding": kv.get("binding"),
+                "class": kv.get("cls"),
+                "E_screen_eV": float(kv["e_screen"]),
+                "E_dft_eV": float(kv["e_dft"]),
+                "source": f"{path}#{row.id}",
+                "protocol_fingerprint": kv.get("protocol"),
+                "reference_fingerprint": kv.get("reference"),
+            }
+    return list(latest.values())

@@ -1,0 +1,386 @@
+"""Calibration of the screening level against DFT (issue 23): the cross-validated fit per class, its interval,
+the data set tied to its protocol, the calibrated ranking, ``top_k: auto`` and the store."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.stats import t as student
+
+from passivscreen.calculators import tiers_from_config
+from passivscreen.calibration import (
+    build_dataset,
+    calibrate,
+    class_of,
+    fingerprint,
+    fit_class,
+    half_width,
+    resolve,
+    screen_protocol,
+)
+from passivscreen.calibration.store import read_pairs, store_pair
+from passivscreen.cli import main
+from passivscreen.config import ConfigError, validate_config
+from passivscreen.ranking import ranking_table, tier_table
+from passivscreen.steps.calibrate import calibrate_from
+from passivscreen.steps.funnel import chosen_rows
+
+BASE = {"set": "cal", "ligands": [{"name": "acetone", "smiles": "CC(C)=O"}]}
+NOISE = np.array([0.02, -0.03, 0.01, -0.02, 0.03, -0.01])
+
+
+def _pairs(cls, xs, ys, anchor=None, binding="L"):
+    return [
+        {
+            "ligand": f"{cls}{i}",
+            "smiles": f"{cls}{i}",
+            "anchor": anchor or cls,
+            "binding": binding,
+            "class": None,
+            "E_screen_eV": float(x),
+            "E_dft_eV": float(y),
+        }
+        for i, (x, y) in enumerate(zip(xs, ys))
+    ]
+
+
+def test_the_cross_validated_model_wins_shift_line_or_nothing():
+    x = np.array([-1.0, -0.8, -0.6, -0.5, -0.3, -0.2])
+    shift = fit_class(list("abcdef"), x, x + 0.15 + NOISE)
+    assert shift.model == "shift" and shift.b == pytest.approx(0.15, abs=0.01) and shift.a == 1.0
+    assert shift.loo_mae_eV < 0.05 < shift.loo_mae_raw_eV
+    line = fit_class(list("abcdef"), x, 0.5 * x - 0.2 + NOISE)
+    assert line.model == "linear" and line.a == pytest.approx(0.5, abs=0.1)
+    # no systematic error: neither correction beats the raw value out of sample
+    none = fit_class(list("abcdef"), x, x + NOISE)
+    assert none.model == "none" and (none.a, none.b) == (1.0, 0.0)
+    # leave-one-out by hand for the shift: each molecule predicted from the others' mean error
+    err = 0.15 + NOISE
+    loo = [err[np.arange(6) != i].mean() - err[i] for i in range(6)]
+    assert shift.loo_residuals_eV == pytest.approx(loo)
+    # three molecules: a line cannot be cross-validated, a shift can
+    assert fit_class(list("abc"), x[:3], 0.5 * x[:3]).model in ("none", "shift")
+
+
+def test_interval_is_t_times_rms_of_cross_validated_residuals():
+    r = [0.1, -0.1, 0.1, -0.1]
+    assert half_width(r, 0.9) == pytest.approx(student.ppf(0.95, 3) * 0.1)
+    assert half_width(r, 0.68) < half_width(r, 0.9) < half_width(r, 0.99)
+    fit = fit_class(list("abcdef"), np.linspace(-1, -0.2, 6), np.linspace(-1, -0.2, 6) + 0.1 + NOISE, level=0.9)
+    assert fit.half_width_eV == pytest.approx(student.ppf(0.95, 5) * fit.rms_loo_eV)
+
+
+def test_dataset_statistics_and_uncalibrated_classes():
+    x = np.linspace(-1.0, -0.4, 4)
+    pairs = _pairs("P=O", x, x - 0.1 + NOISE[:4]) + _pairs("thiol", x, x + 0.2 + NOISE[:4])
+    pairs += _pairs("ammonium", [-1.5], [-1.8], binding="ion_pair")
+    cfg = validate_config(copy.deepcopy(BASE))
+    data = build_dataset(pairs, screen_protocol(cfg), name="t")
+    assert set(data["classes"]) == {"P=O", "thiol"} and "ammonium" in data["uncalibrated"]
+    overall = data["statistics"]["overall"]
+    raw = np.abs(np.r_[0.1 - NOISE[:4], -0.2 - NOISE[:4], 0.3])
+    assert overall["n"] == 9 and overall["mae_raw_eV"] == pytest.approx(raw.mean())
+    assert overall["mae_eV"] < overall["mae_raw_eV"] and overall["kendall_tau"] > overall["kendall_tau_raw"]
+    assert data["statistics"]["classes"]["ammonium"]["mae_eV"] == pytest.approx(0.3)  # kept raw
+    assert data["fingerprint"] == fingerprint(screen_protocol(cfg)) and data["created"]
+    assert class_of("ammonium", "ion_pair") == "ammonium" and class_of("COOH", "X") == "COOH:X"
+
+
+def _dataset_file(tmp_path, cfg, pairs, name="test-set"):
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(build_dataset(pairs, screen_protocol(cfg), name=name)))
+    return path
+
+
+def test_a_dataset_is_used_only_by_its_protocol(tmp_path):
+    cfg = validate_config(copy.deepcopy(BASE))
+    x = np.linspace(-1.0, -0.4, 4)
+    path = _dataset_file(tmp_path, cfg, _pairs("C=O", x, x + 0.1 + NOISE[:4]))
+    same = validate_config({**copy.deepcopy(BASE), "calibration": {"data": str(path)}})
+    cal = resolve(same)
+    assert cal["active"] and cal["name"] == "test-set" and set(cal["classes"]) == {"C=O"}
+    # a relative path is read from the config file's folder
+    rel = validate_config({**copy.deepcopy(BASE), "calibration": {"data": path.name}}, base=tmp_path)
+    assert rel["calibration"]["data"] == str(path.resolve())
+    other = validate_config(
+        {**copy.deepcopy(BASE), "slab": {"vacuum": 15.0}, "calibration": {"data": str(path)}}, base=tmp_path
+    )
+    got = resolve(other)
+    assert not got["active"] and "slab.vacuum" in got["reason"]
+    e, h, how = calibrate(got, anchor="C=O", binding="L", site="pristine-Pb10-2x2", tier="gfn2", e_raw=-0.5)
+    assert e == -0.5 and h is None and how.startswith("none: protocol differs")
+    assert not resolve(validate_config({**copy.deepcopy(BASE), "calibration": {"data": "none"}}))["active"]
+    # another interval level is recomputed from the stored residuals
+    wide = resolve(validate_config({**copy.deepcopy(BASE), "calibration": {"data": str(path), "level": 0.99}}))
+    assert wide["classes"]["C=O"]["half_width_eV"] > cal["classes"]["C=O"]["half_width_eV"]
+
+
+def test_bad_calibration_settings_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match="calibration.data"):
+        validate_config({**copy.deepcopy(BASE), "calibration": {"data": "missing.json"}}, base=tmp_path)
+    (tmp_path / "x.json").write_text('{"name": "x"}')
+    with pytest.raises(ConfigError, match="not a calibration data set"):
+        validate_config({**copy.deepcopy(BASE), "calibration": {"data": "x.json"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match="calibration.level"):
+        validate_config({**copy.deepcopy(BASE), "calibration": {"level": 1.5}})
+    with pytest.raises(ConfigError, match="calibration.store"):
+        validate_config({**copy.deepcopy(BASE), "calibration": {"store": "nowhere/s.db"}}, base=tmp_path)
+    with pytest.raises(ConfigError, match="ASE database"):
+        validate_config({**copy.deepcopy(BASE), "calibration": {"store": "s.csv"}}, base=tmp_path)
+    tiers = [{"backend": "gfn2"}, {"name": "c", "backend": "gfn2", "task": "single_point", "top_k": 2, "top_n": 1}]
+    with pytest.raises(ConfigError, match="only for top_k: auto"):
+        validate_config({**copy.deepcopy(BASE), "tiers": tiers})
+    tiers[1].update(top_k="auto", top_n=5, top_max=3)
+    with pytest.raises(ConfigError, match="more than top_max"):
+        validate_config({**copy.deepcopy(BASE), "tiers": tiers})
+    with pytest.raises(ConfigError, match="top_k"):
+        validate_config({**copy.deepcopy(BASE), "tiers": [tiers[0], {**tiers[1], "top_k": "all"}]})
+
+
+def _rec(name, e, anchor="C=O", site="pristine-Pb10-2x2", tier="gfn2", **kw):
+    return {
+        "ligand": name,
+        "anchor": anchor,
+        "binding": "L",
+        "site": site,
+        "face": "top",
+        "E_ads_eV": e,
+        "E_ads_per_ligand_eV": e,
+        "status": "ok",
+        "tier": tier,
+        "level": 0,
+        "backend": "gfn2",
+        "tiers": [{"name": "gfn2", "E_ads_eV": e}],
+        **kw,
+    }
+
+
+def _cal(**classes):
+    return {
+        "name": "t",
+        "active": True,
+        "reason": "",
+        "tier": "gfn2",
+        "level": 0.9,
+        "classes": {
+            c: {"model": "linear", "a": a, "b": b, "half_width_eV": h, "n": 4} for c, (a, b, h) in classes.items()
+        },
+        "pooled_half_width_eV": 0.3,
+    }
+
+
+def test_the_ranking_orders_by_the_calibrated_value_and_says_how_each_row_was_treated():
+    cal = _cal(**{"C=O": (1.0, 0.3, 0.05), "amine": (1.0, -0.2, 0.04)})
+    recs = [
+        _rec("ketone", -0.9),  # -> -0.6
+        _rec("amine", -0.6, anchor="amine"),  # -> -0.8: first although weaker raw
+        _rec("thiol", -0.7, anchor="thiol"),  # no fit: raw, the pooled interval
+        _rec("vacancy", -1.5, site="vBr0-Pb10-2x2"),  # not a pristine site: raw
+    ]
+    unc = {"tier": "gfn2", "anchors": {"C=O": 0.03}}
+    df = ranking_table(recs, ["flags", "E_ads_eV"], unc, cal).set_index("ligand")
+    assert list(df.index) == ["vacancy", "amine", "thiol", "ketone"]
+    assert df.loc["ketone", "E_ads_calibrated_eV"] == pytest.approx(-0.6)
+    assert df.loc["ketone", "E_ads_interval_eV"] == pytest.approx(np.hypot(0.05, 0.03))
+    assert df.loc["ketone", "calibration"] == "t" and df.loc["ketone", "E_ads_per_ligand_eV"] == -0.9
+    assert df.loc["thiol", "calibration"].startswith("none: class thiol")
+    assert df.loc["thiol", "E_ads_interval_eV"] == pytest.approx(0.3)
+    assert df.loc["vacancy", "calibration"].startswith("none: site vBr0")
+    # without a calibration the ranking is the raw one
+    raw = ranking_table(recs, ["flags", "E_ads_eV"], unc)
+    assert list(raw["ligand"]) == ["vacancy", "ketone", "thiol", "amine"]
+    # a row a DFT tier re-evaluated: ranked by its DFT value, tiers.csv keeps the calibrated screening value
+    dft = _rec("ketone", -0.4, tier="dft", level=1, kind="funnel", tiers=[{"name": "gfn2", "E_ads_eV": -0.9}])
+    df = ranking_table([*recs, dft], ["flags", "E_ads_eV"], unc, cal).set_index("ligand")
+    assert df.loc["ketone", "E_ads_calibrated_eV"] == -0.4 and df.loc["ketone", "calibration"].startswith("none: dft")
+    tiers = tier_table([*recs, dft], ["gfn2", "dft"], cal).set_index("ligand")
+    assert tiers.loc["ketone", "E_ads_per_ligand_eV_gfn2_calibrated"] == pytest.approx(-0.6)
+
+
+def test_top_k_auto_sends_the_rows_the_screen_cannot_order():
+    cal = _cal(**{"C=O": (1.0, 0.0, 0.1)})
+    recs = [_rec(n, e) for n, e in [("a", -1.0), ("b", -0.85), ("c", -0.75), ("d", -0.5), ("e", -0.2)]]
+    table = ranking_table(recs, ["flags", "E_ads_eV"], None, cal)
+    cfg = validate_config(
+        {
+            **copy.deepcopy(BASE),
+            "tiers": [{"backend": "gfn2"}, {"name": "c", "backend": "gfn2", "task": "single_point", "top_k": "auto"}],
+        }
+    )
+    tier = tiers_from_config(cfg)[-1]
+    assert tier.auto and tier.planned_k == 20
+    rows, why = chosen_rows(table, tier)
+    # a: [-1.1, -0.9]; b reaches -0.95 <= -0.9: in; c reaches -0.85: out
+    assert list(rows["ligand"]) == ["a", "b"] and "2 rows" in why
+    tier = replace(tier, top_n=2)  # overlap with the 2nd best's interval [-0.95, -0.75]: c (-0.85) in, d (-0.6) out
+    assert list(chosen_rows(table, tier)[0]["ligand"]) == ["a", "b", "c"]
+    tier = replace(tier, top_max=2)
+    rows, why = chosen_rows(table, tier)
+    assert list(rows["ligand"]) == ["a", "b"] and "top_max" in why
+    wide = ranking_table(recs, ["flags", "E_ads_eV"], None, _cal(**{"C=O": (1.0, 0.0, 0.5)}))
+    tier = replace(tier, top_n=1, top_max=None)
+    assert len(chosen_rows(wide, tier)[0]) == 5
+    fixed = tiers_from_config(
+        validate_config(
+            copy.deepcopy(BASE)
+            | {"tiers": [{"backend": "gfn2"}, {"name": "c", "backend": "gfn2", "task": "single_point", "top_k": 3}]}
+        )
+    )[-1]
+    assert list(chosen_rows(wide, fixed)[0]["ligand"]) == ["a", "b", "c"]
+
+
+def test_store_and_calibrate_refit(tmp_path):
+    from ase.build import molecule
+
+    cfg = validate_config(
+        {
+            **copy.deepcopy(BASE),
+            "tiers": [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": 2}],
+        }
+    )
+    tier = tiers_from_config(cfg)[-1]
+    store = tmp_path / "store.db"
+    x = np.linspace(-1.0, -0.3, 5)
+    for i, (e_screen, e_dft) in enumerate(zip(x, x + 0.12 + NOISE[:5])):
+        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"C{'C' * i}=O", tiers=[{"name": "gfn2", "E_ads_eV": e_screen}])
+        assert store_pair(store, cfg, tier, rec, molecule("H2O")).startswith("row ")
+    # the same molecule again: the latest counts; a vacancy row and another protocol are left out
+    store_pair(
+        store,
+        cfg,
+        tier,
+        _rec("k0", -0.8, tier="dft", smiles="C=O", tiers=[{"name": "gfn2", "E_ads_eV": -1.0}]),
+        molecule("H2O"),
+    )
+    store_pair(
+        store,
+        cfg,
+        tier,
+        _rec("v", -2.0, site="vBr0-Pb10-2x2", tier="dft", smiles="CO", tiers=[{"name": "gfn2", "E_ads_eV": -1}]),
+        molecule("H2O"),
+    )
+    other = validate_config({**copy.deepcopy(cfg), "slab": {**cfg["slab"], "vacuum": 12.0}})
+    store_pair(
+        store,
+        other,
+        tier,
+        _rec("o", -3.0, tier="dft", smiles="CCO", tiers=[{"name": "gfn2", "E_ads_eV": -1}]),
+        molecule("H2O"),
+    )
+    pairs = read_pairs(store, fingerprint(screen_protocol(cfg)))
+    assert len(pairs) == 5 and {p["ligand"]: p["E_dft_eV"] for p in pairs}["k0"] == -0.8
+    data = calibrate_from([], [store], name="mine", shipped=False)
+    assert data["statistics"]["overall"]["n"] == 5 and data["classes"]["C=O"]["model"] == "shift"
+    assert data["fingerprint"] == fingerprint(screen_protocol(cfg))
+    out = tmp_path / "mine.json"
+    assert main(["calibrate", str(store), "--no-shipped", "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["name"] == "mine"
+    # a config that names it uses it
+    cal = resolve(validate_config({**copy.deepcopy(cfg), "calibration": {"data": str(out)}}))
+    assert cal["active"] and cal["classes"]["C=O"]["model"] == "shift"
+    assert main(["calibrate", str(tmp_path / "absent.db"), "--no-shipped", "--out", str(out)]) == 2
+
+
+@pytest.mark.slow
+def test_top_k_auto_with_real_calculations(tiny_screen, tmp_path):
+    """The tiny GFN2-xTB screen (formaldehyde C=O, methylamine amine) and its GFN2-xTB funnel tier ``check`` with
+    ``top_k: auto``: with a calibration whose intervals are narrow the screen orders the two rows and only the best
+    goes on; with wide ones both go on. The calibration data sets are built for the screen's own protocol."""
+    from passivscreen.steps.funnel import run_funnel_member, run_funnel_slab
+
+    cfg0, site = tiny_screen.cfg, tiny_screen.site
+    screen = {lig: tiny_screen.records[lig]["E_ads_per_ligand_eV"] for lig in ("formaldehyde", "methylamine")}
+    gap = abs(screen["formaldehyde"] - screen["methylamine"])
+    assert gap > 0.05, screen  # the two rows can be told apart with narrow intervals
+    x = np.linspace(-1.0, -0.4, 4)
+    records = [tiny_screen.paths[lig]["record"] for lig in screen]
+    chosen = {}
+    for label, noise in (("narrow", 0.001), ("wide", 4 * gap)):
+        err = noise * np.array([1.0, -1.0, 1.0, -1.0])
+        pairs = _pairs("C=O", x, x + err) + _pairs("amine", x, x + err)
+        path = _dataset_file(tmp_path, cfg0, pairs, name=label)
+        tiers = copy.deepcopy(cfg0["tiers"])
+        tiers[1]["top_k"] = "auto"
+        cfg = {**copy.deepcopy(cfg0), "tiers": tiers, "calibration": {"data": str(path), "level": 0.9, "store": None}}
+        assert resolve(cfg)["active"]
+        res = tmp_path / label
+        slab_ref = res / "slab.json"
+        run_funnel_slab(cfg, "check", site, "top", slab_ref, slab_ref.with_suffix(".extxyz"))
+        out = [res / f"rank_{i:04d}.json" for i in range(3)]
+        recs = [
+            run_funnel_member(cfg, "check", i, records, [slab_ref], o, o.with_suffix(".extxyz"))
+            for i, o in enumerate(out)
+        ]
+        chosen[label] = [r.get("ligand") for r in recs if r["status"] == "ok"]
+        assert all(r["status"] in ("ok", "not_selected") for r in recs)
+        assert recs[0]["funnel_k"] == len(chosen[label]) and "top_k auto" in recs[0]["funnel_choice"]
+    best = min(screen, key=screen.get)
+    assert chosen["narrow"] == [best]
+    assert sorted(chosen["wide"]) == sorted(screen)
+    # top_k: all: one job per complex, its own row only, whatever the ranking of the others
+    tiers = copy.deepcopy(cfg0["tiers"])
+    tiers[1]["top_k"] = "all"
+    cfg = {**copy.deepcopy(cfg0), "tiers": tiers}
+    worst = max(screen, key=screen.get)
+    out = tmp_path / "all" / "row.json"
+    rec = run_funnel_member(
+        cfg,
+        "check",
+        0,
+        [tiny_screen.paths[worst]["record"]],
+        [tmp_path / "wide" / "slab.json"],
+        out,
+        out.with_suffix(".extxyz"),
+    )
+    assert rec["status"] == "ok" and rec["ligand"] == worst and rec["funnel_choice"] == "top_k all"
+
+
+def test_report_tables_and_parity(tmp_path):
+    from passivscreen.calibration.report import loo_values, molecule_table, plot_calibration_parity, statistics_table
+
+    cfg = validate_config(copy.deepcopy(BASE))
+    x = np.linspace(-1.0, -0.4, 4)
+    data = build_dataset(
+        _pairs("C=O", x, x + 0.1 + NOISE[:4]) + _pairs("ammonium", [-1.5], [-1.8], binding="ion_pair"),
+        screen_protocol(cfg),
+        name="t",
+    )
+    loo = loo_values(data)
+    assert loo["ammonium0"] == -1.5  # uncalibrated: raw
+    fit = data["classes"]["C=O"]
+    assert loo["C=O0"] == pytest.approx(data["pairs"][0]["E_dft_eV"] + fit["loo_residuals_eV"][0])
+    table = statistics_table(data)
+    assert "| ammonium | 1 | not calibrated |" in table and "| **all** | 5 |" in table
+    assert molecule_table(data).count("\n") == 6
+    plot_calibration_parity(data, tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_top_k_all_plans_one_funnel_job_per_complex(tmp_path):
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.funnel import funnel_paths
+
+    tiers = [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": "all"}]
+    cfg = validate_config({**copy.deepcopy(BASE), "tiers": tiers})
+    tier = tiers_from_config(cfg)[-1]
+    assert tier.every and not tier.auto and tier.planned_k == 0
+    layout = Results(str(tmp_path))
+    complexes = [("acetone", "pristine-Pb10-2x2", "top"), ("acetone", "pristine-Pb10-2x2", "both")]
+    paths = funnel_paths(layout, tier, complexes)
+    assert paths == [layout.funnel_row("dft", *m).json for m in complexes] and len(set(paths)) == 2
+    ranked = validate_config({**copy.deepcopy(BASE), "tiers": [tiers[0], {**tiers[1], "top_k": 3}]})
+    assert funnel_paths(layout, tiers_from_config(ranked)[-1], complexes) == [
+        layout.funnel("dft", i).json for i in range(3)
+    ]
+    # all after a ranked funnel tier: which row is whose is not known before the ranking
+    three = [
+        *tiers[:1],
+        {**tiers[1], "top_k": 3},
+        {"name": "d2", "backend": "cp2k", "task": "single_point", "top_k": "all"},
+    ]
+    with pytest.raises(ConfigError, match="only on the first funnel tier"):
+        validate_config({**copy.deepcopy(BASE), "tiers": three})
