@@ -43,3 +43,24 @@ def test_ligand_bonds_changed():
     broken.positions[lig.anchor_index] += [0, 0, 3.0]  # pull O off the carbonyl C
     changes = geometry.ligand_bonds_changed(lig.atoms, broken)
     assert any(c.startswith("broken C") and "O" in c for c in changes)
+
+
+def test_a_final_scf_that_does_not_converge_again_is_flagged(small_slab, monkeypatch):
+    """No orbital summary at the final geometry (tblite's SCF converges neither restarted nor from the atomic guess,
+    DMSO lying on the slab): the row is flagged scf_unstable and says why; with orbitals it is not."""
+    from passivscreen.config import validate_config
+    from passivscreen.ligands import ligand_from_smiles
+    from passivscreen.placement import orientations
+    from passivscreen.steps import properties
+    from passivscreen.structures import surface_pb_indices
+
+    cfg = validate_config({"set": "x", "ligands": [{"name": "tmpo", "smiles": "CP(C)(C)=O"}]})
+    lig = ligand_from_smiles("tmpo", "CP(C)(C)=O")
+    c = orientations(small_slab, lig, surface_pb_indices(small_slab)[0], 1)[0][0]
+    monkeypatch.setattr(properties, "gfn2_view", lambda atoms: atoms)
+    groups = {"surface_Pb": [], "defect": []}
+    for elec, flagged in (({"charges": [0.0] * len(c.atoms)}, True), ({"orbitals": {"bond_orders": [0.2]}}, False)):
+        monkeypatch.setattr(properties, "electronic_properties", lambda *a, e=elec, **k: dict(e))
+        row = properties.complex_properties(c.atoms, -0.5, c, lig, small_slab, groups, cfg, "gfn2")
+        assert ("scf_unstable[gfn2]" in row["integrity"]["flags"]) is flagged, row["integrity"]
+        assert ("scf_unstable" in row["integrity"]["details"]) is flagged

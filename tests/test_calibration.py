@@ -384,3 +384,40 @@ def test_top_k_all_plans_one_funnel_job_per_complex(tmp_path):
     ]
     with pytest.raises(ConfigError, match="only on the first funnel tier"):
         validate_config({**copy.deepcopy(BASE), "tiers": three})
+
+
+def test_calibrate_from_a_run_with_every_row_at_dft(tmp_path, monkeypatch):
+    """``passivscreen calibrate CONFIG``: the pairs are the DFT tier's rows of the config's run (top_k: all), the
+    screening value from each row's tiers; a row not computed yet refuses the data set unless --partial."""
+    from passivscreen.records.files import write_json
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.calibrate import pairs_from_run
+    from passivscreen.steps.funnel import funnel_paths
+    from passivscreen.steps.rank import ligand_sites, planned_complexes
+
+    monkeypatch.chdir(tmp_path)
+    names = ["acetone", "butanone", "pentanone", "hexanone"]
+    smiles = ["CC(C)=O", "CCC(C)=O", "CCCC(C)=O", "CCCCC(C)=O"]
+    tiers = [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": "all"}]
+    cfg = validate_config(
+        {"set": "cal", "tiers": tiers, "ligands": [{"name": n, "smiles": s} for n, s in zip(names, smiles)]}
+    )
+    layout = Results.for_set("cal")
+    from passivscreen.placement.cells import ligand_cells
+
+    complexes = planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg)))
+    paths = funnel_paths(layout, tiers_from_config(cfg)[-1], complexes)
+    assert len(paths) == 4
+    x = np.linspace(-0.9, -0.4, 4)
+    for (lig, site, _face), path, s, e in zip(complexes, paths, smiles, x):
+        rec = _rec(lig, e + 0.1 + NOISE[len(lig) % 4], site=site, tier="dft", smiles=s)
+        rec["tiers"] = [{"name": "gfn2", "E_ads_eV": e}, {"name": "dft", "E_ads_eV": rec["E_ads_eV"]}]
+        if lig != "hexanone":
+            write_json(path, rec)
+    with pytest.raises(Exception, match="1 of 4 dft rows not computed yet"):
+        calibrate_from([cfg], [], name="run", shipped=False)
+    pairs, reference = pairs_from_run(cfg, partial=True)
+    assert sorted(p["ligand"] for p in pairs) == names[:3] and reference["backend"] == "cp2k"
+    assert {p["ligand"]: p["E_screen_eV"] for p in pairs}["acetone"] == pytest.approx(x[0])
+    data = calibrate_from([cfg], [], name="run", shipped=False, partial=True)
+    assert data["statistics"]["overall"]["n"] == 3 and data["fingerprint"] == fingerprint(screen_protocol(cfg))

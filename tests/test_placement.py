@@ -182,3 +182,61 @@ def test_to_probe_takes_the_lowest_distinct_starts():
     assert len(every) == 11 and every[0]["E_ads_sp_eV"] == -0.437
     # a tolerance of 0 merges only identical energies
     assert len(distinct_starts(upright, 0.0)) == 2
+
+
+BIS_PO = "CP(C)(=O)CCCP(C)(C)=O"  # propane-1,3-diylbis(dimethylphosphine oxide): O...O 5.6-7.2 A, Pb-Pb 5.87 A
+
+
+def _nearest_pb(atoms, index, n_slab):
+    from ase.geometry import get_distances
+
+    pb = [i for i in range(n_slab) if atoms[i].symbol == "Pb"]
+    _, d = get_distances(atoms.positions[[index]], atoms.positions[pb], cell=atoms.cell, pbc=atoms.pbc)
+    return pb[int(np.argmin(d[0]))], float(d.min())
+
+
+def test_bidentate_start_puts_both_anchors_on_neighbouring_pb(small_slab):
+    from passivscreen.placement.bidentate import neighbour_vectors
+
+    site = surface_pb_indices(small_slab)[0]
+    nbrs = neighbour_vectors(small_slab, site)
+    assert len(nbrs) == 4 and all(abs(np.linalg.norm(v) - 5.87) < 0.01 for _, v in nbrs)
+    lig = ligand_from_smiles("bis", BIS_PO, conformers=8)
+    assert lig.other_anchors and lig.anchor_index not in lig.other_anchors
+    found = []
+    for k, conf in enumerate(lig.conformers):
+        lig.atoms.positions = conf
+        ok, clash = orientations(small_slab, lig, site, 2, span_deg=90.0, conformer=k, height_offsets=(0.0, 0.3))
+        bi = [c for c in ok + clash if c.denticity == 2]
+        mono = [c for c in ok + clash if c.denticity == 1]
+        assert len(mono) == 4  # 2 rotations x 2 heights, as before
+        # a C4 site: one direction of the four, x two heights; none when the anchors are too far apart
+        oo = float(np.linalg.norm(conf[lig.anchor_index] - conf[lig.other_anchors[0]]))
+        assert len(bi) == (2 if abs(oo - 5.87) <= 1.5 else 0), oo
+        for c in bi:
+            (pb1, d1), (pb2, d2) = (_nearest_pb(c.atoms, a, c.n_slab) for a in (c.anchors[0], c.extra_anchors[0]))
+            assert pb1 == site and pb2 != site and pb2 in surface_pb_indices(small_slab)
+            height = 2.5 + c.height_offset
+            assert height <= d1 <= height + 0.6 and height <= d2 <= height + 0.6, (d1, d2)
+            found += [c] if c in ok else []
+    assert found, "no conformer of the bis-phosphine oxide gives a clash-free bidentate start"
+    # one P=O: no bidentate start
+    one = ligand_from_smiles("tmpo", "CP(C)(C)=O")
+    assert not one.other_anchors
+    ok, clash = orientations(small_slab, one, site, 2, span_deg=90.0)
+    assert all(c.denticity == 1 for c in ok + clash)
+
+
+def test_the_lowest_bidentate_probe_is_relaxed_too():
+    from passivscreen.steps.screening import row_pose, to_relax
+
+    def row(e, rot, bi=False, status="not_converged"):
+        r = {"E_ads_sp_eV": e, "rotation_deg": rot, "probe_force_calls": 8, "sp_status": status}
+        return {**r, "denticity_start": 2} if bi else r
+
+    rows = [row(-1.0, 0), row(-0.9, 90, status="converged"), row(-0.5, 0, bi=True), row(-0.4, 90, bi=True)]
+    chosen = to_relax(rows, 1)
+    assert [r["E_ads_sp_eV"] for r in chosen] == [-1.0, -0.9, -0.5]
+    assert row_pose(rows[2]) == (0, 0, 0.0, 0.0, 2) and row_pose(rows[0]) == (0, 0, 0.0, 0.0)
+    # a bidentate start already among the relaxed: nothing added
+    assert len(to_relax([row(-1.0, 0, bi=True), row(-0.9, 90, status="converged"), row(-0.8, 0, bi=True)], 1)) == 2

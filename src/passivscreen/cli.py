@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--name", default=None, help="the data set's name (default: the output file's stem)")
     cal.add_argument("--no-shipped", action="store_true", help="leave the shipped data set's pairs out")
     cal.add_argument("--level", type=float, default=None, help="confidence level of the intervals (default 0.9)")
+    cal.add_argument(
+        "--partial",
+        action="store_true",
+        help="use the DFT rows finished so far of a run still going (a preliminary fit)",
+    )
     for name, text in (
         ("run", "validate, then run the Snakemake workflow on a config"),
         (
@@ -133,6 +138,7 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
             shipped=not args.no_shipped,
             level=args.level or LEVEL,
             command=command,
+            partial=args.partial,
         )
     except CalibrationError as err:
         print(f"passivscreen calibrate: {err}", file=sys.stderr)

@@ -97,6 +97,7 @@ def ranking_table(
                 E_ADS: rec.get(E_ADS),
                 **_energies(rec, unc, calibration),
                 "bond_order": rec.get("bond_order"),
+                "denticity": rec.get("denticity"),
                 "d_anchor_Pb_A": rec.get("d_anchor_Pb_A"),
                 "charge_transfer_e": rec.get("charge_transfer_e"),
                 "trap_depth_eV_before": before,

@@ -179,6 +179,9 @@ _COMPLEX = {
     "bonds_changed": list,
     "integrity": dict,
     "min_image_distance_A": float,
+    # anchors of the ligand's class bound to a Pb at the end (the most of any ligand): 2 for a bidentate binder
+    "denticity": int,
+    "denticity_start": int,
 }
 
 #: A ligand on a site and face set, the best orientation relaxed (steps/adsorption.py).
@@ -221,6 +224,7 @@ RankingRow = TypedDict(
         "calibration": str,
         "cooperativity_eV": float | None,
         "bond_order": float | None,
+        "denticity": int | None,
         "d_anchor_Pb_A": float | None,
         "charge_transfer_e": float | None,
         "trap_depth_eV_before": float | None,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from passivscreen.ligands.anchors import choose_anchor
+from passivscreen.ligands.anchors import choose_anchor, find_anchors
 from passivscreen.ligands.binding import BindingPlan, binding_plan
 from passivscreen.ligands.errors import LigandError
 from passivscreen.schema import top_level_default
@@ -41,6 +41,8 @@ class Ligand:
         Ion pairs: the ammonium N (it goes into the A-site pocket).
     conformers
         Positions of every conformer kept (lowest MMFF energy first); ``atoms`` holds the first.
+    other_anchors
+        The other atoms of the anchor class (DPEPO's second P=O oxygen): partners of a bidentate placement.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Ligand:
     binding: str = "L"
     cation_index: int | None = None
     conformers: list[np.ndarray] = field(default_factory=list)
+    other_anchors: list[int] = field(default_factory=list)
 
 
 def parse_smiles(smiles: str, name: str = "ligand"):
@@ -220,8 +223,11 @@ def ligand_from_smiles(
     atoms = Atoms([a.GetSymbol() for a in molh.GetAtoms()], positions=confs[0])
     bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in molh.GetBonds()]
     cation = None
+    others: list[int] = []
     if plan.mode == "ion_pair":
         cation, idx = idx, _counter_anion(molh, idx)
+    elif plan.mode == "L":
+        others = [i for i in find_anchors(placed).get(cls, []) if i != idx]
     return Ligand(
         name,
         plan.placed,
@@ -234,6 +240,7 @@ def ligand_from_smiles(
         plan.mode,
         cation,
         confs,
+        others,
     )
 
 

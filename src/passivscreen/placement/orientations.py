@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
 
 from passivscreen.ligands.molecules import Ligand
+from passivscreen.placement.bidentate import neighbour_vectors, partner_anchors, place_bidentate
 from passivscreen.placement.modes import place
 
 
@@ -27,6 +28,8 @@ class Complex:
         Number of slab atoms and of atoms per ligand.
     anchors, sites
         Index of each ligand's anchor and of the surface Pb below it, in ``atoms``.
+    denticity, extra_anchors
+        A bidentate start (2): the index of each ligand's second anchor, placed on a neighbouring Pb.
     faces
         The faces, in ligand order.
     min_contact_ratio
@@ -44,6 +47,8 @@ class Complex:
     conformer: int = 0
     height_offset: float = 0.0
     tilt_deg: float = 0.0
+    denticity: int = 1
+    extra_anchors: list[int] = field(default_factory=list)
 
 
 def orientations(
@@ -100,4 +105,50 @@ def orientations(
                     float(tilt),
                 )
                 (ok if ratio >= min_contact_ratio else clash).append(c)
+    for c in bidentate_starts(slab, ligand, on, span_deg, conformer, height_offsets):
+        (ok if c.min_contact_ratio >= min_contact_ratio else clash).append(c)
     return ok, clash
+
+
+def bidentate_starts(
+    slab: Atoms,
+    ligand: Ligand,
+    on: Mapping[str, int],
+    span_deg: float,
+    conformer: int = 0,
+    height_offsets: Sequence[float] = (0.0,),
+) -> list[Complex]:
+    """The bidentate starts of a ligand with a second anchor of its class (:mod:`.bidentate`): on every face of
+    ``on``, the anchor on the face's Pb and the second anchor on a neighbouring Pb, for each neighbour direction
+    within the site's symmetry-distinct span (measured on the first face), each second anchor whose distance
+    from the anchor fits, each starting height. None for a ligand without one, or whose conformer does not fit."""
+    faces = list(on)
+    first = neighbour_vectors(slab, on[faces[0]])
+    if not ligand.other_anchors or not first:
+        return []
+    pb_distance = float(np.linalg.norm(first[0][1]))
+    seconds = partner_anchors(ligand, ligand.atoms.positions, pb_distance)
+    out = []
+    for _partner, vec in first:
+        angle = float(np.degrees(np.arctan2(vec[1], vec[0])) % 360.0)
+        if angle >= span_deg - 1e-6:
+            continue
+        for second in seconds:
+            for dh in height_offsets:
+                atoms, anchors, extra, sites, ratio = slab, [], [], [], np.inf
+                for f in faces:
+                    nbrs = neighbour_vectors(slab, on[f])
+                    p_idx, v = min(nbrs, key=lambda nv: float(np.linalg.norm(nv[1][:2] - vec[:2])))
+                    p = place_bidentate(atoms, ligand, on[f], v, p_idx, second, f, float(dh))
+                    anchors.append(p.anchor)
+                    extra.append(len(atoms) + second)
+                    sites.append(on[f])
+                    ratio = min(ratio, p.min_contact_ratio)
+                    atoms = p.atoms
+                out.append(
+                    Complex(
+                        atoms, angle, len(slab), len(ligand.atoms), anchors, sites, tuple(faces), ratio,
+                        conformer, float(dh), 0.0, 2, extra,
+                    )
+                )  # fmt: skip
+    return out

@@ -75,11 +75,14 @@ def rot_z(deg: float) -> np.ndarray:
     return np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
 
 
-def contact_ratio(complex_atoms: Atoms, n_slab: int, exclude: tuple[int, int] | None = None) -> float:
+def contact_ratio(
+    complex_atoms: Atoms, n_slab: int, exclude: tuple[int, int] | list[tuple[int, int]] | None = None
+) -> float:
     """Smallest distance / covalent-radius sum between the ligand and the slab or ligand images.
 
     Minimum-image distances, so the ligand's own periodic images count as
-    contacts too (pairs within one image of the ligand do not).
+    contacts too (pairs within one image of the ligand do not). ``exclude``: the (ligand atom, slab atom)
+    pair(s) that bind (an anchor and its Pb; two for a bidentate ligand).
     """
     lig = np.arange(n_slab, len(complex_atoms))
     pos = complex_atoms.positions
@@ -87,8 +90,8 @@ def contact_ratio(complex_atoms: Atoms, n_slab: int, exclude: tuple[int, int] | 
     r = covalent_radii
     _, d = get_distances(pos[lig], pos[:n_slab], cell=complex_atoms.cell, pbc=complex_atoms.pbc)
     ratio = d / (r[num[lig]][:, None] + r[num[:n_slab]][None, :])
-    if exclude is not None:
-        ratio[exclude[0] - n_slab, exclude[1]] = np.inf
+    for a, b in [exclude] if isinstance(exclude, tuple) else exclude or []:
+        ratio[a - n_slab, b] = np.inf
     best = float(ratio.min()) if ratio.size else np.inf
     # ligand vs its periodic images
     cell = complex_atoms.cell

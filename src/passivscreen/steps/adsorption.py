@@ -27,7 +27,7 @@ from passivscreen.relaxation.tiers import run_chain, run_tier, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.properties import complex_properties
-from passivscreen.steps.screening import pose, row_pose, screen_orientations, to_probe, to_relax
+from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_probe, to_relax
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
 from passivscreen.structures.cells import slab_spec
@@ -97,17 +97,15 @@ def _stem(c: Complex) -> str:
     """A placement's name in the work directory."""
     stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
     stem += f"_h{c.height_offset:+.2f}" if c.height_offset else ""
-    return stem + (f"_t{c.tilt_deg:02.0f}" if c.tilt_deg else "")
+    stem += f"_t{c.tilt_deg:02.0f}" if c.tilt_deg else ""
+    return stem + ("_bi" if c.denticity == 2 else "")
 
 
 def _unscreened(c: Complex) -> dict[str, Any]:
     """The row of a start that gets no single point (``probe_top: 0``: every start is probed)."""
     return {
         "sp_calc_s": 0.0,
-        "conformer": c.conformer,
-        "rotation_deg": c.rotation_deg,
-        "height_offset_A": c.height_offset,
-        "tilt_deg": c.tilt_deg,
+        **start_row(c),
         "min_contact_ratio": c.min_contact_ratio,
         "E_sp_eV": None,
         "E_ads_sp_eV": None,
@@ -289,10 +287,7 @@ def _adsorb(
     for c in clash:
         record["orientations"].append(
             {
-                "conformer": c.conformer,
-                "rotation_deg": c.rotation_deg,
-                "height_offset_A": c.height_offset,
-                "tilt_deg": c.tilt_deg,
+                **start_row(c),
                 "status": "clash",
                 "min_contact_ratio": c.min_contact_ratio,
             }

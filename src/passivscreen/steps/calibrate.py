@@ -19,9 +19,10 @@ from passivscreen.steps.funnel import funnel_paths
 from passivscreen.steps.rank import ligand_sites, planned_complexes
 
 
-def pairs_from_run(cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def pairs_from_run(cfg: dict[str, Any], partial: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The (screening, DFT) pairs of a validated config's finished run (its last funnel tier's rows with status
-    ok, pristine sites, one ligand per face) and the DFT reference's settings."""
+    ok, pristine sites, one ligand per face) and the DFT reference's settings; ``partial``: of the rows in so far
+    (a preliminary look at a run still going), else a row not computed yet is an error."""
     funnel = funnel_tiers(tiers_from_config(cfg))
     if not funnel:
         raise CalibrationError(f"config set {cfg['set']!r} has no funnel tier (top_k): no DFT partner to calibrate to")
@@ -51,7 +52,7 @@ def pairs_from_run(cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str,
                 "source": str(path),
             }
         )
-    if missing:
+    if missing and not partial:
         raise CalibrationError(
             f"set {cfg['set']!r}: {missing} of {len(paths)} {tier.name} rows not computed yet (finish the run first)"
         )
@@ -66,12 +67,14 @@ def calibrate_from(
     shipped: bool = True,
     level: float = LEVEL,
     command: str = "",
+    partial: bool = False,
 ) -> dict[str, Any]:
     """A data set from the shipped set's pairs (``shipped``), the finished runs of ``configs`` and the ``stores``.
 
     Every source must share one screening protocol and one DFT reference (the shipped set's, else the first
     config's, else the most common of the stores); store rows of others are left out, a config of another
-    protocol is refused. A molecule (SMILES and class) in several sources counts once: the last source wins.
+    protocol is refused. ``partial``: a config's run may still be going (its finished rows only). A molecule
+    (SMILES and class) in several sources counts once: the last source wins.
     """
     protocol = reference = None
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
@@ -83,7 +86,7 @@ def calibrate_from(
         for p in data["pairs"]:
             pairs[(p["smiles"] or p["ligand"], p["class"])] = {**p, "source": f"shipped:{data['name']}"}
     for cfg in configs:
-        got, ref = pairs_from_run(cfg)
+        got, ref = pairs_from_run(cfg, partial)
         prot = screen_protocol(cfg)
         if protocol is None:
             protocol, reference = prot, ref

@@ -48,16 +48,19 @@ def complex_properties(
     row["anchors"] = per_anchor
     row["d_anchor_Pb_A"] = float(np.mean([x["d_anchor_Pb_A"] for x in per_anchor]))
     row["max_slab_displacement_A"] = max_slab_displacement(fin, slab)
+    extra, row["denticity"] = _bound_extra(fin, c, lig, per_anchor, cfg["integrity"]["desorption_cutoff"])
     groups = {**groups, "ligand": list(range(n_slab, len(fin)))}
     t0 = time.perf_counter()
-    elec = electronic_properties(gfn2_view(fin), groups, [(x["anchor"], x["pb"]) for x in per_anchor])
+    pairs = [(x["anchor"], x["pb"]) for x in per_anchor + extra]
+    elec = electronic_properties(gfn2_view(fin), groups, pairs)
     row["analysis_calc_s"] = time.perf_counter() - t0
     orbitals = elec.get("orbitals") or {}
     if "bond_orders" in orbitals:
-        for x, bo in zip(per_anchor, orbitals["bond_orders"]):
+        for x, bo in zip(per_anchor + extra, orbitals["bond_orders"]):
             x["bond_order"] = bo
-        row["bond_order"] = float(np.mean(orbitals["bond_orders"]))
+        row["bond_order"] = float(np.mean(orbitals["bond_orders"][: len(per_anchor)]))
         row["bond_order_source"] = "GFN2-xTB (tblite) Mayer/Wiberg anchor-Pb at the final geometry, mean over anchors"
+    row["anchors"] = per_anchor + extra
     if "charges" in elec:
         # electrons donated to the slab: the Mulliken charge beyond the placed species' formal charge
         # (acetate at -0.5 e has given half an electron; a neutral donor at -0.5 e has taken one half)
@@ -85,6 +88,8 @@ def complex_properties(
             f"trap depth {float((row.get('traps') or {}).get('trap_depth_eV') or 0):.2f} eV after, "
             f"{float((traps_before or {}).get('trap_depth_eV') or 0):.2f} eV before"
         ]
+    if "orbitals" not in elec:
+        _flag_scf_unstable(row["integrity"])
     row["min_image_distance_A"] = min_image_distance(fin, n_slab)
     if row["min_image_distance_A"] < cfg["placement"]["min_image_distance"]:
         flags.append(f"crowded[{backend}]")
@@ -93,3 +98,30 @@ def complex_properties(
         cations = [n_slab + k * c.n_lig + lig.cation_index for k in range(n_lig)]
         row["d_cation_Pb_A"] = min(nearest_pb(fin, a, n_slab)[1] for a in cations)
     return row
+
+
+def _bound_extra(
+    fin: Atoms, c: Complex, lig: Ligand, per_anchor: list[dict[str, Any]], cutoff: float
+) -> tuple[list[dict[str, Any]], int]:
+    """The other anchors of each ligand's class within ``cutoff`` of a Pb (a bidentate binder's second anchor),
+    and the denticity: the most anchors of one ligand bound (its own anchor included)."""
+    extra = []
+    for k in range(len(c.anchors)):
+        for i in lig.other_anchors:
+            a = c.n_slab + k * c.n_lig + i
+            pb, d = nearest_pb(fin, a, c.n_slab)
+            if d <= cutoff:
+                extra.append({"anchor": a, "pb": pb, "d_anchor_Pb_A": d, "ligand": k, "extra": True})
+    bound = [int(x["d_anchor_Pb_A"] <= cutoff) + sum(e["ligand"] == k for e in extra) for k, x in enumerate(per_anchor)]
+    return extra, max(bound)
+
+
+def _flag_scf_unstable(integrity: dict[str, Any]) -> None:
+    """Flag a row without an orbital summary: gfn2_view always evaluates with tblite's GFN2-xTB, so none means its
+    SCF at the final geometry did not converge again, neither restarted from the relaxation's density nor from
+    the atomic guess (DMSO lying on the slab, stop 27): the E_ads is that of a state reached only by continuity."""
+    integrity["flags"].append("scf_unstable[gfn2]")
+    integrity["details"]["scf_unstable"] = [
+        "GFN2-xTB SCF at the final geometry does not converge again (restart and atomic guess): "
+        "no bond order or trap states; the E_ads comes from the relaxation's SCF"
+    ]

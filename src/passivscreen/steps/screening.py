@@ -15,14 +15,27 @@ from passivscreen.relaxation.held import hold_slab
 from passivscreen.relaxation.scf import single_point
 
 
-def pose(c: Complex) -> tuple[int, float, float, float]:
-    """What identifies a placement among a complex's: conformer, rotation about the normal, starting height, tilt."""
-    return c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg
+def pose(c: Complex) -> tuple[Any, ...]:
+    """What identifies a placement among a complex's: conformer, rotation about the normal, starting height, tilt,
+    and for a bidentate start a fifth element, 2 (a monodentate start keeps the four of the caches written before)."""
+    return (c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg) + ((2,) if c.denticity == 2 else ())
 
 
-def row_pose(row: dict[str, Any]) -> tuple[int, float, float, float]:
+def row_pose(row: dict[str, Any]) -> tuple[Any, ...]:
     """:func:`pose` of the placement a screening row describes (rows written before heights: offset 0)."""
-    return row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0), row.get("tilt_deg", 0.0)
+    base = row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0), row.get("tilt_deg", 0.0)
+    return base + ((2,) if row.get("denticity_start", 1) == 2 else ())
+
+
+def start_row(c: Complex) -> dict[str, Any]:
+    """The pose columns of a start's row (``denticity_start`` only for a bidentate start)."""
+    row = {
+        "conformer": c.conformer,
+        "rotation_deg": c.rotation_deg,
+        "height_offset_A": c.height_offset,
+        "tilt_deg": c.tilt_deg,
+    }
+    return {**row, "denticity_start": 2} if c.denticity == 2 else row
 
 
 def screen_orientations(
@@ -58,10 +71,7 @@ def screen_orientations(
         out.append(
             {
                 "sp_calc_s": time.perf_counter() - t0,
-                "conformer": p.conformer,
-                "rotation_deg": p.rotation_deg,
-                "height_offset_A": p.height_offset,
-                "tilt_deg": p.tilt_deg,
+                **start_row(p),
                 "min_contact_ratio": p.min_contact_ratio,
                 "E_sp_eV": e,
                 "E_ads_sp_eV": None if e is None else e - e_ref,
@@ -82,10 +92,9 @@ def distinct_starts(rows: list[dict[str, Any]], same_eV: float) -> list[dict[str
     """
     kept: list[dict[str, Any]] = []
     for r in sorted((r for r in rows if r["E_ads_sp_eV"] is not None), key=lambda r: r["E_ads_sp_eV"]):
-        shape = row_pose(r)[0], row_pose(r)[2], row_pose(r)[3]
+        shape = row_pose(r)[0], *row_pose(r)[2:]
         if not any(
-            (row_pose(k)[0], row_pose(k)[2], row_pose(k)[3]) == shape
-            and abs(k["E_ads_sp_eV"] - r["E_ads_sp_eV"]) <= same_eV
+            (row_pose(k)[0], *row_pose(k)[2:]) == shape and abs(k["E_ads_sp_eV"] - r["E_ads_sp_eV"]) <= same_eV
             for k in kept
         ):
             kept.append(r)
@@ -106,7 +115,8 @@ def to_relax(screened: list[dict[str, Any]], relax_top: int) -> list[dict[str, A
     ``relax_top`` lowest of the probes that converged (minima already: one more call each) and the ``relax_top``
     lowest of those still descending: a probe still on its way down can end far below one that stopped early
     (methanethiol: upright starts stop at -0.17 eV within 8 steps, tilted ones are at -0.53 eV after 8 steps
-    and end at -0.63 eV).
+    and end at -0.63 eV). A ligand with bidentate starts has the lowest of them relaxed as well, if none of the
+    others is one.
     """
     probed = [s for s in screened if "probe_force_calls" in s]
     ranked = sorted((s for s in probed or screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
@@ -117,4 +127,7 @@ def to_relax(screened: list[dict[str, Any]], relax_top: int) -> list[dict[str, A
         if budget[done]:
             budget[done] -= 1
             out.append(s)
+    bidentate = [s for s in ranked if s.get("denticity_start") == 2]
+    if bidentate and not any(s.get("denticity_start") == 2 for s in out):
+        out.append(bidentate[0])  # the bidentate mode is relaxed too: the lower of the two is kept
     return out
