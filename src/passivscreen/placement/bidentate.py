@@ -1,11 +1,12 @@
 """Bidentate placement: a ligand with two anchors of its class (DPEPO's two P=O) on two neighbouring surface Pb.
 
 Where one molecule's two anchor atoms are about as far apart as two neighbouring surface Pb (the lattice
-constant, 5.87 A on CsPbBr3 (001)), it can bind to both. The placement lays the anchor-anchor vector along the
-Pb-Pb vector, both anchors at the binding mode's initial height above the Pb plane (centred over the pair:
-an anchor pair shorter or longer than the Pb pair starts slightly inside or outside its Pb), and turns the
-molecule about that vector to the roll with the fewest close contacts with the slab and the ligand's images (the
-largest contact ratio; ties: the highest lowest atom).
+constant, 5.87 A on CsPbBr3 (001), along an edge of the square lattice, over the bridging Br; 8.30 A along its
+diagonal, over an A-site pocket), it can bind to both. Two kinds of placement are made and the one with the
+fewest close contacts with the slab and the ligand's images (the largest contact ratio; ties: the highest lowest
+atom) is kept: the rigid fit of both anchors onto their places (the binding mode's initial height above each
+Pb) and of both anchors' free-valence axes onto the surface normal; and the anchor-anchor vector laid along the
+Pb-Pb vector, centred over the pair, turned about it in 10-degree steps.
 The search relaxes these starts beside the monodentate ones and keeps the lower minimum; the record's
 ``denticity`` counts the anchors bound at the end (:mod:`passivscreen.steps.properties`).
 """
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 from ase import Atoms
-from ase.geometry import find_mic
 
+from passivscreen.ligands.anchors import anchor_axis
 from passivscreen.ligands.molecules import Ligand
 from passivscreen.placement.place import Placement, contact_ratio, initial_distance, rotation_to
 
@@ -26,21 +27,28 @@ BIDENTATE_TOLERANCE = 1.5
 ROLL_STEP = 10.0
 
 
+#: Neighbouring Pb: up to this many times the nearest Pb-Pb distance (1.5: the edge, a, and the diagonal of the
+#: square, a sqrt(2), over an A-site pocket instead of a bridging Br).
+NEIGHBOUR_SHELL = 1.5
+
+
 def neighbour_vectors(slab: Atoms, site: int) -> list[tuple[int, np.ndarray]]:
-    """The nearest surface Pb of ``site``'s face (same tag) and the minimum-image vector to each, both senses
-    (on a 2x2 cell the Pb at +a and at -a is one atom)."""
+    """The neighbouring surface Pb of ``site``'s face (same tag; along the edge and the diagonal of the square
+    lattice, :data:`NEIGHBOUR_SHELL`), each with the vector to it, one per periodic image (on a 2x2 cell the Pb
+    at +a and at -a is one atom, the four diagonal ones too)."""
     tags = slab.get_tags()
     sym = slab.get_chemical_symbols()
     pb = [i for i in range(len(slab)) if sym[i] == "Pb" and i != site and tags[i] == tags[site]]
-    if not pb:
+    cell = slab.cell.array
+    found: list[tuple[int, np.ndarray]] = []
+    for i in pb:
+        for x in (-1, 0, 1):
+            for y in (-1, 0, 1):
+                found.append((i, slab.positions[i] + x * cell[0] + y * cell[1] - slab.positions[site]))
+    if not found:
         return []
-    d, dist = find_mic(slab.positions[pb] - slab.positions[site], slab.cell, slab.pbc)
-    out: list[tuple[int, np.ndarray]] = []
-    for k in np.flatnonzero(dist < dist.min() + 0.3):
-        for v in (d[k], -d[k]):
-            if not any(np.allclose(v, w, atol=1e-3) for _, w in out):
-                out.append((pb[k], v))
-    return out
+    nearest = min(float(np.linalg.norm(v)) for _, v in found)
+    return [(i, v) for i, v in found if float(np.linalg.norm(v)) < nearest * NEIGHBOUR_SHELL]
 
 
 def partner_anchors(ligand: Ligand, positions: np.ndarray, pb_distance: float) -> list[int]:
@@ -70,25 +78,47 @@ def place_bidentate(
     (index ``partner``), the rest of the molecule turned away from the surface (see the module docstring)."""
     normal = np.array([0.0, 0.0, 1.0 if face == "top" else -1.0])
     a = ligand.anchor_index
-    pos = ligand.atoms.positions - ligand.atoms.positions[a]
-    u = vector / np.linalg.norm(vector)
-    pos = pos @ rotation_to(pos[second], u).T
     height = initial_distance(ligand.atoms[a].symbol) + height_offset
-    mid = slab.positions[site] + 0.5 * vector + height * normal
-    body = [i for i in range(len(pos)) if i not in (a, second)]
+    targets = slab.positions[site] + height * normal, slab.positions[site] + vector + height * normal
     n = len(slab)
-    k = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
     best: tuple[float, float, Atoms] | None = None
-    for roll in np.radians(np.arange(0.0, 360.0, ROLL_STEP)):
-        turned = pos @ (np.eye(3) + np.sin(roll) * k + (1 - np.cos(roll)) * k @ k).T
+    for pos in _aligned(ligand, second, targets, normal):
         lig = ligand.atoms.copy()
-        lig.positions = turned - 0.5 * (turned[a] + turned[second]) + mid
+        lig.positions = pos
         atoms = slab.copy()
         atoms += lig
         ratio = contact_ratio(atoms, n, exclude=[(n + a, site), (n + second, partner)])
-        low = float(np.min(lig.positions[body] @ normal)) if body else 0.0
+        body = [i for i in range(len(pos)) if i not in (a, second)]
+        low = float(np.min(pos[body] @ normal)) if body else 0.0
         if best is None or (round(ratio, 3), low) > (round(best[0], 3), best[1]):
             best = (ratio, low, atoms)
     ratio, _, atoms = best
     rotation = float(np.degrees(np.arctan2(vector[1], vector[0])) % 360.0)
     return Placement(atoms, rotation, n, n + a, site, face, ratio)
+
+
+def _aligned(
+    ligand: Ligand, second: int, targets: tuple[np.ndarray, np.ndarray], normal: np.ndarray
+) -> list[np.ndarray]:
+    """Candidate positions of the ligand with its two anchors over their Pb: (1) the rigid fit (scipy's
+    ``Rotation.align_vectors``) of both anchors onto their targets and of both free-valence axes onto the
+    surface normal (each anchor's lone pair towards its Pb); (2) the anchor-anchor vector along the Pb-Pb vector,
+    turned about it in :data:`ROLL_STEP` steps. The caller keeps the one with the fewest contacts."""
+    from scipy.spatial.transform import Rotation
+
+    a = ligand.anchor_index
+    pos = ligand.atoms.positions
+    axes = [anchor_axis(ligand.atoms, i, ligand.bonds) for i in (a, second)]
+    src = np.array([pos[a], pos[second], pos[a] - axes[0], pos[second] - axes[1]])
+    dst = np.array([targets[0], targets[1], targets[0] + normal, targets[1] + normal])
+    rot, _ = Rotation.align_vectors(dst - dst.mean(0), src - src.mean(0), weights=[2.0, 2.0, 1.0, 1.0])
+    fitted = rot.apply(pos - src.mean(0)) + dst.mean(0)
+    out = [fitted - 0.5 * (fitted[a] + fitted[second]) + 0.5 * (targets[0] + targets[1])]
+    u = targets[1] - targets[0]
+    u /= np.linalg.norm(u)
+    along = (pos - pos[a]) @ rotation_to(pos[second] - pos[a], u).T
+    k = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    for roll in np.radians(np.arange(0.0, 360.0, ROLL_STEP)):
+        turned = along @ (np.eye(3) + np.sin(roll) * k + (1 - np.cos(roll)) * k @ k).T
+        out.append(turned - 0.5 * (turned[a] + turned[second]) + 0.5 * (targets[0] + targets[1]))
+    return out

@@ -119,21 +119,18 @@ def bidentate_starts(
     height_offsets: Sequence[float] = (0.0,),
 ) -> list[Complex]:
     """The bidentate starts of a ligand with a second anchor of its class (:mod:`.bidentate`): on every face of
-    ``on``, the anchor on the face's Pb and the second anchor on a neighbouring Pb, for each neighbour direction
-    within the site's symmetry-distinct span (measured on the first face), each second anchor whose distance
-    from the anchor fits, each starting height. None for a ligand without one, or whose conformer does not fit."""
+    ``on``, the anchor on the face's Pb and the second anchor on a neighbouring Pb (edge or diagonal), for each
+    neighbour direction within the site's symmetry-distinct span (measured on the first face), each second anchor
+    whose distance from the anchor fits that Pb's, each starting height. None for a ligand without one, or whose
+    conformer does not fit."""
     faces = list(on)
-    first = neighbour_vectors(slab, on[faces[0]])
-    if not ligand.other_anchors or not first:
-        return []
-    pb_distance = float(np.linalg.norm(first[0][1]))
-    seconds = partner_anchors(ligand, ligand.atoms.positions, pb_distance)
+    first = neighbour_vectors(slab, on[faces[0]]) if ligand.other_anchors else []
     out = []
     for _partner, vec in first:
         angle = float(np.degrees(np.arctan2(vec[1], vec[0])) % 360.0)
         if angle >= span_deg - 1e-6:
             continue
-        for second in seconds:
+        for second in partner_anchors(ligand, ligand.atoms.positions, float(np.linalg.norm(vec))):
             for dh in height_offsets:
                 atoms, anchors, extra, sites, ratio = slab, [], [], [], np.inf
                 for f in faces:
