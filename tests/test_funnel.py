@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,12 +150,15 @@ def test_funnel_tiers_are_validated():
 
 @pytest.mark.slow
 def test_funnel_evaluates_the_best_rows_in_its_own_cell(tiny_screen, tmp_path):
-    """Two ligands screened at GFN2-xTB; a funnel tier (GFN2-xTB, tighter SCF, less vacuum) with top_k 1.
+    """Two ligands screened at GFN2-xTB; a funnel tier (GFN2-xTB, tighter SCF, less vacuum) with top_k 2: rank 0
+    the best row, rank 1 the other, rank 2 (beyond the rows) not selected; with top_k 1 rank 1 is not selected.
 
     The screen is the shared tiny screen (tests/conftest.py::tiny_screen: screen tier ``gfn2``, funnel tier
     ``check``); the funnel's own files go to this test's directory.
     """
-    cfg, site, res = tiny_screen.cfg, tiny_screen.site, tmp_path / "results" / "tiny"
+    site, res = tiny_screen.site, tmp_path / "results" / "tiny"
+    cfg = copy.deepcopy(tiny_screen.cfg)
+    cfg["tiers"][1]["top_k"] = 2
     records = []
     for lig in ("formaldehyde", "methylamine"):
         rec = tiny_screen.records[lig]
@@ -170,7 +175,9 @@ def test_funnel_evaluates_the_best_rows_in_its_own_cell(tiny_screen, tmp_path):
     best = min(screen, key=lambda r: r["E_ads_per_ligand_eV"])
     assert recs[0]["ligand"] == best["ligand"] and recs[0]["status"] == "ok" and recs[0]["tier"] == "check"
     assert recs[1]["status"] == "ok" and recs[1]["ligand"] != best["ligand"]
-    assert recs[2]["status"] == "not_selected"
+    assert recs[2]["status"] == "not_selected" and recs[0]["funnel_k"] == 2
+    one = run_funnel_member(tiny_screen.cfg, "check", 1, records, [slab_ref], out[1], out[1].with_suffix(".extxyz"))
+    assert one["status"] == "not_selected" and one["funnel_k"] == 1  # top_k 1: the second row is not sent
     # the check's E_ads: same geometry, tighter SCF, 12 A instead of 16 A of vacuum: close to the screen's
     assert recs[0]["E_ads_eV"] == pytest.approx(best["E_ads_eV"], abs=0.1) and recs[0]["E_ads_eV"] != best["E_ads_eV"]
     files = Results(str(tmp_path)).ranking

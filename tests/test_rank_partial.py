@@ -21,7 +21,9 @@ def tree(tiny_screen, tmp_path, monkeypatch):
 
 
 def test_a_partial_ranking_says_what_is_in_and_the_full_one_is_the_rules(tiny_screen, tree, capsys):
+    from passivscreen.calibration import resolve
     from passivscreen.cli import main
+    from passivscreen.convergence.uncertainty import uncertainty_for
     from passivscreen.placement.cells import ligand_cells
     from passivscreen.ranking import ranking_title, write_ranking
     from passivscreen.records.layout import Results
@@ -58,10 +60,15 @@ def test_a_partial_ranking_says_what_is_in_and_the_full_one_is_the_rules(tiny_sc
         layout.complex(*m).json
         for m in planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg, cache=layout.cells)))
     ]
-    rule = write_ranking(records, layout.ranking, set_name="tiny", order=cfg["ranking"]["order"])
-    pd.testing.assert_frame_equal(
-        full.drop(columns=["E_ads_uncertainty_eV"]), rule.drop(columns=["E_ads_uncertainty_eV"])
+    rule = write_ranking(
+        records,
+        layout.ranking,
+        set_name="tiny",
+        order=cfg["ranking"]["order"],
+        uncertainty=uncertainty_for(cfg, layout.convergence.summary),
+        calibration=resolve(cfg),
     )
+    pd.testing.assert_frame_equal(full, rule)
     assert ranking_title(full, "tiny", n_in, n_all) == ranking_title(full, "tiny")
 
 

@@ -165,6 +165,23 @@ def _site_default_resources(cl: SlurmCluster) -> list[str]:
     return [f"{k}={site.get(k, v)}" for k, v in PROFILE["default-resources"].items()]
 
 
+def _on_cluster(cl: SlurmCluster) -> list[str]:
+    """Snakemake's arguments for a run on the test cluster through the profile."""
+    return [
+        "--executor",
+        "slurm",
+        "--workflow-profile",
+        str(PROFILE_DIR),
+        "--default-resources",
+        *_site_default_resources(cl),
+        # poll sacct every few seconds instead of the profile's cluster-friendly 40 s
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--seconds-between-status-checks",
+        "2",
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.slurm
 def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
@@ -179,21 +196,7 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     assert local.returncode == 0, local.stderr[-3000:]
 
     try:
-        slurm, slurm_s = _smk(
-            tmp_path / "slurm",
-            "--executor",
-            "slurm",
-            "--workflow-profile",
-            str(PROFILE_DIR),
-            "--default-resources",
-            *_site_default_resources(cluster),
-            # poll sacct every few seconds instead of the profile's cluster-friendly 40 s
-            "--slurm-init-seconds-before-status-checks",
-            "2",
-            "--seconds-between-status-checks",
-            "2",
-            env=cluster.env,
-        )
+        slurm, slurm_s = _smk(tmp_path / "slurm", *_on_cluster(cluster), env=cluster.env)
     except subprocess.TimeoutExpired as err:
         pytest.fail(f"the SLURM run did not finish in {err.timeout} s\n{cluster.logs()}")
     log = slurm.stdout + slurm.stderr
@@ -289,21 +292,7 @@ def test_ligand_library_on_slurm_with_batches(cluster, tmp_path):
         )
     )
     try:
-        out, wall = _smk(
-            work,
-            "--executor",
-            "slurm",
-            "--workflow-profile",
-            str(PROFILE_DIR),
-            "--default-resources",
-            *_site_default_resources(cluster),
-            "--slurm-init-seconds-before-status-checks",
-            "2",
-            "--seconds-between-status-checks",
-            "2",
-            env=cluster.env,
-            config=config,
-        )
+        out, wall = _smk(work, *_on_cluster(cluster), env=cluster.env, config=config)
     except subprocess.TimeoutExpired as err:
         pytest.fail(f"the SLURM library run did not finish in {err.timeout} s\n{cluster.logs()}")
     log = out.stdout + out.stderr
