@@ -22,7 +22,7 @@ def test_bidentate_start_is_relaxed_and_the_lower_minimum_kept(tiny_screen, tmp_
     raw = copy.deepcopy(tiny_screen.cfg)
     raw["ligands"] = [{"name": "bis", "smiles": BIS_PO, "conformers": 2}]
     raw["placement"] = {**raw["placement"], "probe_steps": 2, "min_contact_ratio": 0.6}
-    raw["relax"] = {**raw["relax"], "steps": 20}
+    raw["relax"] = {**raw["relax"], "steps": 12}
     for key in ("ligands_file_report",):
         raw.pop(key, None)
     cfg = validate_config(raw)
