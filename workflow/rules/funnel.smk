@@ -43,6 +43,8 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
                 cfg=ALL_SETTINGS,
                 tier=tier_name,
                 rank=0,
+            # before any screening job still to start: each (screen, DFT) pair is complete as early as possible
+            priority: len(COMPLEX_BATCHES) + 1
             wildcard_constraints:
                 ligand="[^/]+",
                 site="[^/]+",
