@@ -13,6 +13,8 @@ if FUNNEL:
         wildcard_constraints:
             tier="|".join(name for name, _ in FUNNEL),
         threads: config["threads"]
+        # first: with top_k all the DFT rows wait for it, not for the screen
+        priority: len(COMPLEX_BATCHES) + 2
         resources:
             **sized("funnel"),
             cpus_per_task=config["threads"],
