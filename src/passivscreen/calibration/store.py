@@ -33,25 +33,45 @@ def screen_value(record: dict[str, Any], screen_tier: str) -> float | None:
     return None
 
 
+def covered(site: str | None, faces: str | None) -> bool:
+    """A row a calibration covers: a pristine site, one ligand per face."""
+    return str(site or "").startswith("pristine") and faces != "both"
+
+
+def pair_of(record: dict[str, Any], screen_tier: str) -> dict[str, Any]:
+    """The (screening, DFT) pair of a funnel record (status ok): the molecule, its class and both E_ads per ligand."""
+    binding = record.get("binding", "L")
+    return {
+        "ligand": record["ligand"],
+        "smiles": record.get("smiles"),
+        "anchor": record.get("anchor"),
+        "binding": binding,
+        "class": class_of(record.get("anchor"), binding),
+        "E_screen_eV": screen_value(record, screen_tier),
+        "E_dft_eV": float(record["E_ads_per_ligand_eV"]),
+    }
+
+
 def store_pair(path: str | Path, cfg: dict[str, Any], tier: Tier, record: dict[str, Any], atoms: Atoms) -> str:
     """Append one funnel row (status ok) to the store at ``path``; returns ``"row <id> of <path>"``."""
     from ase.db import connect
 
     screen = screen_tier_name(cfg)
     protocol, reference = screen_protocol(cfg), reference_of(tier)
+    pair = pair_of(record, screen)
     with connect(str(path)) as db:
         row_id = db.write(
             atoms,
             key_value_pairs={
-                "ligand": record["ligand"],
-                "smiles": record.get("smiles") or "",
-                "anchor": record.get("anchor") or "",
-                "binding": record.get("binding", "L"),
-                "cls": class_of(record.get("anchor"), record.get("binding", "L")) or "",
+                "ligand": pair["ligand"],
+                "smiles": pair["smiles"] or "",
+                "anchor": pair["anchor"] or "",
+                "binding": pair["binding"],
+                "cls": pair["class"] or "",
                 "site": record.get("site") or "",
                 "faces": record.get("face", "top"),
-                "e_screen": screen_value(record, screen),
-                "e_dft": float(record["E_ads_per_ligand_eV"]),
+                "e_screen": pair["E_screen_eV"],
+                "e_dft": pair["E_dft_eV"],
                 "screen_tier": screen,
                 "dft_tier": tier.name,
                 "protocol": fingerprint(protocol),
@@ -75,7 +95,7 @@ def read_pairs(path: str | Path, protocol: str | None = None, reference: str | N
             kv = row.key_value_pairs
             if protocol and kv.get("protocol") != protocol or reference and kv.get("reference") != reference:
                 continue
-            if not str(kv.get("site", "")).startswith("pristine") or kv.get("faces") == "both":
+            if not covered(kv.get("site"), kv.get("faces")):
                 continue
             if kv.get("e_screen") is None:
                 continue

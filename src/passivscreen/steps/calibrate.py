@@ -10,8 +10,8 @@ from typing import Any
 from passivscreen.calculators import funnel_tiers, tiers_from_config
 from passivscreen.calibration.dataset import CalibrationError, build_dataset, shipped_dataset
 from passivscreen.calibration.fit import LEVEL
-from passivscreen.calibration.protocol import class_of, fingerprint, screen_protocol, screen_tier_name
-from passivscreen.calibration.store import read_pairs, reference_of, screen_value
+from passivscreen.calibration.protocol import fingerprint, screen_protocol, screen_tier_name
+from passivscreen.calibration.store import covered, pair_of, read_pairs, reference_of
 from passivscreen.placement.cells import ligand_cells
 from passivscreen.records.files import read_json
 from passivscreen.records.layout import Results
@@ -36,22 +36,8 @@ def pairs_from_run(cfg: dict[str, Any], partial: bool = False) -> tuple[list[dic
             missing += 1
             continue
         rec = read_json(path)
-        if rec.get("status") != "ok" or rec.get("face", "top") == "both":
-            continue
-        if not str(rec.get("site", "")).startswith("pristine"):
-            continue
-        pairs.append(
-            {
-                "ligand": rec["ligand"],
-                "smiles": rec.get("smiles"),
-                "anchor": rec.get("anchor"),
-                "binding": rec.get("binding", "L"),
-                "class": class_of(rec.get("anchor"), rec.get("binding", "L")),
-                "E_screen_eV": screen_value(rec, screen),
-                "E_dft_eV": rec["E_ads_per_ligand_eV"],
-                "source": str(path),
-            }
-        )
+        if rec.get("status") == "ok" and covered(rec.get("site"), rec.get("face", "top")):
+            pairs.append({**pair_of(rec, screen), "source": str(path)})
     if missing and not partial:
         raise CalibrationError(
             f"set {cfg['set']!r}: {missing} of {len(paths)} {tier.name} rows not computed yet (finish the run first)"
