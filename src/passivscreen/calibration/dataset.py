@@ -84,7 +84,6 @@ def build_dataset(
             raise CalibrationError(f"pair {r['ligand']!r} lacks an energy")
     classes: dict[str, Any] = {}
     uncalibrated: dict[str, str] = {}
-    loo: dict[str, float] = {}
     for cls in sorted({r["class"] for r in rows}):
         members = [r for r in rows if r["class"] == cls]
         names = [r["ligand"] for r in members]
@@ -92,11 +91,9 @@ def build_dataset(
         y = [r["E_dft_eV"] for r in members]
         if len(members) < MIN_MOLECULES["shift"]:
             uncalibrated[cls] = f"{len(members)} molecule(s): too few to cross-validate (>= {MIN_MOLECULES['shift']})"
-            loo.update(dict(zip(names, x)))
             continue
-        fit = fit_class(names, x, y, level)
-        classes[cls] = fit.as_dict()
-        loo.update({n: yi + r for n, yi, r in zip(names, y, fit.loo_residuals_eV)})
+        classes[cls] = fit_class(names, x, y, level).as_dict()
+    loo = loo_values(rows, classes)
     raw = np.array([r["E_screen_eV"] for r in rows])
     dft = np.array([r["E_dft_eV"] for r in rows])
     pred = np.array([loo[r["ligand"]] for r in rows])
@@ -119,6 +116,15 @@ def build_dataset(
         "pooled": {"n": len(rows), "raw_errors_eV": [float(v) for v in raw - dft]},
         "statistics": stats,
     }
+
+
+def loo_values(pairs: list[dict[str, Any]], classes: dict[str, Any]) -> dict[str, float]:
+    """Each molecule's leave-one-molecule-out calibrated E_ads (its raw value in a class without a fit)."""
+    out = {p["ligand"]: p["E_screen_eV"] for p in pairs}
+    dft = {p["ligand"]: p["E_dft_eV"] for p in pairs}
+    for fit in classes.values():
+        out.update({name: dft[name] + r for name, r in zip(fit["molecules"], fit["loo_residuals_eV"])})
+    return out
 
 
 def read_dataset(path: str | Path) -> dict[str, Any]:

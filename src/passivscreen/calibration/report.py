@@ -8,17 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from passivscreen.calibration.dataset import loo_values as dataset_loo_values
+
 
 def loo_values(data: dict[str, Any]) -> dict[str, float]:
     """Each molecule's leave-one-molecule-out calibrated E_ads (its raw value in an uncalibrated class)."""
-    out = {}
-    for p in data["pairs"]:
-        out[p["ligand"]] = p["E_screen_eV"]
-    for fit in data["classes"].values():
-        for name, r in zip(fit["molecules"], fit["loo_residuals_eV"]):
-            dft = next(p["E_dft_eV"] for p in data["pairs"] if p["ligand"] == name)
-            out[name] = dft + r
-    return out
+    return dataset_loo_values(data["pairs"], data["classes"])
 
 
 def _fmt(v: float | None, spec: str = ".3f") -> str:
