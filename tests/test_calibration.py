@@ -321,22 +321,40 @@ def test_top_k_auto_with_real_calculations(tiny_screen, tmp_path):
     best = min(screen, key=screen.get)
     assert chosen["narrow"] == [best]
     assert sorted(chosen["wide"]) == sorted(screen)
-    # top_k: all: one job per complex, its own row only, whatever the ranking of the others
-    tiers = copy.deepcopy(cfg0["tiers"])
-    tiers[1]["top_k"] = "all"
-    cfg = {**copy.deepcopy(cfg0), "tiers": tiers}
+
+
+@pytest.mark.slow
+def test_top_k_all_row_job_through_snakemake(tiny_screen, root, tmp_path):
+    """``top_k: all`` run by Snakemake itself (its rule, its script, its input objects) on a copy of the tiny screen:
+    the worse row's job evaluates that row only, whatever the ranking of the others. (A single input path reached
+    the script as a str and was read one character at a time: the first DFT row of the calibration run.)"""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+    from conftest import TINY_CONFIG
+
+    from passivscreen.records.layout import Results
+
+    cfg0 = tiny_screen.cfg
+    screen = {lig: tiny_screen.records[lig]["E_ads_per_ligand_eV"] for lig in ("formaldehyde", "methylamine")}
     worst = max(screen, key=screen.get)
-    out = tmp_path / "all" / "row.json"
-    rec = run_funnel_member(
-        cfg,
-        "check",
-        0,
-        [tiny_screen.paths[worst]["record"]],
-        [tmp_path / "wide" / "slab.json"],
-        out,
-        out.with_suffix(".extxyz"),
-    )
-    assert rec["status"] == "ok" and rec["ligand"] == worst and rec["funnel_choice"] == "top_k all"
+    results = tmp_path / "results" / "tiny"
+    shutil.copytree(tiny_screen.results, results, ignore=shutil.ignore_patterns("work"))
+    raw = copy.deepcopy(TINY_CONFIG)
+    raw["tiers"][1]["top_k"] = "all"
+    (tmp_path / "all.yaml").write_text(yaml.safe_dump(raw))
+    target = Results("results/tiny").funnel_row("check", worst, tiny_screen.site, "top").json
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile"), "--directory", str(tmp_path)]
+    cmd += ["--configfile", str(tmp_path / "all.yaml"), "--cores", "1"]
+    cmd += ["--allowed-rules", "funnel_slab", "funnel_check_row", "--", target]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    rec = json.loads((tmp_path / target).read_text())
+    assert rec["status"] == "ok" and rec["ligand"] == worst and rec["funnel_choice"] == "top_k all", rec
+    assert rec["E_ads_per_ligand_eV"] == pytest.approx(screen[worst], abs=0.5)  # same method, smaller vacuum
+    assert cfg0["tiers"][1]["top_k"] == 1  # the shared screen's config untouched
 
 
 def test_report_tables_and_parity(tmp_path):

@@ -36,8 +36,9 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
             name:
                 f"funnel_{tier_name}_row"
             input:
-                candidates=LAYOUT.complex("{ligand}", "{site}", "{face}").json,
-                slabs=LAYOUT.funnel_slab(tier_name, "{site}", "{face}").json,
+                # lists, as the ranked rules give them (a single path would reach the script as a str)
+                candidates=[LAYOUT.complex("{ligand}", "{site}", "{face}").json],
+                slabs=[LAYOUT.funnel_slab(tier_name, "{site}", "{face}").json],
             output:
                 json=LAYOUT.funnel_row(tier_name, "{ligand}", "{site}", "{face}").json,
                 xyz=LAYOUT.funnel_row(tier_name, "{ligand}", "{site}", "{face}").xyz,

@@ -161,6 +161,9 @@ def run_funnel_member(
     Writes a record that carries the previous tier's row (bond orders, traps, flags) with this tier's E_ads,
     or, when fewer rows than ``rank + 1`` finished, a record with status ``not_selected``.
     """
+    for what, value in (("candidates", candidates), ("slab_refs", slab_refs)):
+        if isinstance(value, (str, Path)):  # a bug of the caller: iterating it would read one file per character
+            raise TypeError(f"run_funnel_member: {what} must be a list of paths, not the single path {value!r}")
     set_threads(cfg["threads"])
     tier, level = funnel_tier(cfg, name)
     chain = tiers_from_config(cfg)
