@@ -81,9 +81,13 @@ def write_library(path: Path, n: int) -> int:
     return bad
 
 
-def run(cmd: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess, float]:
+def run(cmd: list[str], cwd: Path, timeout: float | None = None) -> tuple[subprocess.CompletedProcess | None, float]:
+    """The finished process and its wall time; None when it was stopped after ``timeout`` s."""
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    try:
+        out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, time.perf_counter() - t0
     return out, time.perf_counter() - t0
 
 
@@ -109,7 +113,14 @@ def main() -> int:
             [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", tmp,
              "--configfile", "library.yaml", "-n", "--quiet", "rules"],
             work,
+            timeout=2 * GOAL_S * scale,
         )  # fmt: skip
+        if plan is None:
+            print(f"library: {args.n} rows ({bad} broken or repeated), batches of {args.batch_size}")
+            print(f"validate: {with_units(t_val, '.1f')}; goal {GOAL_S * scale:.0f} s")
+            print(f"snakemake -n: stopped after {with_units(t_plan, '.1f')} (twice the goal of {GOAL_S * scale:.0f} s)")
+            print("goals: MISSED")
+            return 1
         if plan.returncode != 0:
             print(plan.stderr[-2000:])
             return 1

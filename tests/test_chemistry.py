@@ -104,6 +104,44 @@ def test_conformers_count_and_determinism():
     assert min(rdMolAlign.GetBestRMS(mol, mol, i, j) for i in confs for j in confs if i < j) > 0.5
 
 
+def test_conformer_pruning_of_a_molecule_with_many_symmetric_hydrogens(monkeypatch):
+    """A heptyl chain and a tert-butyl group: over a million numberings of the atoms with hydrogens, which RDKit's
+    GetBestRMS tries one by one (150 s for ten conformers). Such molecules are pruned by the heavy atoms' RMS; the
+    kept conformers are still 0.5 A apart there; TMPO (1,296 numberings) keeps the all-atom RMS."""
+    from rdkit import Chem
+    from rdkit.Chem import rdMolAlign
+    from rdkit.Geometry import Point3D
+
+    from passivscreen.ligands import molecules
+
+    smiles = "CCCCCCCP(=O)(c1cccc(Cl)c1)C(C)(C)C"
+    mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+    assert molecules.symmetry_matches(mol) > molecules.MAX_RMS_MATCHES
+    assert molecules.symmetry_matches(Chem.AddHs(Chem.MolFromSmiles("CP(C)(C)=O"))) == 1296
+    seen = []
+    best_rms = rdMolAlign.GetBestRMS
+
+    def counted(prb, ref, *args, **kw):
+        seen.append(prb.GetNumAtoms())
+        return best_rms(prb, ref, *args, **kw)
+
+    monkeypatch.setattr(rdMolAlign, "GetBestRMS", counted)
+    lig = ligand_from_smiles("tbu", smiles, seed=42, conformers=None)
+    heavy = Chem.MolFromSmiles(smiles)
+    assert seen and set(seen) == {heavy.GetNumAtoms()}  # every comparison on the heavy atoms
+    assert len(lig.conformers) == 10
+    confs = []
+    for pos in lig.conformers:
+        conf = Chem.Conformer(heavy.GetNumAtoms())
+        for i in range(heavy.GetNumAtoms()):  # RDKit puts the added hydrogens after the heavy atoms
+            conf.SetAtomPosition(i, Point3D(*pos[i]))
+        confs.append(heavy.AddConformer(conf, assignId=True))
+    assert min(best_rms(heavy, heavy, i, j) for i in confs for j in confs if i < j) > 0.5
+    seen.clear()
+    ligand_from_smiles("dps", "CCCS(=O)CCC", seed=42, conformers=None)  # 1,152 numberings: all atoms
+    assert seen and set(seen) == {Chem.AddHs(Chem.MolFromSmiles("CCCS(=O)CCC")).GetNumAtoms()}
+
+
 def test_radical_multiplicity_and_salt_rejection():
     assert ligand_from_smiles("r", "[CH2]C(C)=O").multiplicity == 2
     assert ligand_from_smiles("k", "CC(C)=O").multiplicity == 1

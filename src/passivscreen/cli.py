@@ -19,6 +19,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("config")
     c = sub.add_parser("cells", help="validate, then print each ligand's cell (slab.repeat: auto) and its atom count")
     c.add_argument("config")
+    c.add_argument(
+        "--processes", type=int, default=1, help="embed the ligands not in the cache with this many processes"
+    )
     k = sub.add_parser(
         "rank", help="rank the complexes that have finished (a run may still be going): ranking.csv, .png, results.db"
     )
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  not run: line {row['line']} ({row['name']}): {row['reason']}")
         return 0
     if args.cmd == "cells":
-        return _cells(cfg)
+        return _cells(cfg, args.processes)
     if args.cmd == "rank":
         from passivscreen.records.layout import Results
         from passivscreen.steps.rank import rank_finished
@@ -161,14 +164,14 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
     return 0
 
 
-def _cells(cfg: dict) -> int:
+def _cells(cfg: dict, processes: int = 1) -> int:
     """Each ligand's cell and the size of its complex (what one GFN2-xTB call costs grows as its cube)."""
     from passivscreen.placement.cells import ligand_cells
     from passivscreen.records.layout import Results
     from passivscreen.structures import build_slab
     from passivscreen.structures.cells import slab_spec
 
-    cells = ligand_cells(cfg, cache=Results.for_set(cfg["set"]).cells)
+    cells = ligand_cells(cfg, cache=Results.for_set(cfg["set"]).cells, processes=max(1, processes))
     sizes = {cell: len(build_slab(slab_spec(cfg, repeat=cell))) for cell in set(cells.values())}
     print(f"{'ligand':<32} {'cell':>5} {'slab atoms':>10}")
     for name, cell in cells.items():

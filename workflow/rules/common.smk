@@ -1,5 +1,6 @@
 import copy
 import json
+import os
 from pathlib import Path
 
 from snakemake.logging import logger
@@ -41,7 +42,10 @@ if write_skipped(config, LAYOUT.skipped):
 LIGANDS = [lig["name"] for lig in config["ligands"]]
 # each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
 # the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)
-CELLS = ligand_cells(config, cache=LAYOUT.cells)
+# the ligands not in the cache are embedded by as many processes as the run has local cores
+CELLS = ligand_cells(
+    config, cache=LAYOUT.cells, processes=min(int(workflow.cores or 1), os.cpu_count() or 1)
+)
 SITES_OF = ligand_sites(config, CELLS)
 SITES = sorted({site for sites in SITES_OF.values() for site in sites})
 FACES = config["faces"]

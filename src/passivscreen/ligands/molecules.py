@@ -84,24 +84,50 @@ def default_conformers(mol) -> int:
     return int(min(10, 1 + 3 * rdMolDescriptors.CalcNumRotatableBonds(mol)))
 
 
+#: Seconds ETKDG may spend on one molecule's conformers (RDKit's ``timeout``; an 80-atom molecule embeds in about
+#: 1 s; without it a molecule that cannot be embedded takes 3-4 minutes to fail, here and in ``slab.repeat: auto``).
+EMBED_TIMEOUT_S = 30
+
+
+#: Above this many symmetry-equivalent numberings of the atoms (hydrogens included) duplicate conformers are found
+#: by the RMS of the heavy atoms: RDKit's ``GetBestRMS`` tries every numbering (about 0.2 ms each; 1,000,000 at
+#: most), so a molecule with a heptyl chain and a tert-butyl group took 150 s to prune ten conformers, an oleyl
+#: chain far longer. Below it (every molecule of the default and calibration sets but HMPA) the RMS of all atoms.
+MAX_RMS_MATCHES = 10_000
+
+
+def symmetry_matches(mol, cap: int = MAX_RMS_MATCHES + 1) -> int:
+    """How many numberings of ``mol``'s atoms map it onto itself (counted up to ``cap``)."""
+    return len(mol.GetSubstructMatches(mol, uniquify=False, useChirality=False, maxMatches=cap))
+
+
 def embed(mol, name: str, seed: int, n: int) -> list[np.ndarray]:
     """Up to ``n`` conformers of ``mol`` (hydrogens added): ETKDG (seeded), MMFF94 (UFF where MMFF lacks
-    parameters), duplicates within :data:`PRUNE_RMSD` removed, lowest force-field energy first."""
+    parameters), duplicates within :data:`PRUNE_RMSD` removed (all atoms, or heavy atoms above
+    :data:`MAX_RMS_MATCHES` symmetry-equivalent numberings), lowest force-field energy first."""
+    from rdkit import Chem
     from rdkit.Chem import AllChem, rdMolAlign
 
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed)
     params.pruneRmsThresh = PRUNE_RMSD
-    ids = list(AllChem.EmbedMultipleConfs(mol, numConfs=max(n, 1) * 3 if n > 1 else 1, params=params))
+    params.timeout = EMBED_TIMEOUT_S  # a molecule ETKDG cannot embed fails in this time, not in minutes
+    ids = [i for i in AllChem.EmbedMultipleConfs(mol, numConfs=max(n, 1) * 3 if n > 1 else 1, params=params) if i >= 0]
     if not ids:
-        raise LigandError(f"ligand '{name}': RDKit could not embed {AllChem.MolToSmiles(mol)!r} in 3D")
+        raise LigandError(
+            f"ligand '{name}': RDKit could not embed {AllChem.MolToSmiles(mol)!r} in 3D (seed {seed}, "
+            f"{EMBED_TIMEOUT_S} s)"
+        )
     if AllChem.MMFFHasAllMoleculeParams(mol):
         energies = [e for _, e in AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=2000)]
     else:
         energies = [e for _, e in AllChem.UFFOptimizeMoleculeConfs(mol, maxIters=2000)]
+    # the RMS of two conformers over every symmetry-equivalent numbering of the atoms; with hydrogens a long
+    # chain or a tert-butyl group has millions (2 per CH2, 6 per CH3), seconds per comparison: then heavy atoms
+    ref = mol if n <= 1 or len(ids) <= 1 or symmetry_matches(mol) <= MAX_RMS_MATCHES else Chem.RemoveHs(mol)
     kept: list[int] = []
     for i in sorted(range(len(ids)), key=lambda k: energies[k]):
-        if all(rdMolAlign.GetBestRMS(mol, mol, ids[j], ids[i]) > PRUNE_RMSD for j in kept):
+        if all(rdMolAlign.GetBestRMS(ref, ref, ids[j], ids[i]) > PRUNE_RMSD for j in kept):
             kept.append(i)
         if len(kept) == n:
             break
