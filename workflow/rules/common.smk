@@ -42,9 +42,12 @@ if write_skipped(config, LAYOUT.skipped):
 LIGANDS = [lig["name"] for lig in config["ligands"]]
 # each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
 # the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)
-# the ligands not in the cache are embedded by as many processes as the run has local cores
+# the ligands not in the cache are embedded by as many processes as --cores gives (one on a cluster, where
+# --cores is not set: fill the cache first with `passivscreen cells CONFIG --processes N`)
 CELLS = ligand_cells(
-    config, cache=LAYOUT.cells, processes=min(int(workflow.cores or 1), os.cpu_count() or 1)
+    config,
+    cache=LAYOUT.cells,
+    processes=min(workflow.resource_settings.cores or 1, os.cpu_count() or 1),
 )
 SITES_OF = ligand_sites(config, CELLS)
 SITES = sorted({site for sites in SITES_OF.values() for site in sites})
