@@ -59,7 +59,7 @@ def test_a_bug_in_a_step_is_raised_not_recorded(cfg, tmp_path, monkeypatch):
     def broken(*args, **kw):
         raise KeyError("n_conformers")  # what a misspelt key in the step's own code raises
 
-    monkeypatch.setattr("passivscreen.steps.ligand.ligand_from_smiles", broken)
+    monkeypatch.setattr("passivscreen.ligands.molecules.ligand_from_smiles", broken)
     out = tmp_path / "methanol.json"
     with pytest.raises(KeyError, match="n_conformers"):
         run_ligand(cfg, "formaldehyde", out, tmp_path / "m.extxyz", tmp_path / "work")
@@ -70,14 +70,14 @@ def test_a_failure_of_the_science_is_a_row(cfg, tmp_path, monkeypatch):
     def cannot(*args, **kw):
         raise LigandError("RDKit cannot embed it")
 
-    monkeypatch.setattr("passivscreen.steps.ligand.ligand_from_smiles", cannot)
+    monkeypatch.setattr("passivscreen.ligands.molecules.ligand_from_smiles", cannot)
     rec = run_ligand(cfg, "formaldehyde", tmp_path / "m.json", tmp_path / "m.extxyz", tmp_path / "work")
     assert rec["status"] == "invalid_structure" and "RDKit cannot embed it" in rec["reason"]
     assert (tmp_path / "m.json").exists()
 
 
 def test_a_bug_fails_the_batch_after_its_other_members_ran(cfg, tmp_path, monkeypatch):
-    import passivscreen.steps.ligand as step
+    import passivscreen.ligands.molecules as step  # what the ligand step builds its molecule with
 
     real = step.ligand_from_smiles
 
@@ -147,7 +147,7 @@ def test_snakemake_job_with_a_bug_fails_with_its_traceback_in_the_log(tmp_path):
             def broken(*args, **kw):
                 raise KeyError("injected bug")
 
-            step.ligand_from_smiles = broken
+            step.entry_ligand = broken
             """
         )
     )

@@ -270,6 +270,27 @@ def ligand_from_smiles(
     )
 
 
+def entry_ligand(
+    cfg: dict[str, Any], entry: dict[str, Any], smiles: str | None = None, conformers: int | None = None
+) -> Ligand:
+    """The :class:`Ligand` of a config's ``ligands`` entry as every step builds it (the ligand job, the auto cell,
+    the complex's placement), so that they embed the same conformers: the entry's SMILES (or ``smiles``), anchor,
+    anchor index and binding, the run's seed, and the entry's conformer count or the config's (or ``conformers``).
+    """
+    from passivscreen.ligands.library import resolve_smiles
+
+    n = entry.get("conformers", cfg["conformers"]) if conformers is None else conformers
+    return ligand_from_smiles(
+        entry["name"],
+        smiles or resolve_smiles(entry),
+        entry.get("anchor"),
+        entry.get("anchor_index"),
+        cfg["seed"],
+        entry.get("binding"),
+        n,
+    )
+
+
 def _counter_anion(mol, cation: int) -> int:
     """The anionic atom of an ion pair that is not bonded to the cation's fragment (else the cation itself)."""
     from rdkit import Chem

@@ -15,9 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from passivscreen.ligands import ligand_from_smiles, resolve_smiles
 from passivscreen.ligands.errors import LigandError
-from passivscreen.ligands.molecules import Ligand
+from passivscreen.ligands.molecules import Ligand, entry_ligand
 from passivscreen.placement.place import oriented
 from passivscreen.schema import section_defaults
 from passivscreen.structures.cells import AUTO_MAX, AUTO_MIN, is_auto, slab_spec
@@ -82,15 +81,7 @@ def _entry_cell(cfg: dict[str, Any], entry: dict[str, Any]) -> int:
     for one that cannot be embedded (a ``ligands_file`` row: validation does not embed them): its ligand job fails
     the same way and records why, so its complexes never run."""
     try:
-        lig = ligand_from_smiles(
-            entry["name"],
-            resolve_smiles(entry),
-            entry.get("anchor"),
-            entry.get("anchor_index"),
-            cfg["seed"],
-            entry.get("binding"),
-            entry.get("conformers", cfg["conformers"]),
-        )
+        lig = entry_ligand(cfg, entry)
     except LigandError:
         return AUTO_MIN
     return smallest_cell(cfg, lig)[0]
@@ -106,7 +97,7 @@ def ligand_cells(
     ``cache``: a JSON file of earlier choices, keyed by everything a choice depends on (the entry, the seed,
     the lattice constant, the distance, the rotations); embedding a flexible 80-atom molecule's conformers
     takes seconds, and Snakemake reads the workflow again for every run. ``processes``: the ligands not in the
-    cache are embedded by this many processes (about 0.5 s a ligand of 30 atoms on one core; a 10,000-row
+    cache are embedded by this many processes (about 1 s of CPU a ligand of 10-60 atoms; a 10,000-row
     library is fastest filled once with ``passivscreen cells CONFIG --processes N`` on a node with N cores).
     """
     if not is_auto(cfg):

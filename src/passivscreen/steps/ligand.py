@@ -13,8 +13,8 @@ from ase import Atoms
 from passivscreen.analysis.geometry import ligand_bonds_changed
 from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import electronic_state, molecule_box
-from passivscreen.ligands import Ligand, ligand_from_smiles, resolve_smiles
-from passivscreen.ligands.molecules import molecule_conformers, parse_smiles
+from passivscreen.ligands import Ligand, resolve_smiles
+from passivscreen.ligands.molecules import entry_ligand, molecule_conformers, parse_smiles
 from passivscreen.records.files import write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
@@ -96,10 +96,7 @@ def run_ligand(
     record: dict[str, Any] = {"kind": "ligand", "ligand": name, "provenance": provenance(cfg, chain[-1], chain)}
     try:
         smiles = resolve_smiles(entry)
-        n_conf = entry.get("conformers", cfg["conformers"])
-        lig = ligand_from_smiles(
-            name, smiles, entry.get("anchor"), entry.get("anchor_index"), cfg["seed"], entry.get("binding"), n_conf
-        )
+        lig = entry_ligand(cfg, entry, smiles)
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         geoms = [Atoms(lig.atoms.get_chemical_symbols(), positions=p) for p in lig.conformers]

@@ -14,7 +14,8 @@ from ase.io import read
 from passivscreen.analysis.energies import adsorption_energy
 from passivscreen.calculators import Tier
 from passivscreen.calculators.systems import complex_state, state_of
-from passivscreen.ligands import Ligand, ligand_from_smiles
+from passivscreen.ligands import Ligand
+from passivscreen.ligands.molecules import entry_ligand
 from passivscreen.steps.common import Skip, ligand_entry
 from passivscreen.structures import build_slab, parse_site, pdos_groups, site_slab
 from passivscreen.structures.cells import slab_spec
@@ -93,9 +94,7 @@ def make_job(
     """
     entry = ligand_entry(cfg, name)
     smiles = lig_rec.get("input_smiles") or lig_rec["smiles"]
-    lig = ligand_from_smiles(
-        name, smiles, entry.get("anchor"), entry.get("anchor_index"), cfg["seed"], entry.get("binding"), 1
-    )
+    lig = entry_ligand(cfg, entry, smiles, conformers=1)
     frames = read_frames(ligand_xyz, cfg["placement"]["conformers"])
     slab = read(slab_xyz)
     slab.pbc = True
