@@ -1,11 +1,11 @@
-"""Bad configs rejected before any compute: exit code 2, a message naming the field, no traceback, fast."""
+"""Bad configs rejected before any compute: exit code 2, a message naming the field, no traceback (how fast:
+benchmarks/validation.py, in machine units; a timed test would fail on a loaded machine, not on slow code)."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
-import time
 
 import pytest
 import yaml
@@ -19,22 +19,19 @@ def _yaml(**over):
 @pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
 def test_bad_config_is_refused_clearly(case, tmp_path, faults):
     """Each row of the bad-config table through the CLI: exit 2, its message and field, no traceback, under
-    5 s, nothing written in the working directory."""
+    nothing written in the working directory."""
     bad = BAD_CONFIGS[case]
     path = tmp_path / "bad.yaml"
     bad.write(path)
-    t0 = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-m", "passivscreen.cli", "validate", str(path)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
     )
-    elapsed = time.perf_counter() - t0
     assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
     assert "Traceback" not in out.stderr and re.search(bad.message, out.stderr), out.stderr
     assert bad.field is None or f"config field {bad.field}" in out.stderr, out.stderr
-    assert elapsed < 5.0, elapsed
     assert not (tmp_path / "results").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["bad.yaml"]
     faults.add(f"bad config: {case}", "rejected")
@@ -64,15 +61,13 @@ def test_output_paths_come_only_from_validated_names(root, tmp_path):
     assert not (tmp_path / "ranking.csv").exists() and not (tmp_path / "results").exists()
 
 
-def test_validation_of_the_default_set_is_fast(root):
-    t0 = time.perf_counter()
+def test_validation_of_the_default_set_passes(root):
     out = subprocess.run(
         [sys.executable, "-m", "passivscreen.cli", "validate", str(root / "configs" / "default.yaml")],
         capture_output=True,
         text=True,
     )
     assert out.returncode == 0, out.stderr
-    assert time.perf_counter() - t0 < 3.0
 
 
 def test_read_yaml_units(tmp_path):

@@ -16,6 +16,7 @@ from passivscreen.calibration import (
     build_dataset,
     calibrate,
     class_of,
+    differences,
     fingerprint,
     fit_class,
     half_width,
@@ -439,3 +440,15 @@ def test_calibrate_from_a_run_with_every_row_at_dft(tmp_path, monkeypatch):
     assert {p["ligand"]: p["E_screen_eV"] for p in pairs}["acetone"] == pytest.approx(x[0])
     data = calibrate_from([cfg], [], name="run", shipped=False, partial=True)
     assert data["statistics"]["overall"]["n"] == 3 and data["fingerprint"] == fingerprint(screen_protocol(cfg))
+
+
+def test_a_setting_added_at_its_neutral_value_keeps_the_fingerprint():
+    """placement.probe_layers 0 (the whole slab, as before the setting existed) leaves the protocol of the
+    data sets made before it; another value is another protocol."""
+    cfg = validate_config(copy.deepcopy(BASE))
+    assert cfg["placement"]["probe_layers"] == 0
+    before = copy.deepcopy(cfg)
+    del before["placement"]["probe_layers"]
+    assert fingerprint(screen_protocol(cfg)) == fingerprint(screen_protocol(before))
+    reduced = validate_config({**copy.deepcopy(BASE), "placement": {"probe_layers": 3}})
+    assert "placement.probe_layers" in differences(screen_protocol(reduced), screen_protocol(cfg))

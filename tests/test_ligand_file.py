@@ -49,10 +49,8 @@ def _config(tmp_path: Path, text: str = CSV, suffix: str = ".csv", **extra) -> P
 
 def test_refuse_lists_every_bad_row_with_its_file_and_line(tmp_path):
     path = _config(tmp_path)
-    t0 = time.perf_counter()
     with pytest.raises(ConfigError) as err:
         load_config(path)
-    assert time.perf_counter() - t0 < 30
     text = str(err.value)
     assert "5 of 9 rows" in text and "on_bad_ligand" in text
     listed = [line for line in text.splitlines() if "library.csv:" in line]
@@ -192,6 +190,8 @@ def test_a_row_that_cannot_be_embedded_is_a_failed_row_of_its_ligand_job(tmp_pat
     auto = {**cfg, "slab": {**cfg["slab"], "repeat": "auto"}}
     t0 = time.perf_counter()
     assert ligand_cells(auto, cache=tmp_path / "cells.json")["cage"] == (AUTO_MIN, AUTO_MIN)
-    assert time.perf_counter() - t0 < 20
+    # ETKDG's timeout (1 s here): without it this molecule takes 190-200 s to fail; a bound 3x above the
+    # loaded machine's figure (~15 s), a tenth of the failure
+    assert time.perf_counter() - t0 < 60
     rec = run_ligand(cfg, "cage", tmp_path / "cage.json", tmp_path / "cage.extxyz", tmp_path / "work")
     assert rec["status"] == "invalid_structure" and "could not embed" in rec["reason"], rec

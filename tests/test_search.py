@@ -162,3 +162,46 @@ def test_probe_top_probes_only_the_lowest_single_points(probed):
     probed_rows = [r for r in rows if "probe_force_calls" in r]
     assert sorted(map(row_key, probed_rows)) == sorted(sorted(start, key=start.get)[:2])
     assert {row_key(r) for r in rows if r["status"] != "screened"} <= {row_key(r) for r in probed_rows}
+
+
+def test_probes_on_the_reduced_model_pick_and_hand_over_on_the_whole_slab(probed, tmp_path):
+    """probe_layers 2 on the tiny slab (PbBr2 / CsBr / PbBr2): each probe moves formaldehyde on the top two
+    atomic layers only (24 atoms, not 36), its energies are shifted onto the whole slab's scale, the relaxation
+    goes on from where the probe stopped with the whole slab under it, and the shift holds there to within
+    0.05 eV (``probe_model_error_eV``: the reduced model's error away from the start it was made at)."""
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, whole = probed
+    cfg = copy.deepcopy(cfg)
+    cfg["placement"].update(probe_layers=2, heights=[0.0])
+    cfg = validate_config(cfg)
+    work = tmp_path / "work"  # the fixture's references, this test's own outputs
+    own = {"json": "c.json", "xyz": "c.extxyz", "pdos": "pdos.png", "picture": "c.png"}
+    member = {**member, "workdir": str(work), **{k: str(tmp_path / v) for k, v in own.items()}}
+    record = run_adsorption_member(cfg, member)
+    assert record["status"] == "ok", record.get("reason")
+    rows = [r for r in record["orientations"] if "probe_force_calls" in r]
+    assert len(rows) == 2 and all(r["probe_layers"] == 2 and r["probe_atoms"] == 24 for r in rows), rows
+    n_slab = 32
+    slab = read(member["slab_xyz"])
+    for r in [r for r in rows if r["status"] != "screened"]:
+        stem = f"rot{r['rotation_deg']:06.2f}" + (f"_t{r['tilt_deg']:02.0f}" if r["tilt_deg"] else "")
+        probe = read(work / f"probe_{stem}.traj", index=":")
+        relax = read(work / f"{stem}.traj", index=":")
+        assert len(probe[0]) == 24 and len(relax[0]) == 36
+        assert np.allclose(relax[0].positions[n_slab:], probe[-1].positions[20:], atol=1e-6)  # the ligand
+        assert np.allclose(relax[0].positions[:n_slab], slab.positions, atol=1e-6)  # the whole slab, as held
+        assert abs(r["probe_model_error_eV"]) < 0.05, r["probe_model_error_eV"]
+    # the same starts' whole-slab probes (the fixture's height 0) agree with the shifted reduced ones
+    same = {row_key(r): r["E_ads_sp_eV"] for r in whole["orientations"] if "probe_force_calls" in r}
+    for r in rows:
+        assert r["E_ads_sp_eV"] == pytest.approx(same[row_key(r)], abs=0.05)
+    assert record["E_ads_eV"] == pytest.approx(whole["E_ads_eV"], abs=0.02)
+    assert read_json_key(work / "probes.json", "key")["probe_layers"] == 2
+
+
+def read_json_key(path, key):
+    import json
+
+    return json.loads(Path(path).read_text())[key]

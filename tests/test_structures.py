@@ -97,3 +97,34 @@ def test_site_rotation_order():
     assert site_rotation_order(slab, surface_pb_indices(slab)[0]) == 4
     rect = build_slab(SlabSpec(repeat=(3, 2)))
     assert site_rotation_order(rect, surface_pb_indices(rect)[0]) == 2
+
+
+def test_reduced_probe_model_keeps_the_layers_nearest_each_ligand_face():
+    """placement.probe_layers: the n atomic layers under each face that carries a ligand (neutral, so the
+    complex's charge and spin hold), every ligand atom, the kept atoms' constraints and indices mapped."""
+    from ase import Atoms
+    from ase.constraints import FixAtoms
+
+    from passivscreen.relaxation.reduced import kept_atoms, reduced
+
+    slab = build_slab(SlabSpec())  # 5 atomic layers, 52 atoms
+    n = len(slab)
+    top, bottom = slab.positions[:, 2].max(), slab.positions[:, 2].min()
+    above = slab + Atoms("CO", positions=[[1.0, 1.0, top + 2.5], [1.0, 1.0, top + 3.7]])
+    both = above + Atoms("CO", positions=[[1.0, 1.0, bottom - 2.5], [1.0, 1.0, bottom - 3.7]])
+    above.set_constraint(FixAtoms(indices=range(n)))
+    small, keep, n_small = reduced(above, n, 3)  # PbBr2 / CsBr / PbBr2 under the ligand
+    assert n_small == 32 and len(small) == 34 and list(keep[-2:]) == [n, n + 1]
+    assert formal_charge(small[:n_small]) == 0
+    assert small[:n_small].get_chemical_formula() == "Br20Cs4Pb8"
+    assert np.allclose(small.positions, above.positions[keep])
+    assert sorted(small.constraints[0].index) == list(range(n_small))  # the slab held, the ligand free
+    assert small.positions[:n_small, 2].min() > top - 5.87 - 0.1  # the top three layers
+    assert len(kept_atoms(above, n, 1)) == 12 + 2  # the top PbBr2 layer alone
+    assert len(kept_atoms(both, n, 2)) == 2 * 20 + 4  # PbBr2 / CsBr at each face
+    assert len(kept_atoms(both, n, 3)) == n + 4 and len(kept_atoms(above, n, 0)) == n + 2
+    # a cut that would drop a non-neutral part (a Br missing below the kept layers) keeps everything
+    deep = [i for i in range(n) if slab[i].symbol == "Br" and slab.positions[i, 2] < bottom + 0.1][0]
+    holed = above.copy()
+    del holed[deep]
+    assert len(kept_atoms(holed, n - 1, 3)) == len(holed)

@@ -152,6 +152,11 @@ _COMPLEX = {
     "sp_calc_s": float,
     "probe_steps": int,
     "probe_force_calls": int,
+    # probed on the reduced model (placement.probe_layers): its layers and atoms, and its energy at the probe's
+    # end (on the whole slab's scale) minus the whole slab's there
+    "probe_layers": int,
+    "probe_atoms": int,
+    "probe_model_error_eV": float | None,
     "E_ads_start_eV": float | None,
     "E_sp_eV": float | None,
     "E_ads_sp_eV": float | None,

@@ -21,6 +21,10 @@ from passivscreen.convergence.uncertainty import NOT_IN_RESULT
 #: Relaxation settings that do not change a converged result.
 RELAX_NOT_IN_RESULT = {"max_wall_s"}
 
+#: Settings added after data sets were made, at the value that reproduces the protocol before them: left out
+#: of the protocol at that value, so that the older data sets still match.
+ADDED_AT = {"placement": {"probe_layers": 0}}
+
 #: The Python package of the engine behind each backend kind whose version shapes the numbers.
 ENGINES = {"xtb": "tblite"}
 
@@ -52,7 +56,11 @@ def screen_protocol(cfg: dict[str, Any]) -> dict[str, Any]:
                 "engine": engine_version(tier.kind),
                 "slab": cfg["slab"],
                 "relax": {k: v for k, v in tier.relax.items() if k not in RELAX_NOT_IN_RESULT},
-                "placement": {k: v for k, v in cfg["placement"].items() if k != "sites"},
+                "placement": {
+                    k: v
+                    for k, v in cfg["placement"].items()
+                    if k != "sites" and not (k in ADDED_AT["placement"] and v == ADDED_AT["placement"][k])
+                },
                 "conformers": cfg.get("conformers"),
                 "hold": cfg["hold"],
                 "seed": cfg["seed"],

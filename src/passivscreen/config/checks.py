@@ -17,8 +17,9 @@ from passivscreen.calculators import (
 )
 from passivscreen.config.errors import ConfigError
 
-#: Seconds RDKit may spend embedding one ligand during validation.
-EMBED_TIMEOUT_S = 3
+#: Seconds RDKit may spend embedding one `ligands:` entry during validation (a ligands_file row is not embedded
+#: there; the ligand step allows its conformers `passivscreen.ligands.molecules.EMBED_TIMEOUT_S`).
+VALIDATION_EMBED_TIMEOUT_S = 3
 
 
 def non_finite(value: Any, where: str = "") -> list[str]:
@@ -139,14 +140,14 @@ def check_convergence_accuracy(cfg: dict[str, Any]) -> None:
 
 
 def embeds(smiles: str, seed: int) -> bool:
-    """RDKit ETKDG (seeded, one conformer, at most ``EMBED_TIMEOUT_S``) embeds ``smiles`` in 3D."""
+    """RDKit ETKDG (seeded, one conformer, at most ``VALIDATION_EMBED_TIMEOUT_S``) embeds ``smiles`` in 3D."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
 
     mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed)
-    params.timeout = EMBED_TIMEOUT_S
+    params.timeout = VALIDATION_EMBED_TIMEOUT_S
     return AllChem.EmbedMolecule(mol, params) == 0
 
 
@@ -158,5 +159,5 @@ def check_embedding(cfg: dict[str, Any], molecules: dict[str, list[str]]) -> Non
             if not embeds(smiles, cfg["seed"]):
                 raise ConfigError(
                     f"config field ligands[{i}] (ligand '{lig['name']}'): RDKit cannot embed {smiles!r} in 3D "
-                    f"(seed {cfg['seed']}, {EMBED_TIMEOUT_S} s): no geometry to start from"
+                    f"(seed {cfg['seed']}, {VALIDATION_EMBED_TIMEOUT_S} s): no geometry to start from"
                 )

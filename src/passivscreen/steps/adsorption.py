@@ -7,10 +7,12 @@ term from the same tier; ``E_ads_per_ligand_eV`` divides by n.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ase import Atoms
 from ase.io import read
 
@@ -22,7 +24,9 @@ from passivscreen.records.files import read_json, write_json, write_record, writ
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
+from passivscreen.relaxation.reduced import reduced
 from passivscreen.relaxation.resume import last_frame
+from passivscreen.relaxation.scf import single_point
 from passivscreen.relaxation.tiers import run_chain, run_tier, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
@@ -113,27 +117,71 @@ def _unscreened(c: Complex) -> dict[str, Any]:
     }
 
 
-def _run_probe(job: Job, c: Complex, steps: int, traj: Path) -> dict[str, Any]:
-    """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row."""
+def _probe_model(job: Job, c: Complex, layers: int) -> tuple[Atoms, list[int], np.ndarray | None]:
+    """The held placement a probe moves, its free slab atoms, and with ``layers`` > 0 the indices of the
+    placement it keeps (:func:`~passivscreen.relaxation.reduced.reduced`; None: the whole placement)."""
+    atoms, free = _held(job, c)
+    if not layers:
+        return atoms, free, None
+    small, keep, _ = reduced(atoms, c.n_slab, layers)
+    if len(keep) == len(atoms):
+        return atoms, free, None
+    where = {int(i): k for k, i in enumerate(keep)}
+    return small, [where[i] for i in free if i in where], keep
+
+
+def _run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, offset: float = 0.0) -> dict[str, Any]:
+    """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row.
+    With ``layers`` on the reduced model (:func:`_probe_model`), its energies shifted by ``offset`` onto the
+    whole slab's scale (:func:`_probe_offset`)."""
     tier = job.chain[0]
     traj.unlink(missing_ok=True)
-    atoms, free = _held(job, c)
+    atoms, free, keep = _probe_model(job, c, layers)
+    guards = _guards(job, free)
+    if keep is not None:
+        whole = guards
+
+        def guards(t: Tier) -> Guards:
+            g = whole(t)
+            g.reference_positions = job.slab.positions[keep[keep < c.n_slab]]
+            g.energy_floor = None if g.energy_floor is None else g.energy_floor - offset
+            return g
+
     tier.attach(atoms)
-    r = run_tier(atoms, tier, steps, traj, _guards(job, free)(tier))
+    r = run_tier(atoms, tier, steps, traj, guards(tier))
     failed = r.status not in ("converged", "not_converged") or r.energy is None
     e0 = None
     with contextlib.suppress(Exception):  # no frame written (the first call failed): no starting energy
-        e0 = read(str(traj), index=0).get_potential_energy()
-    return {
+        e0 = read(str(traj), index=0).get_potential_energy() + offset
+    row = {
         "pose": list(pose(c)),
         "probe_calc_s": r.calc_s,
         "probe_steps": r.n_steps,
         "probe_force_calls": r.n_force_calls,
-        "E_sp_eV": None if failed else r.energy,
-        "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy, tier.name),
+        "E_sp_eV": None if failed else r.energy + offset,
+        "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy + offset, tier.name),
         "E_ads_start_eV": None if e0 is None else job.refs.e_ads(e0, tier.name),
         "sp_status": r.status,
     }
+    return {**row, "probe_layers": layers, "probe_atoms": len(atoms)} if keep is not None else row
+
+
+def _probe_offset(job: Job, c: Complex, layers: int) -> tuple[float | None, float]:
+    """E(whole placement) - E(reduced model) of one start with the first tier (two single points): the shift
+    that puts the reduced model's probe energies on the whole slab's scale (the deeper layers' own energy and
+    their share of the binding at that start; the same for every start to within the model's error, which
+    the relaxation's first step measures: ``probe_model_error_eV``). None if either single point failed; and the
+    seconds spent."""
+    tier = job.chain[0]
+    energies, spent = [], 0.0
+    for atoms in (_held(job, c)[0], _probe_model(job, c, layers)[0]):
+        tier.attach(atoms)
+        t0 = time.perf_counter()
+        energies.append(single_point(atoms, atoms.calc, tier.scf_ladder)["energy"])
+        spent += time.perf_counter() - t0
+    if None in energies:
+        return None, spent
+    return energies[0] - energies[1], spent
 
 
 def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
@@ -157,6 +205,7 @@ def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, An
         chosen = to_probe(starts, settings["probe_top"], settings["same_start_eV"])
     else:
         starts = chosen = [_unscreened(c) for c in placements]
+    layers = settings["probe_layers"]
     cache = job.workdir / "probes.json"
     key = {
         "calculator": {"backend": tier.backend, "parameters": tier.parameters},
@@ -167,22 +216,40 @@ def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, An
         "free_radius": job.cfg["hold"]["free_radius"],
         "starts": [list(row_pose(s)) for s in chosen],
     }
+    if layers:  # a cache of whole-slab probes (written before the key had it) stays valid
+        key["probe_layers"] = layers
     done: dict[tuple[Any, ...], dict[str, Any]] = {}
+    offset: float | None = 0.0
+    resumed = False
     if cache.exists():
         with contextlib.suppress(KeyError, ValueError, TypeError):
             cached = read_json(cache)
             if cached.get("key") == key:
                 done = {tuple(r["pose"]): r for r in cached["probes"]}
+                offset, resumed = cached.get("offset_eV", 0.0), True
+    if layers and not resumed and chosen:
+        first = next(q for q in placements if pose(q) == row_pose(chosen[0]))
+        offset, _ = _probe_offset(job, first, layers)
+        write_json(cache, {"key": key, "offset_eV": offset, "probes": []})
+    if offset is None:  # a single point of the offset failed: the whole slab, as without the option
+        layers, offset = 0, 0.0
     for s in chosen:
         c = next(q for q in placements if pose(q) == row_pose(s))
         traj = job.workdir / f"probe_{_stem(c)}.traj"
         if pose(c) not in done:
-            done[pose(c)] = _run_probe(job, c, steps, traj)
-            write_json(cache, {"key": key, "probes": list(done.values())})
+            done[pose(c)] = _run_probe(job, c, steps, traj, layers, offset)
+            write_json(cache, {"key": key, "offset_eV": offset, "probes": list(done.values())})
         last, _ = last_frame(traj)
-        if last is not None and len(last) == len(c.atoms):
+        keep = _probe_model(job, c, layers)[2] if done[pose(c)].get("probe_layers") else None
+        if last is not None and keep is None and len(last) == len(c.atoms):
             c.atoms = c.atoms.copy()
             c.atoms.positions = last.positions
+        elif last is not None and keep is not None and len(last) == len(keep):
+            # the ligand where the reduced model's probe left it; the slab as held
+            c.atoms = c.atoms.copy()
+            positions = c.atoms.positions.copy()
+            positions[keep] = last.positions
+            c.atoms.positions = positions
     rows = []
     for s in starts:
         p = done.get(row_pose(s))
@@ -200,7 +267,8 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
     atoms, free = _held(job, c)
     guards = _guards(job, free)
     stem = _stem(c)
-    run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=trajectory_names(job.workdir, stem, job.chain))
+    names = trajectory_names(job.workdir, stem, job.chain)
+    run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=names)
     for row in run.rows:
         row["E_ads_eV"] = job.refs.e_ads(row["energy_eV"], row["name"])
     r = run.result
@@ -219,6 +287,12 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
         "resumed_from_step": r.resumed_from_step,
         "free_slab_atoms": free,
     }
+    if screened.get("probe_layers") and screened.get("E_sp_eV") is not None:
+        # the reduced model's energy where its probe stopped against the whole slab's there (the relaxation's
+        # first frame): how far the shift of _probe_offset holds away from the start it was made at
+        with contextlib.suppress(Exception):
+            first = read(str(names(0, job.chain[0])), index=0).get_potential_energy()
+            row["probe_model_error_eV"] = screened["E_sp_eV"] - first
     e_ads = job.refs.e_ads(r.energy, run.tier.name)
     if e_ads is not None:
         row["E_complex_eV"] = r.energy
