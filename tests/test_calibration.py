@@ -443,12 +443,14 @@ def test_calibrate_from_a_run_with_every_row_at_dft(tmp_path, monkeypatch):
 
 
 def test_a_setting_added_at_its_neutral_value_keeps_the_fingerprint():
-    """placement.probe_layers 0 (the whole slab, as before the setting existed) leaves the protocol of the
-    data sets made before it; another value is another protocol."""
+    """placement.probe_layers 0 (the whole slab) and probe_tie_eV 0 (relax_top alone), as before the settings
+    existed, leave the protocol of the data sets made before them; another value is another protocol."""
     cfg = validate_config(copy.deepcopy(BASE))
-    assert cfg["placement"]["probe_layers"] == 0
+    assert cfg["placement"]["probe_layers"] == 0 and cfg["placement"]["probe_tie_eV"] == 0.0
     before = copy.deepcopy(cfg)
-    del before["placement"]["probe_layers"]
+    del before["placement"]["probe_layers"], before["placement"]["probe_tie_eV"]
     assert fingerprint(screen_protocol(cfg)) == fingerprint(screen_protocol(before))
     reduced = validate_config({**copy.deepcopy(BASE), "placement": {"probe_layers": 3}})
     assert "placement.probe_layers" in differences(screen_protocol(reduced), screen_protocol(cfg))
+    tie = validate_config({**copy.deepcopy(BASE), "placement": {"probe_tie_eV": 0.02}})
+    assert differences(screen_protocol(tie), screen_protocol(cfg)) == ["placement.probe_tie_eV"]

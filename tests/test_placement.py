@@ -152,6 +152,30 @@ def test_converged_and_descending_probes_each_get_relax_top():
     assert to_relax([row(-0.9, "ok", probed=False)] + deep, 1) == [deep[0]]
 
 
+def test_probes_within_the_tie_window_of_another_shape_are_relaxed_too():
+    """probe_tie_eV: nitrosomethane's 8 probes lie within 1.1 meV; the lowest is tilted (it ends at -0.37 eV),
+    the upright start 0.8 meV above it ends at -0.55 eV. With a window, the lowest probe of each other shape
+    (tilt, height, conformer) inside it is relaxed too, once per shape; rotations of a chosen shape are not."""
+    from passivscreen.steps.screening import to_relax
+
+    def row(e, rot, tilt, status="not_converged", height=0.0):
+        return {
+            "E_ads_sp_eV": e, "sp_status": status, "probe_force_calls": 10,
+            "rotation_deg": rot, "tilt_deg": tilt, "height_offset_A": height, "conformer": 0,
+        }  # fmt: skip
+
+    tilted = [row(-0.3368, 0.0, 45.0), row(-0.3365, 67.5, 45.0)]
+    upright = [row(-0.3360, 22.5, 0.0), row(-0.3357, 45.0, 0.0)]
+    far = [row(-0.300, 0.0, 45.0, height=-0.3)]
+    rows = tilted + upright + far
+    assert to_relax(rows, 1) == [tilted[0]]  # no window: the lowest alone
+    assert to_relax(rows, 1, tie_eV=0.02) == [tilted[0], upright[0]]  # one of each shape in the window
+    assert to_relax(rows, 1, tie_eV=0.05) == [tilted[0], upright[0], far[0]]
+    # converged and descending probes keep their own windows
+    done = [row(-0.20, 0.0, 0.0, "converged"), row(-0.199, 0.0, 45.0, "converged")]
+    assert to_relax(tilted + done, 1, tie_eV=0.02) == [tilted[0], done[0], done[1]]
+
+
 def test_to_probe_takes_the_lowest_distinct_starts():
     """Rotations of one start whose single points agree within same_start_eV count once; other tilts,
     heights and conformers are never merged, however close; 0 probes every start."""

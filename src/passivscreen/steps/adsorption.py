@@ -309,7 +309,8 @@ def _relax_best(
 ) -> tuple[dict[str, Any], Atoms]:
     """Relax the ``relax_top`` lowest screened placements (with probes: the lowest ``relax_top`` of those whose probe
     converged and of those still descending); the lowest converged one (raises :class:`Skip` if none)."""
-    go_on = {id(s) for s in to_relax(screened, job.cfg["placement"]["relax_top"])}
+    settings = {**section_defaults("placement"), **job.cfg["placement"]}
+    go_on = {id(s) for s in to_relax(screened, settings["relax_top"], settings["probe_tie_eV"])}
     best: tuple[dict[str, Any], Atoms] | None = None
     for s in sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"]):
         if id(s) not in go_on:

@@ -108,26 +108,46 @@ def to_probe(rows: list[dict[str, Any]], top: int, same_eV: float) -> list[dict[
     return distinct_starts(rows, same_eV)[:top]
 
 
-def to_relax(screened: list[dict[str, Any]], relax_top: int) -> list[dict[str, Any]]:
+def to_relax(screened: list[dict[str, Any]], relax_top: int, tie_eV: float = 0.0) -> list[dict[str, Any]]:
     """The screened rows that are relaxed to convergence, lowest first.
 
     Without probes, the ``relax_top`` lowest single points. With probes (only probed starts compete), the
     ``relax_top`` lowest of the probes that converged (minima already: one more call each) and the ``relax_top``
     lowest of those still descending: a probe still on its way down can end far below one that stopped early
     (methanethiol: upright starts stop at -0.17 eV within 8 steps, tilted ones are at -0.53 eV after 8 steps
-    and end at -0.63 eV). A ligand with bidentate starts has the lowest of them relaxed as well, if none of the
-    others is one.
+    and end at -0.63 eV). ``tie_eV`` > 0: a probe of another shape (conformer, height, tilt or denticity) within
+    ``tie_eV`` of the lowest one chosen in its group is relaxed as well, once per shape and group: probes that close
+    cannot tell their minima apart (nitrosomethane: all 8 probes within 1.1 meV, the upright start ends at
+    -0.55 eV, the tilted one at -0.37 eV). A ligand with bidentate starts has the lowest of them relaxed as
+    well, if none of the others is one.
     """
     probed = [s for s in screened if "probe_force_calls" in s]
     ranked = sorted((s for s in probed or screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
     budget = {True: relax_top, False: relax_top}
     out = []
+
+    def done(s: dict[str, Any]) -> bool:
+        return "probe_force_calls" in s and s.get("sp_status") == "converged"
+
     for s in ranked:
-        done = "probe_force_calls" in s and s.get("sp_status") == "converged"
-        if budget[done]:
-            budget[done] -= 1
+        if budget[done(s)]:
+            budget[done(s)] -= 1
             out.append(s)
+    if tie_eV > 0:
+        shapes = {d: {_shape(o) for o in out if done(o) == d} for d in (True, False)}
+        lowest = {d: min((o["E_ads_sp_eV"] for o in out if done(o) == d), default=None) for d in (True, False)}
+        for s in ranked:
+            e0, kind = lowest[done(s)], shapes[done(s)]
+            if _shape(s) not in kind and e0 is not None and s["E_ads_sp_eV"] - e0 <= tie_eV:
+                out.append(s)
+                kind.add(_shape(s))
     bidentate = [s for s in ranked if s.get("denticity_start") == 2]
     if bidentate and not any(s.get("denticity_start") == 2 for s in out):
         out.append(bidentate[0])  # the bidentate mode is relaxed too: the lower of the two is kept
     return out
+
+
+def _shape(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A start's pose without its rotation about the normal: conformer, height, tilt (and 2 if bidentate)."""
+    p = row_pose(row)
+    return (p[0],) + p[2:]
