@@ -85,6 +85,7 @@ def row_key(r):
 
 def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
     import passivscreen.steps.adsorption as adsorption
+    import passivscreen.steps.probes as probes
 
     cfg, member, record = probed
 
@@ -98,7 +99,7 @@ def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(adsorption, "run_tier", no_probe)
+    monkeypatch.setattr(probes, "run_tier", no_probe)
     monkeypatch.setattr(adsorption, "run_chain", counted)
     again = adsorption.run_adsorption_member(cfg, member)
     assert again["status"] == "ok", again.get("reason")
@@ -116,12 +117,13 @@ def test_a_job_killed_during_the_probes_repeats_only_the_cut_probe(probed, monke
     """probes.json is written after each probe: a job killed during its second probe keeps the first, and the
     re-run probes the three others once each and ends at the same E_ads."""
     import passivscreen.steps.adsorption as adsorption
+    import passivscreen.steps.probes as probe_step
 
     cfg, member, record = probed
     cache = Path(member["workdir"]) / "probes.json"
     saved = cache.read_text()
     cache.unlink()
-    real = adsorption.run_tier
+    real = probe_step.run_tier
     probes = []
 
     def killed_at_the_second(*args, **kwargs):
@@ -131,12 +133,12 @@ def test_a_job_killed_during_the_probes_repeats_only_the_cut_probe(probed, monke
         return real(*args, **kwargs)
 
     try:
-        monkeypatch.setattr(adsorption, "run_tier", killed_at_the_second)
+        monkeypatch.setattr(probe_step, "run_tier", killed_at_the_second)
         with pytest.raises(KeyboardInterrupt):
             adsorption.run_adsorption_member(cfg, member)
         first, cut = probes
         probes.clear()
-        monkeypatch.setattr(adsorption, "run_tier", lambda *a, **k: probes.append(Path(a[3]).name) or real(*a, **k))
+        monkeypatch.setattr(probe_step, "run_tier", lambda *a, **k: probes.append(Path(a[3]).name) or real(*a, **k))
         again = adsorption.run_adsorption_member(cfg, member)
     finally:
         cache.write_text(saved)

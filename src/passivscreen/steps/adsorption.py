@@ -7,31 +7,23 @@ term from the same tier; ``E_ads_per_ligand_eV`` divides by n.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from ase import Atoms
 from ase.io import read
 
-from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from_config
-from passivscreen.calculators.systems import electronic_state
+from passivscreen.calculators import screen_tiers, set_threads, tiers_from_config
 from passivscreen.ligands import Ligand
 from passivscreen.placement import Complex, orientations
-from passivscreen.records.files import read_json, write_json, write_record, write_structures
+from passivscreen.records.files import read_json, write_record, write_structures
 from passivscreen.records.provenance import provenance
-from passivscreen.relaxation.guards import Guards
-from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
-from passivscreen.relaxation.reduced import reduced
-from passivscreen.relaxation.resume import last_frame
-from passivscreen.relaxation.scf import single_point
-from passivscreen.relaxation.tiers import run_chain, run_tier, trajectory_names
+from passivscreen.relaxation.tiers import run_chain, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
+from passivscreen.steps.probes import held_placement, placement_guards, placement_stem, probe_starts
 from passivscreen.steps.properties import complex_properties
-from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_probe, to_relax
+from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_relax
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple, site_rotation_order
 from passivscreen.structures.cells import slab_spec
@@ -71,202 +63,11 @@ def place_all(
     return ok, clash, span
 
 
-def _held(job: Job, c: Complex) -> tuple[Atoms, list[int]]:
-    """A copy of a placement with the slab held (but for ``hold.free_radius`` atoms) and its electronic state."""
-    atoms = c.atoms.copy()
-    free = free_slab_atoms(atoms, c.n_slab, c.anchors, job.cfg["hold"]["free_radius"], fixed_indices(job.slab))
-    hold_slab(atoms, c.n_slab, free)
-    electronic_state(atoms, job.charge, job.multiplicity)
-    return atoms, free
-
-
-def _guards(job: Job, free: list[int]) -> Callable[[Tier], Guards]:
-    """The guards of a complex's relaxation with ``tier`` (``free``: the slab atoms that may move)."""
-    hold = job.cfg["hold"]
-
-    def guards(tier: Tier) -> Guards:
-        e_ref = job.refs.total(tier.name)
-        return Guards(
-            max_force=hold["max_force"],
-            watch=free,
-            reference_positions=job.slab.positions,
-            max_displacement=hold["max_displacement"],
-            energy_floor=None if e_ref is None else e_ref + job.refs.n_lig * hold["min_eads"],
-        )
-
-    return guards
-
-
-def _stem(c: Complex) -> str:
-    """A placement's name in the work directory."""
-    stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
-    stem += f"_h{c.height_offset:+.2f}" if c.height_offset else ""
-    stem += f"_t{c.tilt_deg:02.0f}" if c.tilt_deg else ""
-    return stem + ("_bi" if c.denticity == 2 else "")
-
-
-def _unscreened(c: Complex) -> dict[str, Any]:
-    """The row of a start that gets no single point (``probe_top: 0``: every start is probed)."""
-    return {
-        "sp_calc_s": 0.0,
-        **start_row(c),
-        "min_contact_ratio": c.min_contact_ratio,
-        "E_sp_eV": None,
-        "E_ads_sp_eV": None,
-        "sp_status": "not_computed",
-    }
-
-
-def _probe_model(job: Job, c: Complex, layers: int) -> tuple[Atoms, list[int], np.ndarray | None]:
-    """The held placement a probe moves, its free slab atoms, and with ``layers`` > 0 the indices of the
-    placement it keeps (:func:`~passivscreen.relaxation.reduced.reduced`; None: the whole placement)."""
-    atoms, free = _held(job, c)
-    if not layers:
-        return atoms, free, None
-    small, keep, _ = reduced(atoms, c.n_slab, layers)
-    if len(keep) == len(atoms):
-        return atoms, free, None
-    where = {int(i): k for k, i in enumerate(keep)}
-    return small, [where[i] for i in free if i in where], keep
-
-
-def _run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, offset: float = 0.0) -> dict[str, Any]:
-    """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row.
-    With ``layers`` on the reduced model (:func:`_probe_model`), its energies shifted by ``offset`` onto the
-    whole slab's scale (:func:`_probe_offset`)."""
-    tier = job.chain[0]
-    traj.unlink(missing_ok=True)
-    atoms, free, keep = _probe_model(job, c, layers)
-    guards = _guards(job, free)
-    if keep is not None:
-        whole = guards
-
-        def guards(t: Tier) -> Guards:
-            g = whole(t)
-            g.reference_positions = job.slab.positions[keep[keep < c.n_slab]]
-            g.energy_floor = None if g.energy_floor is None else g.energy_floor - offset
-            return g
-
-    tier.attach(atoms)
-    r = run_tier(atoms, tier, steps, traj, guards(tier))
-    failed = r.status not in ("converged", "not_converged") or r.energy is None
-    e0 = None
-    with contextlib.suppress(Exception):  # no frame written (the first call failed): no starting energy
-        e0 = read(str(traj), index=0).get_potential_energy() + offset
-    row = {
-        "pose": list(pose(c)),
-        "probe_calc_s": r.calc_s,
-        "probe_steps": r.n_steps,
-        "probe_force_calls": r.n_force_calls,
-        "E_sp_eV": None if failed else r.energy + offset,
-        "E_ads_sp_eV": None if failed else job.refs.e_ads(r.energy + offset, tier.name),
-        "E_ads_start_eV": None if e0 is None else job.refs.e_ads(e0, tier.name),
-        "sp_status": r.status,
-    }
-    return {**row, "probe_layers": layers, "probe_atoms": len(atoms)} if keep is not None else row
-
-
-def _probe_offset(job: Job, c: Complex, layers: int) -> tuple[float | None, float]:
-    """E(whole placement) - E(reduced model) of one start with the first tier (two single points): the shift
-    that puts the reduced model's probe energies on the whole slab's scale (the deeper layers' own energy and
-    their share of the binding at that start; the same for every start to within the model's error, which
-    the relaxation's first step measures: ``probe_model_error_eV``). None if either single point failed; and the
-    seconds spent."""
-    tier = job.chain[0]
-    energies, spent = [], 0.0
-    for atoms in (_held(job, c)[0], _probe_model(job, c, layers)[0]):
-        tier.attach(atoms)
-        t0 = time.perf_counter()
-        energies.append(single_point(atoms, atoms.calc, tier.scf_ladder)["energy"])
-        spent += time.perf_counter() - t0
-    if None in energies:
-        return None, spent
-    return energies[0] - energies[1], spent
-
-
-def _probe(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
-    """The first ``steps`` relaxation steps (first tier, slab held as in the relaxation) of every start, or
-    with ``placement.probe_top`` > 0 of the lowest distinct starts by single point (:func:`to_probe`); each
-    probed placement's atoms move to where its probe stopped. Rows of probed starts carry the probe's energy
-    (``E_ads_sp_eV``; the start's own in ``E_ads_start_eV``), the others their single point.
-
-    A probe tells apart what the starting single points cannot: methanethiol's placements 2.7 A above the
-    Pb have single points within 1 meV, but after a few steps the ones heading for the deep minimum
-    (-0.63 eV, not -0.18) are already lower; the ion pair's four rotations have single points within 4 meV
-    and minima 0.06 eV apart (docs/benchmarks.md). Single points are cached in ``screening.json``, each
-    finished probe in ``probes.json`` as soon as it ends (trajectories in the work directory): a resumed
-    job repeats at most the probe that was cut.
-    """
-    tier = job.chain[0]
-    settings = {**section_defaults("placement"), **job.cfg["placement"]}
-    e_ref = job.refs.total(tier.name) or 0.0
-    if settings["probe_top"]:
-        starts = screen_orientations(tier, placements, e_ref, job.workdir, job.charge, job.multiplicity)
-        chosen = to_probe(starts, settings["probe_top"], settings["same_start_eV"])
-    else:
-        starts = chosen = [_unscreened(c) for c in placements]
-    layers = settings["probe_layers"]
-    cache = job.workdir / "probes.json"
-    key = {
-        "calculator": {"backend": tier.backend, "parameters": tier.parameters},
-        "e_ref": round(e_ref, 6),
-        "charge": job.charge,
-        "multiplicity": job.multiplicity,
-        "probe_steps": steps,
-        "free_radius": job.cfg["hold"]["free_radius"],
-        "starts": [list(row_pose(s)) for s in chosen],
-    }
-    if layers:  # a cache of whole-slab probes (written before the key had it) stays valid
-        key["probe_layers"] = layers
-    done: dict[tuple[Any, ...], dict[str, Any]] = {}
-    offset: float | None = 0.0
-    resumed = False
-    if cache.exists():
-        with contextlib.suppress(KeyError, ValueError, TypeError):
-            cached = read_json(cache)
-            if cached.get("key") == key:
-                done = {tuple(r["pose"]): r for r in cached["probes"]}
-                offset, resumed = cached.get("offset_eV", 0.0), True
-    if layers and not resumed and chosen:
-        first = next(q for q in placements if pose(q) == row_pose(chosen[0]))
-        offset, _ = _probe_offset(job, first, layers)
-        write_json(cache, {"key": key, "offset_eV": offset, "probes": []})
-    if offset is None:  # a single point of the offset failed: the whole slab, as without the option
-        layers, offset = 0, 0.0
-    for s in chosen:
-        c = next(q for q in placements if pose(q) == row_pose(s))
-        traj = job.workdir / f"probe_{_stem(c)}.traj"
-        if pose(c) not in done:
-            done[pose(c)] = _run_probe(job, c, steps, traj, layers, offset)
-            write_json(cache, {"key": key, "offset_eV": offset, "probes": list(done.values())})
-        last, _ = last_frame(traj)
-        keep = _probe_model(job, c, layers)[2] if done[pose(c)].get("probe_layers") else None
-        if last is not None and keep is None and len(last) == len(c.atoms):
-            c.atoms = c.atoms.copy()
-            c.atoms.positions = last.positions
-        elif last is not None and keep is not None and len(last) == len(keep):
-            # the ligand where the reduced model's probe left it; the slab as held
-            c.atoms = c.atoms.copy()
-            positions = c.atoms.positions.copy()
-            positions[keep] = last.positions
-            c.atoms.positions = positions
-    rows = []
-    for s in starts:
-        p = done.get(row_pose(s))
-        if p is None:
-            rows.append(s)
-            continue
-        probe = {k: v for k, v in p.items() if k not in ("pose", "probe_calc_s")}
-        start = s["E_ads_sp_eV"] if s["E_ads_sp_eV"] is not None else p.get("E_ads_start_eV")
-        rows.append({**s, **probe, "E_ads_start_eV": start, "sp_calc_s": s["sp_calc_s"] + p["probe_calc_s"]})
-    return rows
-
-
 def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
     """Relax one placement through the tier chain on the held slab; its row and final atoms."""
-    atoms, free = _held(job, c)
-    guards = _guards(job, free)
-    stem = _stem(c)
+    atoms, free = held_placement(job, c)
+    guards = placement_guards(job, free)
+    stem = placement_stem(c)
     names = trajectory_names(job.workdir, stem, job.chain)
     run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=names)
     for row in run.rows:
@@ -289,7 +90,7 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
     }
     if screened.get("probe_layers") and screened.get("E_sp_eV") is not None:
         # the reduced model's energy where its probe stopped against the whole slab's there (the relaxation's
-        # first frame): how far the shift of _probe_offset holds away from the start it was made at
+        # first frame): how far the shift of probe_offset holds away from the start it was made at
         with contextlib.suppress(Exception):
             first = read(str(names(0, job.chain[0])), index=0).get_potential_energy()
             row["probe_model_error_eV"] = screened["E_sp_eV"] - first
@@ -372,7 +173,7 @@ def _adsorb(
     first = job.chain[0]
     steps = {**section_defaults("placement"), **job.cfg["placement"]}["probe_steps"]
     if steps and first.task == "relax":
-        screened = _probe(job, ok, steps)
+        screened = probe_starts(job, ok, steps)
     else:
         screened = screen_orientations(first, ok, job.refs.total(first.name), job.workdir, job.charge, job.multiplicity)
     best, atoms = _relax_best(job, ok, screened, record["orientations"])
