@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 from ase import Atoms
-from ase.constraints import FixAtoms
 
+from passivscreen.calculators.systems import electronic_state
 from passivscreen.structures import formal_charge
 from passivscreen.structures.slab import layer_indices
 
@@ -51,20 +51,12 @@ def kept_atoms(atoms: Atoms, n_slab: int, layers: int) -> np.ndarray:
 
 def reduced(atoms: Atoms, n_slab: int, layers: int) -> tuple[Atoms, np.ndarray, int]:
     """The reduced model of a placement (:func:`kept_atoms`): a copy with the dropped slab atoms deleted, the
-    kept slab atoms fixed as ``atoms`` fixes them, charges and spins carried over; the kept indices and the
+    kept slab atoms fixed as ``atoms`` fixes them, the total charge and spin carried over; the kept indices and the
     reduced slab's atom count. Every atomic layer of a CsPbBr3 slab (PbBr2 or CsBr) is neutral with an even
     electron count, so the complex's charge and spin hold for the reduced model as well."""
     keep = kept_atoms(atoms, n_slab, layers)
-    out = atoms[keep]
-    fixed = set()
-    for c in atoms.constraints:
-        if isinstance(c, FixAtoms):
-            fixed |= set(int(i) for i in c.index)
-    where = {int(i): k for k, i in enumerate(keep)}
-    out.set_constraint(FixAtoms(indices=sorted(where[i] for i in fixed if i in where)))
-    charges, spins = atoms.get_initial_charges(), atoms.get_initial_magnetic_moments()
-    q, m = np.zeros(len(out)), np.zeros(len(out))
-    q[0], m[0] = charges.sum(), spins.sum()  # totals on the first atom (tblite reads their sums)
-    out.set_initial_charges(q)
-    out.set_initial_magnetic_moments(m)
+    out = atoms[keep]  # ASE carries the FixAtoms over to the kept atoms
+    # the totals sat on the first atom, which may be dropped (tblite reads their sums)
+    charge, spin = atoms.get_initial_charges().sum(), atoms.get_initial_magnetic_moments().sum()
+    electronic_state(out, int(round(charge)), int(round(spin)) + 1)
     return out, keep, int(np.sum(keep < n_slab))

@@ -5,7 +5,6 @@ they end (``probes.json``) so that a killed job repeats only the probe it cut.""
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from passivscreen.placement import Complex
 from passivscreen.records.files import read_json, write_json
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
-from passivscreen.relaxation.reduced import reduced
+from passivscreen.relaxation.reduced import kept_atoms, reduced
 from passivscreen.relaxation.resume import last_frame
 from passivscreen.relaxation.scf import single_point
 from passivscreen.relaxation.tiers import run_tier
@@ -124,22 +123,17 @@ def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, off
     return {**row, "probe_layers": layers, "probe_atoms": len(atoms)} if keep is not None else row
 
 
-def probe_offset(job: Job, c: Complex, layers: int) -> tuple[float | None, float]:
+def probe_offset(job: Job, c: Complex, layers: int) -> float | None:
     """E(whole placement) - E(reduced model) of one start with the first tier (two single points): the shift
     that puts the reduced model's probe energies on the whole slab's scale (the deeper layers' own energy and
     their share of the binding at that start; the same for every start to within the model's error, which
-    the relaxation's first step measures: ``probe_model_error_eV``). None if either single point failed; and the
-    seconds spent."""
+    the relaxation's first step measures: ``probe_model_error_eV``). None if either single point failed."""
     tier = job.chain[0]
-    energies, spent = [], 0.0
+    energies = []
     for atoms in (held_placement(job, c)[0], probe_model(job, c, layers)[0]):
         tier.attach(atoms)
-        t0 = time.perf_counter()
         energies.append(single_point(atoms, atoms.calc, tier.scf_ladder)["energy"])
-        spent += time.perf_counter() - t0
-    if None in energies:
-        return None, spent
-    return energies[0] - energies[1], spent
+    return None if None in energies else energies[0] - energies[1]
 
 
 def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
@@ -187,7 +181,7 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
                 offset, resumed = cached.get("offset_eV", 0.0), True
     if layers and not resumed and chosen:
         first = next(q for q in placements if pose(q) == row_pose(chosen[0]))
-        offset, _ = probe_offset(job, first, layers)
+        offset = probe_offset(job, first, layers)
         write_json(cache, {"key": key, "offset_eV": offset, "probes": []})
     if offset is None:  # a single point of the offset failed: the whole slab, as without the option
         layers, offset = 0, 0.0
@@ -198,7 +192,7 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
             done[pose(c)] = run_probe(job, c, steps, traj, layers, offset)
             write_json(cache, {"key": key, "offset_eV": offset, "probes": list(done.values())})
         last, _ = last_frame(traj)
-        keep = probe_model(job, c, layers)[2] if done[pose(c)].get("probe_layers") else None
+        keep = kept_atoms(c.atoms, c.n_slab, layers) if done[pose(c)].get("probe_layers") else None
         if last is not None and keep is None and len(last) == len(c.atoms):
             c.atoms = c.atoms.copy()
             c.atoms.positions = last.positions
