@@ -166,23 +166,37 @@ def test_probe_top_probes_only_the_lowest_single_points(probed):
     assert {row_key(r) for r in rows if r["status"] != "screened"} <= {row_key(r) for r in probed_rows}
 
 
-def test_probes_on_the_reduced_model_pick_and_hand_over_on_the_whole_slab(probed, tmp_path):
+@pytest.fixture(scope="module")
+def reduced_probed(probed, tmp_path_factory):
+    """The fixture's formaldehyde at height 0 (two tilts), probed on the tiny slab's top two atomic layers
+    (probe_layers 2): config, member (its own outputs) and record."""
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, _ = probed
+    cfg = copy.deepcopy(cfg)
+    cfg["placement"].update(probe_layers=2, heights=[0.0])
+    tmp = tmp_path_factory.mktemp("reduced")
+    member = own_outputs(member, tmp)
+    record = run_adsorption_member(validate_config(cfg), member)
+    assert record["status"] == "ok", record.get("reason")
+    return cfg, member, record
+
+
+def own_outputs(member, tmp):
+    """A complex member with the fixture's references and its own outputs under ``tmp``."""
+    own = {"json": "c.json", "xyz": "c.extxyz", "pdos": "pdos.png", "picture": "c.png"}
+    return {**member, "workdir": str(tmp / "work"), **{k: str(tmp / v) for k, v in own.items()}}
+
+
+def test_probes_on_the_reduced_model_pick_and_hand_over_on_the_whole_slab(probed, reduced_probed):
     """probe_layers 2 on the tiny slab (PbBr2 / CsBr / PbBr2): each probe moves formaldehyde on the top two
     atomic layers only (24 atoms, not 36), its energies are shifted onto the whole slab's scale, the relaxation
     goes on from where the probe stopped with the whole slab under it, and the shift holds there to within
     0.05 eV (``probe_model_error_eV``: the reduced model's error away from the start it was made at)."""
-    from passivscreen.config import validate_config
-    from passivscreen.steps.adsorption import run_adsorption_member
-
-    cfg, member, whole = probed
-    cfg = copy.deepcopy(cfg)
-    cfg["placement"].update(probe_layers=2, heights=[0.0])
-    cfg = validate_config(cfg)
-    work = tmp_path / "work"  # the fixture's references, this test's own outputs
-    own = {"json": "c.json", "xyz": "c.extxyz", "pdos": "pdos.png", "picture": "c.png"}
-    member = {**member, "workdir": str(work), **{k: str(tmp_path / v) for k, v in own.items()}}
-    record = run_adsorption_member(cfg, member)
-    assert record["status"] == "ok", record.get("reason")
+    _, _, whole = probed
+    _, member, record = reduced_probed
+    work = Path(member["workdir"])
     rows = [r for r in record["orientations"] if "probe_force_calls" in r]
     assert len(rows) == 2 and all(r["probe_layers"] == 2 and r["probe_atoms"] == 24 for r in rows), rows
     n_slab = 32
@@ -207,3 +221,51 @@ def read_json_key(path, key):
     import json
 
     return json.loads(Path(path).read_text())[key]
+
+
+def test_relax_layers_prerelaxes_on_the_reduced_model_and_finishes_on_the_whole_slab(
+    reduced_probed, tmp_path, monkeypatch
+):
+    """relax_layers 2 after the same reduced probes (their cache reused): each chosen start is relaxed to fmax
+    on the top two atomic layers from where its probe stopped, then on the whole slab from there (its first
+    frame: the pre-relaxation's ligand over the held slab), ending at the E_ads of the relaxation on the whole
+    slab alone, in fewer whole-slab force calls; a resumed job does not pre-relax again and keeps the columns."""
+    import passivscreen.steps.probes as probe_step
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, done, plain = reduced_probed
+    cfg = copy.deepcopy(cfg)
+    cfg["placement"]["relax_layers"] = 2
+    cfg = validate_config(cfg)
+    member = own_outputs(done, tmp_path)
+    work = Path(member["workdir"])
+    work.mkdir(parents=True)
+    for f in [Path(done["workdir"]) / "probes.json", *Path(done["workdir"]).glob("probe_*.traj")]:
+        shutil.copy(f, work)  # the same probes, not run again
+    record = run_adsorption_member(cfg, member)
+    assert record["status"] == "ok", record.get("reason")
+    relaxed = [r for r in record["orientations"] if r["status"] != "screened"]
+    before = {row_key(r): r for r in plain["orientations"] if r["status"] != "screened"}
+    assert {row_key(r) for r in relaxed} == set(before)
+    for r in relaxed:
+        assert r["prerelax_layers"] == 2 and r["prerelax_status"] == "converged", r
+        stem = f"rot{r['rotation_deg']:06.2f}" + (f"_t{r['tilt_deg']:02.0f}" if r["tilt_deg"] else "")
+        probe = read(work / f"probe_{stem}.traj", index=-1)
+        pre = read(work / f"reduced_{stem}.traj", index=":")
+        relax = read(work / f"{stem}.traj", index=":")
+        assert len(pre[0]) == 24 and len(relax[0]) == 36
+        assert np.allclose(pre[0].positions, probe.positions, atol=1e-6)  # from where the probe stopped
+        assert np.allclose(relax[0].positions[32:], pre[-1].positions[20:], atol=1e-6)
+        assert np.allclose(relax[0].positions[:32], read(member["slab_xyz"]).positions, atol=1e-6)
+        assert abs(r["probe_model_error_eV"]) < 0.1, r["probe_model_error_eV"]
+        assert r["n_force_calls"] < before[row_key(r)]["n_force_calls"], (r, before[row_key(r)])
+    assert record["E_ads_eV"] == pytest.approx(plain["E_ads_eV"], abs=0.02)
+
+    def no_prerelax(*args, **kwargs):
+        raise AssertionError("pre-relaxed again although the whole slab's relaxation had begun")
+
+    monkeypatch.setattr(probe_step, "run_tier", no_prerelax)
+    again = run_adsorption_member(cfg, member)
+    assert again["prerelax_force_calls"] == record["prerelax_force_calls"]
+    assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)

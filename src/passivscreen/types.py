@@ -168,6 +168,14 @@ _COMPLEX = {
     "scf_recoveries": list,
     "resumed_from_step": int,
     "free_slab_atoms": list,
+    # pre-relaxed on the reduced model (placement.relax_layers) before the whole slab: its layers, outcome and
+    # cost, and its final energy on the whole slab's scale
+    "prerelax_layers": int,
+    "prerelax_status": str,
+    "prerelax_steps": int,
+    "prerelax_force_calls": int,
+    "prerelax_calc_s": float,
+    "E_prerelax_eV": float | None,
     "E_slab_eV": float | None,
     "E_ligand_eV": float | None,
     E_COMPLEX: float | None,

@@ -21,7 +21,7 @@ from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.tiers import run_chain, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
-from passivscreen.steps.probes import held_placement, placement_guards, placement_stem, probe_starts
+from passivscreen.steps.probes import held_placement, placement_guards, placement_stem, prerelax, probe_starts
 from passivscreen.steps.properties import complex_properties
 from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_relax
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
@@ -65,10 +65,12 @@ def place_all(
 
 def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
     """Relax one placement through the tier chain on the held slab; its row and final atoms."""
-    atoms, free = held_placement(job, c)
-    guards = placement_guards(job, free)
     stem = placement_stem(c)
     names = trajectory_names(job.workdir, stem, job.chain)
+    layers = {**section_defaults("placement"), **job.cfg["placement"]}["relax_layers"]
+    pre = prerelax(job, c, layers, stem, names(0, job.chain[0])) if layers and job.chain[0].task == "relax" else {}
+    atoms, free = held_placement(job, c)
+    guards = placement_guards(job, free)
     run = run_chain(atoms, job.chain, "steps", guards=guards, trajectory=names)
     for row in run.rows:
         row["E_ads_eV"] = job.refs.e_ads(row["energy_eV"], row["name"])
@@ -87,13 +89,16 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
         "scf_recoveries": r.scf_recoveries,
         "resumed_from_step": r.resumed_from_step,
         "free_slab_atoms": free,
+        **pre,
     }
-    if screened.get("probe_layers") and screened.get("E_sp_eV") is not None:
-        # the reduced model's energy where its probe stopped against the whole slab's there (the relaxation's
-        # first frame): how far the shift of probe_offset holds away from the start it was made at
+    # the reduced model's energy where the whole slab took over (the probe's end, or the pre-relaxation's)
+    # against the whole slab's there (the relaxation's first frame): how far probe_offset's shift holds away
+    # from the start it was made at
+    handover = pre.get("E_prerelax_eV") if pre else screened.get("E_sp_eV") if screened.get("probe_layers") else None
+    if handover is not None:
         with contextlib.suppress(Exception):
             first = read(str(names(0, job.chain[0])), index=0).get_potential_energy()
-            row["probe_model_error_eV"] = screened["E_sp_eV"] - first
+            row["probe_model_error_eV"] = handover - first
     e_ads = job.refs.e_ads(r.energy, run.tier.name)
     if e_ads is not None:
         row["E_complex_eV"] = r.energy

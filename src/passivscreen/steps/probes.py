@@ -87,6 +87,23 @@ def probe_model(job: Job, c: Complex, layers: int) -> tuple[Atoms, list[int], np
     return small, [where[i] for i in free if i in where], keep
 
 
+def reduced_guards(
+    job: Job, free: list[int], keep: np.ndarray, n_slab: int, offset: float | None
+) -> Callable[[Tier], Guards]:
+    """The guards of :func:`placement_guards` on the reduced model (``keep``: the placement's kept indices,
+    ``free``: the reduced model's free slab atoms): its slab atoms' reference positions, and the energy floor
+    shifted by ``offset`` onto the reduced model's scale (no floor without an offset)."""
+    whole = placement_guards(job, free)
+
+    def guards(t: Tier) -> Guards:
+        g = whole(t)
+        g.reference_positions = job.slab.positions[keep[keep < n_slab]]
+        g.energy_floor = None if g.energy_floor is None or offset is None else g.energy_floor - offset
+        return g
+
+    return guards
+
+
 def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, offset: float = 0.0) -> dict[str, Any]:
     """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row.
     With ``layers`` on the reduced model (:func:`probe_model`), its energies shifted by ``offset`` onto the
@@ -94,16 +111,7 @@ def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, off
     tier = job.chain[0]
     traj.unlink(missing_ok=True)
     atoms, free, keep = probe_model(job, c, layers)
-    guards = placement_guards(job, free)
-    if keep is not None:
-        whole = guards
-
-        def guards(t: Tier) -> Guards:
-            g = whole(t)
-            g.reference_positions = job.slab.positions[keep[keep < c.n_slab]]
-            g.energy_floor = None if g.energy_floor is None else g.energy_floor - offset
-            return g
-
+    guards = placement_guards(job, free) if keep is None else reduced_guards(job, free, keep, c.n_slab, offset)
     tier.attach(atoms)
     r = run_tier(atoms, tier, steps, traj, guards(tier))
     failed = r.status not in ("converged", "not_converged") or r.energy is None
@@ -212,3 +220,52 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
         start = s["E_ads_sp_eV"] if s["E_ads_sp_eV"] is not None else p.get("E_ads_start_eV")
         rows.append({**s, **probe, "E_ads_start_eV": start, "sp_calc_s": s["sp_calc_s"] + p["probe_calc_s"]})
     return rows
+
+
+def cached_offset(job: Job, layers: int) -> float | None:
+    """The reduced model's offset (:func:`probe_offset`) that this job's probes measured on ``layers`` layers,
+    or None (probes on the whole slab, or on another cut)."""
+    with contextlib.suppress(OSError, KeyError, ValueError, TypeError):
+        cached = read_json(job.workdir / "probes.json")
+        if cached["key"].get("probe_layers") == layers:
+            return cached.get("offset_eV")
+    return None
+
+
+def prerelax(job: Job, c: Complex, layers: int, stem: str, whole_traj: Path) -> dict[str, Any]:
+    """Relax a chosen placement with the first tier on the reduced model of ``layers`` layers (held slab,
+    ``relax.steps``, ``relax.fmax``) and move ``c.atoms`` to where it stopped: the whole slab's relaxation
+    (``whole_traj``) then starts near its minimum and needs a few of its costly steps instead of tens. Its
+    columns (``prerelax_*``), and the reduced model's energy at the hand-over shifted onto the whole slab's
+    scale (``E_prerelax_eV``, None without the probes' offset). No columns when the cut keeps everything. Its
+    trajectory resumes a killed pre-relaxation; once the whole slab's relaxation has begun, its cached
+    columns stand and it does not run again."""
+    done = job.workdir / f"reduced_{stem}.json"
+    if whole_traj.exists() and whole_traj.stat().st_size:
+        with contextlib.suppress(OSError, ValueError):
+            return read_json(done)
+        return {}
+    atoms, free, keep = probe_model(job, c, layers)
+    if keep is None:
+        return {}
+    tier = job.chain[0]
+    offset = cached_offset(job, layers)
+    tier.attach(atoms)
+    traj = job.workdir / f"reduced_{stem}.traj"
+    r = run_tier(atoms, tier, tier.relax["steps"], traj, reduced_guards(job, free, keep, c.n_slab, offset)(tier))
+    row: dict[str, Any] = {
+        "prerelax_layers": layers,
+        "prerelax_status": r.status,
+        "prerelax_steps": r.n_steps,
+        "prerelax_force_calls": r.n_force_calls,
+        "prerelax_calc_s": r.calc_s,
+        "E_prerelax_eV": None if r.energy is None or offset is None else r.energy + offset,
+    }
+    last, _ = last_frame(traj)
+    if r.status in ("converged", "not_converged") and last is not None and len(last) == len(keep):
+        positions = c.atoms.positions.copy()
+        positions[keep] = last.positions
+        c.atoms = c.atoms.copy()
+        c.atoms.positions = positions
+    write_json(done, row)
+    return row
