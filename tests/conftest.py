@@ -105,6 +105,32 @@ def tiny_screen(tmp_path_factory: pytest.TempPathFactory) -> TinyScreen:
     return TinyScreen(cfg, res, site, paths, records)
 
 
+@dataclass(frozen=True)
+class WorkflowRun:
+    """A finished Snakemake run of ``configs/test.yaml`` (local, 2 cores) from a clean directory."""
+
+    workdir: Path
+    run: Any  # subprocess.CompletedProcess
+    wall_s: float
+
+
+@pytest.fixture(scope="session")
+def test_config_run(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRun:
+    """configs/test.yaml through the real workflow once per session: test_workflow.py checks it end to end (and
+    goes on from it: re-runs, report, database), test_slurm.py takes it as the local run the cluster's must
+    match."""
+    import subprocess
+    import sys
+    import time
+
+    work = tmp_path_factory.mktemp("test_config") / "local"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
+    cmd += ["--configfile", str(ROOT / "configs" / "test.yaml"), "--cores", "2"]
+    start = time.monotonic()
+    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    return WorkflowRun(work, run, time.monotonic() - start)
+
+
 class FaultLog:
     """Faults injected by the test suite and what became of them (printed at the end of the run).
 

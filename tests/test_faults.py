@@ -165,7 +165,7 @@ FAULT_CONFIG = {
     "set": "faults",
     "seed": 7,
     "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
-    "relax": {"fmax": 0.03, "steps": 80},
+    "relax": {"fmax": 0.05, "steps": 80},
     # one start ranked by single point: the kill lands in a relaxation, whose trajectory the re-run resumes
     # (a kill during the probes repeats them: their trajectories are not resumed)
     "placement": {"orientations": 1, "tilts": [0.0], "probe_steps": 0},

@@ -184,7 +184,7 @@ def _on_cluster(cl: SlurmCluster) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.slurm
-def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
+def test_workflow_on_slurm_matches_local_run(cluster, tmp_path, test_config_run):
     from passivscreen.config import load_config
     from passivscreen.steps.jobs import job_resources
 
@@ -192,7 +192,8 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     biggest = max(job_resources(k, cfg["batch_size"], cfg)["mem_mb"] for k in ("slab", "ligands", "adsorption"))
     if cluster.real_memory_mb < biggest:
         _unavailable(f"the node has {cluster.real_memory_mb} MB, a job of this workflow asks {biggest} MB")
-    local, local_s = _smk(tmp_path / "local", "--cores", "2")
+    # the local run of the same config, shared with test_workflow.py (tests/conftest.py::test_config_run)
+    local, local_s, local_dir = test_config_run.run, test_config_run.wall_s, test_config_run.workdir
     assert local.returncode == 0, local.stderr[-3000:]
 
     try:
@@ -227,17 +228,17 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path):
 
     # ------------------------------------------------ the same numbers as a local run
     name = yaml.safe_load(CONFIG.read_text())["set"]
-    ref = pd.read_csv(tmp_path / "local" / "results" / name / "ranking.csv")
+    ref = pd.read_csv(local_dir / "results" / name / "ranking.csv")
     got = pd.read_csv(tmp_path / "slurm" / "results" / name / "ranking.csv")
     keys = ["ligand", "site", "faces", "status"]
     assert got[keys].values.tolist() == ref[keys].values.tolist()
     assert got["flags"].fillna("").tolist() == ref["flags"].fillna("").tolist()
     for a, b in zip(got["E_ads_eV"], ref["E_ads_eV"]):
         assert (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-6, (a, b)
-    records = sorted((tmp_path / "local" / "results" / name / "adsorption").rglob("*.json"))
+    records = sorted((local_dir / "results" / name / "adsorption").rglob("*.json"))
     assert records
     for rec in records:
-        mine = json.loads((tmp_path / "slurm" / rec.relative_to(tmp_path / "local")).read_text())
+        mine = json.loads((tmp_path / "slurm" / rec.relative_to(local_dir)).read_text())
         theirs = json.loads(rec.read_text())
         if theirs.get("E_ads_eV") is None:
             assert mine.get("E_ads_eV") is None, rec

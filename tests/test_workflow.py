@@ -86,8 +86,8 @@ def test_invalid_config_stops_before_compute(root, tmp_path):
 
 
 @pytest.mark.slow
-def test_test_config_end_to_end(root, tmp_path):
-    run = _smk(root, tmp_path)
+def test_test_config_end_to_end(root, test_config_run):
+    run, tmp_path = test_config_run.run, test_config_run.workdir
     assert run.returncode == 0, run.stderr[-3000:]
     res = tmp_path / "results" / "test"
     df = pd.read_csv(res / "ranking.csv")
