@@ -63,7 +63,7 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         "auto",
     )
     assert cfgs["seed_paper"]["slab"]["vacuum"] == 20.0 and cfgs["seed_paper"]["slab"]["n_pbbr2_layers"] == 3
-    # the cheaper search of docs/benchmarks.md stop 30: the default set and protocol but for two search settings
+    # the cheaper search of docs/benchmarks.md stops 30-31: the default set and protocol but for three search settings
     fast = cfgs["fast_search"]
     assert {k: v for k, v in fast.items() if k not in ("set", "placement")} == {
         k: v for k, v in default.items() if k not in ("set", "placement")
@@ -71,6 +71,7 @@ def test_shipped_configs_say_what_their_comments_promise(root):
     assert {k: v for k, v in fast["placement"].items() if default["placement"][k] != v} == {
         "probe_layers": 3,
         "probe_tie_eV": 0.02,
+        "relax_layers": 3,
     }
     # the DFT check: the same seven ligands and protocol, then CP2K on every one of them
     seven = [lig for lig in default["ligands"] if lig["name"] in {v["name"] for v in validation["ligands"]}]
