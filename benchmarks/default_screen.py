@@ -76,12 +76,12 @@ def main() -> int:
     # every GFN2-xTB calculation of a complex: orientation single points + relaxation + orbital analysis
     per_complex = [
         sum(1 for o in r.get("orientations", []) if o.get("E_sp_eV") is not None)
-        + sum(o.get("n_force_calls", 0) for o in r.get("orientations", []))
+        + sum(o.get("n_force_calls", 0) + o.get("prerelax_force_calls", 0) for o in r.get("orientations", []))
         + sum(1 for o in r.get("orientations", []) if "analysis_calc_s" in o)
         for r in ads
         if r.get(STATUS) == "ok"
     ]
-    calc_s = sum(o.get("calc_s", 0.0) + o.get("analysis_calc_s", 0.0) for o in relaxed)
+    calc_s = sum(o.get("calc_s", 0.0) + o.get("prerelax_calc_s", 0.0) + o.get("analysis_calc_s", 0.0) for o in relaxed)
     calc_s += sum(o.get("sp_calc_s", 0.0) for r in ads for o in r.get("orientations", []))
     calc_s += sum(r.get("calc_s", 0.0) for r in ligs)
     calc_s += sum(s.get("calc_s", 0.0) + s.get("analysis_calc_s", 0.0) for s in slabs)

@@ -4,8 +4,9 @@ With the slab held, a probe moves only the ligand; what it feels of the surface 
 PbBr2 layer and the CsBr layer under it. Keeping the ``layers`` atomic layers (PbBr2 or CsBr, each neutral)
 nearest every face that carries a ligand, and dropping the rest, makes each probe call several times
 cheaper (the default 2x2 slab: 52 -> 32 atoms at 3 layers; a 4x4 slab under TSPO1: 208 -> 128); the
-relaxation that follows is on the whole slab (docs/benchmarks.md: which starts it picks, against the whole
-slab's probes).
+relaxation that follows ends on the whole slab, after a pre-relaxation on the same cut with
+``placement.relax_layers`` (docs/benchmarks.md, stops 30-31: which starts it picks, against the whole slab's
+probes; what the pre-relaxation saves).
 """
 
 from __future__ import annotations
