@@ -65,8 +65,7 @@ def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_st
     # the relaxation starts where the probe stopped, not at the placement
     work = Path(member["workdir"])
     lowest = min(relaxed, key=lambda r: r["E_ads_sp_eV"])
-    rot, dh, tilt = lowest["rotation_deg"], lowest["height_offset_A"], lowest["tilt_deg"]
-    stem = f"rot{rot:06.2f}" + (f"_h{dh:+.2f}" if dh else "") + (f"_t{tilt:02.0f}" if tilt else "")
+    stem = row_stem(lowest)
     probe = read(work / f"probe_{stem}.traj", index=":")
     relax = read(work / f"{stem}.traj", index=":")
     assert len(probe) >= 2
@@ -81,6 +80,12 @@ def test_every_start_is_probed_and_the_lowest_is_relaxed_from_where_its_probe_st
 
 def row_key(r):
     return r["rotation_deg"], r["height_offset_A"], r["tilt_deg"]
+
+
+def row_stem(r):
+    """The work directory's name of a row's placement, written out here (not the code's placement_stem)."""
+    rot, dh, tilt = row_key(r)
+    return f"rot{rot:06.2f}" + (f"_h{dh:+.2f}" if dh else "") + (f"_t{tilt:02.0f}" if tilt else "")
 
 
 def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
@@ -202,7 +207,7 @@ def test_probes_on_the_reduced_model_pick_and_hand_over_on_the_whole_slab(probed
     n_slab = 32
     slab = read(member["slab_xyz"])
     for r in [r for r in rows if r["status"] != "screened"]:
-        stem = f"rot{r['rotation_deg']:06.2f}" + (f"_t{r['tilt_deg']:02.0f}" if r["tilt_deg"] else "")
+        stem = row_stem(r)
         probe = read(work / f"probe_{stem}.traj", index=":")
         relax = read(work / f"{stem}.traj", index=":")
         assert len(probe[0]) == 24 and len(relax[0]) == 36
@@ -250,7 +255,7 @@ def test_relax_layers_prerelaxes_on_the_reduced_model_and_finishes_on_the_whole_
     assert {row_key(r) for r in relaxed} == set(before)
     for r in relaxed:
         assert r["prerelax_layers"] == 2 and r["prerelax_status"] == "converged", r
-        stem = f"rot{r['rotation_deg']:06.2f}" + (f"_t{r['tilt_deg']:02.0f}" if r["tilt_deg"] else "")
+        stem = row_stem(r)
         probe = read(work / f"probe_{stem}.traj", index=-1)
         pre = read(work / f"reduced_{stem}.traj", index=":")
         relax = read(work / f"{stem}.traj", index=":")

@@ -94,7 +94,10 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
     # the reduced model's energy where the whole slab took over (the probe's end, or the pre-relaxation's)
     # against the whole slab's there (the relaxation's first frame): how far probe_offset's shift holds away
     # from the start it was made at
-    handover = pre.get("E_prerelax_eV") if pre else screened.get("E_sp_eV") if screened.get("probe_layers") else None
+    if pre:
+        handover = pre.get("E_prerelax_eV")
+    else:
+        handover = screened.get("E_sp_eV") if screened.get("probe_layers") else None
     if handover is not None:
         with contextlib.suppress(Exception):
             first = read(str(names(0, job.chain[0])), index=0).get_potential_energy()

@@ -104,6 +104,20 @@ def reduced_guards(
     return guards
 
 
+def move_to_end(c: Complex, traj: Path, keep: np.ndarray | None) -> None:
+    """Move ``c.atoms`` (a copy: the placement is not changed in place) to the last frame of ``traj``: a run on
+    the whole placement (``keep`` None) or on the reduced model that kept ``keep`` (the rest as held). Nothing
+    moves when the trajectory has no frame or does not match."""
+    last, _ = last_frame(traj)
+    n = len(c.atoms) if keep is None else len(keep)
+    if last is None or len(last) != n:
+        return
+    positions = c.atoms.positions.copy()
+    positions[slice(None) if keep is None else keep] = last.positions
+    c.atoms = c.atoms.copy()
+    c.atoms.positions = positions
+
+
 def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, offset: float = 0.0) -> dict[str, Any]:
     """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row.
     With ``layers`` on the reduced model (:func:`probe_model`), its energies shifted by ``offset`` onto the
@@ -199,17 +213,8 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
         if pose(c) not in done:
             done[pose(c)] = run_probe(job, c, steps, traj, layers, offset)
             write_json(cache, {"key": key, "offset_eV": offset, "probes": list(done.values())})
-        last, _ = last_frame(traj)
         keep = kept_atoms(c.atoms, c.n_slab, layers) if done[pose(c)].get("probe_layers") else None
-        if last is not None and keep is None and len(last) == len(c.atoms):
-            c.atoms = c.atoms.copy()
-            c.atoms.positions = last.positions
-        elif last is not None and keep is not None and len(last) == len(keep):
-            # the ligand where the reduced model's probe left it; the slab as held
-            c.atoms = c.atoms.copy()
-            positions = c.atoms.positions.copy()
-            positions[keep] = last.positions
-            c.atoms.positions = positions
+        move_to_end(c, traj, keep)
     rows = []
     for s in starts:
         p = done.get(row_pose(s))
@@ -261,11 +266,7 @@ def prerelax(job: Job, c: Complex, layers: int, stem: str, whole_traj: Path) -> 
         "prerelax_calc_s": r.calc_s,
         "E_prerelax_eV": None if r.energy is None or offset is None else r.energy + offset,
     }
-    last, _ = last_frame(traj)
-    if r.status in ("converged", "not_converged") and last is not None and len(last) == len(keep):
-        positions = c.atoms.positions.copy()
-        positions[keep] = last.positions
-        c.atoms = c.atoms.copy()
-        c.atoms.positions = positions
+    if r.status in ("converged", "not_converged"):
+        move_to_end(c, traj, keep)
     write_json(done, row)
     return row
