@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import json
 import math
+import os
 import sys
 
 import pytest
@@ -64,3 +66,42 @@ def test_results_existing_globs_the_layout(tmp_path):
     assert res.benchmark("tiers", "pbe", "rank_0001").startswith(res.benchmark_folder("tiers") + "/")
     with pytest.raises(ValueError):
         res.existing("/elsewhere/*.json")
+
+
+@pytest.fixture(scope="module")
+def comparison(root):
+    """benchmarks/search_comparison.py, imported as a script of that folder."""
+    sys.path.insert(0, str(root / "benchmarks"))
+    try:
+        yield importlib.import_module("search_comparison")
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+
+
+def _tree(path, rows):
+    """A results tree with one screening record per (ligand, site label, E_ads, status)."""
+    res = Results(str(path))
+    for ligand, site, e_ads, status in rows:
+        f = res.complex(ligand, site, "top").json
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+        rec = {"ligand": ligand, "site_type": site.split("-")[0], "face": "top", "status": status, "E_ads_eV": e_ads}
+        with open(f, "w") as fh:
+            json.dump(rec, fh)
+    return path
+
+
+def test_search_comparison_flags_a_search_above_the_exhaustive_minimum(comparison, tmp_path, capsys):
+    """Issue 22 item 3's comparison: a complex matched across cells by ligand, site type and face; within the
+    tolerance or lower passes, 0.06 eV above misses (exit 1); a failed search row is not compared; a tree
+    with nothing in common exits 2."""
+    s = "pristine-Pb10-2x2"
+    ref = _tree(tmp_path / "ref", [("thiol", s, -0.644, "ok"), ("amine", s, -0.9, "ok")])
+    good = _tree(tmp_path / "good", [("thiol", "pristine-Pb12-3x3", -0.60, "ok"), ("amine", s, -0.95, "ok")])
+    bad = _tree(tmp_path / "bad", [("thiol", s, -0.584, "ok"), ("amine", s, 0.0, "error")])
+    other = _tree(tmp_path / "other", [("acetone", s, -0.5, "ok")])
+    assert comparison.main([str(ref), f"good={good}"]) == 0
+    assert comparison.main([str(ref), f"good={good}", f"bad={bad}"]) == 1
+    out = capsys.readouterr().out
+    assert "bad: thiol/pristine/top +0.060 eV" in out and "amine/pristine/top" not in out.split("MISS")[1]
+    assert comparison.main([str(ref), str(bad), "--tolerance", "0.07"]) == 0
+    assert comparison.main([str(ref), str(other)]) == 2
