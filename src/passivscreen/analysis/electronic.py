@@ -43,27 +43,9 @@ def orbital_summary(
     xtb = getattr(calc, "_xtb", None)
     if xtb is None or getattr(calc, "_res", None) is None:
         return None
-    from tblite.exceptions import TBLiteRuntimeError
-
-    xtb.set("save-integrals", 1)
-    try:
-        res = xtb.singlepoint(calc._res, copy=True)
-    except TBLiteRuntimeError:
-        # the restart did not converge (DMSO lying on the slab: an SCF that converges only when followed
-        # along the relaxation; from the atomic guess it does not in 250 cycles either): one new SCF from the
-        # atomic guess with a damped mixer, as many cycles as the calculator's own (1,000 cost 434 s there
-        # and still failed), before the analysis gives up
-        xtb.set("mixer-damping", 0.2)
-        xtb.set("max-iter", int(calc.parameters.get("max_iterations", 250)))
-        try:
-            res = xtb.singlepoint(copy=True)
-        except TBLiteRuntimeError:
-            return None
-        finally:  # the calculator's own settings again (ASE's TBLite parameters)
-            xtb.set("mixer-damping", float(calc.parameters.get("mixer_damping", 0.4)))
-            xtb.set("max-iter", int(calc.parameters.get("max_iterations", 250)))
-    finally:
-        xtb.set("save-integrals", 0)
+    res, route = _analysis_scf(xtb, calc)
+    if res is None:
+        return None
     eps = np.asarray(res.get("orbital-energies")) * Hartree
     occ = np.asarray(res.get("orbital-occupations"))
     coef = np.asarray(res.get("orbital-coefficients"))
@@ -78,6 +60,7 @@ def orbital_summary(
     np.add.at(per_atom, atom_of, weights)
     pb = [i for i, s in enumerate(atoms.get_chemical_symbols()) if s == "Pb"]
     out: dict[str, Any] = {
+        "scf": route,
         "energies_eV": eps.tolist(),
         "occupations": occ.tolist(),
         "w_Pb": per_atom[pb].sum(axis=0).tolist(),
@@ -88,6 +71,57 @@ def orbital_summary(
     if pairs:
         out["bond_orders"] = [mayer_bond_order(density, overlap, atom_of, a, b) for a, b in pairs]
     return out
+
+
+#: The restart's cycle cap: a restart from the SCF just converged at this geometry needs a few cycles; one that
+#: takes more is stalled (DMSO on the slab: 250 cycles, 50 s, without converging at accuracy 3)
+RESTART_MAX_ITER = 50
+
+#: Looser SCF thresholds the analysis restarts at when the restart at the calculator's own stalls: the
+#: energy-neutral accuracy rungs of the relaxation's ladder (passivscreen.relaxation.scf.SCF_LADDER: energy
+#: within 3e-5 / 3e-4 eV, forces within 2e-4 / 9e-3 eV/A of the tight thresholds, measured on an ion pair).
+#: DMSO lying on the slab (stop 32): at accuracy 3 neither the restart nor an SCF from scratch converges in
+#: 250 cycles; at accuracy 10 one from scratch converges in 11 s at the relaxation's energy (to 1e-9 eV) and
+#: the restart in 4 s.
+LOOSER_ACCURACY = (10.0, 30.0)
+
+
+def _analysis_scf(xtb: Any, calc: Any) -> tuple[Any, str]:
+    """tblite's result at the calculator's last geometry with the integrals saved, and how the SCF got there
+    (``restart``, ``restart at accuracy 10``, ..., ``atomic guess, damped``); (None, reason) if no route
+    converges. The calculator's own settings are set back whatever happens."""
+    from tblite.exceptions import TBLiteRuntimeError
+
+    own_accuracy = float(calc.parameters.get("accuracy", 1.0))
+    own_max_iter = int(calc.parameters.get("max_iterations", 250))
+    own_damping = float(calc.parameters.get("mixer_damping", 0.4))
+    own = {"accuracy": own_accuracy, "mixer-damping": own_damping, "max-iter": own_max_iter}
+    # each route sets every setting it depends on (they would otherwise carry over from the route before)
+    routes: list[tuple[str, dict[str, float], bool]] = [
+        ("restart", {**own, "max-iter": min(RESTART_MAX_ITER, own_max_iter)}, True),
+        *[
+            (f"restart at accuracy {acc:g}", {**own, "accuracy": acc}, True)
+            for acc in LOOSER_ACCURACY
+            if acc > own_accuracy
+        ],
+        # the atomic guess with a damped mixer at the calculator's own thresholds, as many cycles as its own
+        # (1,000 cost 434 s on DMSO and still failed), before the analysis gives up
+        ("atomic guess, damped", {**own, "mixer-damping": 0.2}, False),
+    ]
+    xtb.set("save-integrals", 1)
+    try:
+        for route, settings, restart in routes:
+            for key, value in settings.items():
+                xtb.set(key, value)
+            try:
+                return (xtb.singlepoint(calc._res, copy=True) if restart else xtb.singlepoint(copy=True)), route
+            except TBLiteRuntimeError:
+                continue
+        return None, "no route converged"
+    finally:  # the calculator's own settings again (ASE's TBLite parameters)
+        xtb.set("save-integrals", 0)
+        for key, value in own.items():
+            xtb.set(key, value)
 
 
 def mayer_bond_order(density: np.ndarray, overlap: np.ndarray, atom_of: np.ndarray, a: int, b: int) -> float:

@@ -59,7 +59,11 @@ def complex_properties(
         for x, bo in zip(per_anchor + extra, orbitals["bond_orders"]):
             x["bond_order"] = bo
         row["bond_order"] = float(np.mean(orbitals["bond_orders"][: len(per_anchor)]))
-        row["bond_order_source"] = "GFN2-xTB (tblite) Mayer/Wiberg anchor-Pb at the final geometry, mean over anchors"
+        route = orbitals.get("scf", "restart")
+        row["bond_order_source"] = (
+            "GFN2-xTB (tblite) Mayer/Wiberg anchor-Pb at the final geometry, mean over anchors"
+            + ("" if route == "restart" else f" (SCF: {route})")
+        )
     row["anchors"] = per_anchor + extra
     if "charges" in elec:
         # electrons donated to the slab: the Mulliken charge beyond the placed species' formal charge
@@ -118,10 +122,11 @@ def _bound_extra(
 
 def _flag_scf_unstable(integrity: dict[str, Any]) -> None:
     """Flag a row without an orbital summary: gfn2_view always evaluates with tblite's GFN2-xTB, so none means its
-    SCF at the final geometry did not converge again, neither restarted from the relaxation's density nor from
-    the atomic guess (DMSO lying on the slab, stop 27): the E_ads is that of a state reached only by continuity."""
+    SCF at the final geometry did not converge again by any route of the analysis (restarted from the relaxation's
+    density at its own and at looser thresholds, or from the atomic guess): the E_ads is that of a state reached
+    only by continuity. (DMSO lying on the slab, stop 27, was such a row until the looser restarts, stop 32.)"""
     integrity["flags"].append("scf_unstable[gfn2]")
     integrity["details"]["scf_unstable"] = [
-        "GFN2-xTB SCF at the final geometry does not converge again (restart and atomic guess): "
+        "GFN2-xTB SCF at the final geometry does not converge again (restarts, looser thresholds, atomic guess): "
         "no bond order or trap states; the E_ads comes from the relaxation's SCF"
     ]
