@@ -148,6 +148,8 @@ _COMPLEX = {
     "rotation_deg": float,
     "height_offset_A": float,
     "tilt_deg": float,
+    # 0: as embedded; else turned about the anchor axis so that an O-H, N-H or S-H points at the surface
+    "roll_deg": float,
     "min_contact_ratio": float,
     "sp_calc_s": float,
     "probe_steps": int,

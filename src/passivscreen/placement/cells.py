@@ -17,7 +17,7 @@ import numpy as np
 
 from passivscreen.ligands.errors import LigandError
 from passivscreen.ligands.molecules import Ligand, entry_ligand
-from passivscreen.placement.place import oriented
+from passivscreen.placement.place import oriented, polar_roll
 from passivscreen.schema import section_defaults
 from passivscreen.structures.cells import AUTO_MAX, AUTO_MIN, is_auto, slab_spec
 from passivscreen.structures.slab import SlabSpec, build_slab
@@ -42,19 +42,26 @@ def image_distance(positions: np.ndarray, cell: np.ndarray) -> float:
 
 
 def fits(
-    cell: np.ndarray, ligand: Ligand, min_distance: float, tilts: tuple[float, ...] = (0.0,)
+    cell: np.ndarray,
+    ligand: Ligand,
+    min_distance: float,
+    tilts: tuple[float, ...] = (0.0,),
+    polar_h: bool = False,
 ) -> tuple[bool, float]:
     """Whether every conformer of ``ligand``, oriented as placed (:func:`~passivscreen.placement.place.oriented`)
     at every rotation of :data:`AUTO_ROTATIONS` and every starting tilt of ``tilts``, keeps ``min_distance`` from
-    its images in ``cell``; and the shortest image distance seen."""
+    its images in ``cell`` (with ``polar_h`` also at each tilt's polar-H roll,
+    :func:`~passivscreen.placement.place.polar_roll`); and the shortest image distance seen."""
     shortest = np.inf
     for positions in ligand.conformers or [ligand.atoms.positions]:
         lig = copy.copy(ligand)
         lig.atoms = ligand.atoms.copy()
         lig.atoms.positions = positions
-        for rot in AUTO_ROTATIONS:
-            for tilt in tilts:
-                shortest = min(shortest, image_distance(oriented(lig, float(rot), "top", float(tilt)), cell))
+        for tilt in tilts:
+            roll = polar_roll(lig, float(tilt)) if polar_h else None
+            for r in (0.0,) if roll is None else (0.0, roll):
+                for rot in AUTO_ROTATIONS:
+                    shortest = min(shortest, image_distance(oriented(lig, float(rot), "top", float(tilt), r), cell))
     return shortest >= min_distance, shortest
 
 
@@ -70,7 +77,13 @@ def smallest_cell(cfg: dict[str, Any], ligand: Any) -> tuple[int, float]:
     tilts = tuple(placement["tilts"]) if ligand.binding != "ion_pair" else (0.0,)
     shortest = 0.0
     for n in range(AUTO_MIN, AUTO_MAX + 1):
-        ok, shortest = fits(_cell(slab_spec(cfg, repeat=(n, n))), ligand, placement["min_image_distance"], tilts)
+        ok, shortest = fits(
+            _cell(slab_spec(cfg, repeat=(n, n))),
+            ligand,
+            placement["min_image_distance"],
+            tilts,
+            placement["polar_h_roll"],
+        )
         if ok:
             return n, shortest
     return AUTO_MAX, shortest
@@ -114,6 +127,7 @@ def ligand_cells(
         "a": slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN)).a,
         "min_image_distance": {**section_defaults("placement"), **cfg["placement"]}["min_image_distance"],
         "tilts": {**section_defaults("placement"), **cfg["placement"]}["tilts"],
+        "polar_h_roll": {**section_defaults("placement"), **cfg["placement"]}["polar_h_roll"],
         "rotations": list(AUTO_ROTATIONS),
         "range": [AUTO_MIN, AUTO_MAX],
     }

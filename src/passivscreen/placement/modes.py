@@ -29,21 +29,22 @@ def place(
     target: np.ndarray | None = None,
     height_offset: float = 0.0,
     tilt: float = 0.0,
+    roll: float = 0.0,
 ) -> Placement:
     """Place ``ligand`` by its binding mode (see the module docstring), ``height_offset`` A further out (or in,
     when negative) than the mode's initial height, tilted ``tilt`` degrees from the normal (L and X; an ion
-    pair is placed upright)."""
+    pair is placed upright), turned ``roll`` degrees about its anchor axis (L and X)."""
     if ligand.binding == "X":
         if target is None:
             raise ValueError(f"ligand '{ligand.name}': an X-type anion needs the removed Br's position")
         return place_ligand(
-            slab, ligand, site, rotation, face, distance=X_HEIGHT + height_offset, target=target, tilt_deg=tilt
+            slab, ligand, site, rotation, face, X_HEIGHT + height_offset, target, tilt_deg=tilt, roll_deg=roll
         )
     if ligand.binding == "ion_pair":
         return place_ion_pair(slab, ligand, site, rotation, face, height_offset)
     anchor = ligand.atoms[ligand.anchor_index].symbol
     return place_ligand(
-        slab, ligand, site, rotation, face, distance=initial_distance(anchor) + height_offset, tilt_deg=tilt
+        slab, ligand, site, rotation, face, initial_distance(anchor) + height_offset, tilt_deg=tilt, roll_deg=roll
     )
 
 

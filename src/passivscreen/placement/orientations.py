@@ -12,6 +12,7 @@ from ase import Atoms
 from passivscreen.ligands.molecules import Ligand
 from passivscreen.placement.bidentate import neighbour_vectors, partner_anchors, place_bidentate
 from passivscreen.placement.modes import place
+from passivscreen.placement.place import polar_roll
 
 
 @dataclass
@@ -34,6 +35,11 @@ class Complex:
         The faces, in ligand order.
     min_contact_ratio
         Smallest contact ratio over the ligands (see :class:`Placement`).
+    conformer, height_offset, tilt_deg
+        The start's conformer, starting height (A beyond the mode's) and tilt from the normal.
+    roll_deg
+        0: the ligand turned about its anchor axis as embedded; else the polar-H roll of the first face
+        (:func:`~passivscreen.placement.place.polar_roll`; each face gets its own).
     """
 
     atoms: Atoms
@@ -49,6 +55,7 @@ class Complex:
     tilt_deg: float = 0.0
     denticity: int = 1
     extra_anchors: list[int] = field(default_factory=list)
+    roll_deg: float = 0.0
 
 
 def orientations(
@@ -63,6 +70,7 @@ def orientations(
     conformer: int = 0,
     height_offsets: Sequence[float] = (0.0,),
     tilts: Sequence[float] = (0.0,),
+    polar_h: bool = False,
 ) -> tuple[list[Complex], list[Complex]]:
     """``n_rotations`` rotations about the normal spread over ``span_deg``.
 
@@ -75,36 +83,48 @@ def orientations(
     (:func:`passivscreen.placement.modes.place_ion_pair`). Each rotation is placed at every starting height
     of ``height_offsets`` (A added to the binding mode's initial height: a start too far out can stop in a
     shallow minimum), and tilted by each of ``tilts`` (degrees from the normal; an ion pair only upright).
-    Returns (accepted, rejected for clashes).
+    ``polar_h``: each tilted start is placed a second time rolled about its anchor axis so that its O-H, N-H or
+    S-H points at the surface (:func:`~passivscreen.placement.place.polar_roll`), where that roll differs from
+    the embedded one. Returns (accepted, rejected for clashes).
     """
     on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
     ok: list[Complex] = []
     clash: list[Complex] = []
+    tilted = tilts if ligand.binding != "ion_pair" else (0.0,)
+    # per tilt, the rolls placed: the embedded one, and the polar-H roll of each face where there is one
+    rolls: dict[float, list[dict[str, float]]] = {}
+    for tilt in tilted:
+        rolls[float(tilt)] = [{f: 0.0 for f in on}]
+        polar = {f: polar_roll(ligand, float(tilt), f) for f in on} if polar_h else {}
+        if polar and all(r is not None for r in polar.values()):
+            rolls[float(tilt)].append({f: float(r) for f, r in polar.items() if r is not None})
     for k in range(n_rotations):
         rot = span_deg * k / n_rotations
         for dh in height_offsets:
-            for tilt in tilts if ligand.binding != "ion_pair" else (0.0,):
-                atoms, anchors, ratio = slab, [], np.inf
-                for f, site in on.items():
-                    target = None if targets is None else targets.get(f)
-                    p = place(atoms, ligand, site, rot, f, target, float(dh), float(tilt))
-                    anchors.append(p.anchor)
-                    ratio = min(ratio, p.min_contact_ratio)
-                    atoms = p.atoms
-                c = Complex(
-                    atoms,
-                    rot,
-                    len(slab),
-                    len(ligand.atoms),
-                    anchors,
-                    list(on.values()),
-                    tuple(on),
-                    ratio,
-                    conformer,
-                    dh,
-                    float(tilt),
-                )
-                (ok if ratio >= min_contact_ratio else clash).append(c)
+            for tilt in tilted:
+                for roll in rolls[float(tilt)]:
+                    atoms, anchors, ratio = slab, [], np.inf
+                    for f, site in on.items():
+                        target = None if targets is None else targets.get(f)
+                        p = place(atoms, ligand, site, rot, f, target, float(dh), float(tilt), roll[f])
+                        anchors.append(p.anchor)
+                        ratio = min(ratio, p.min_contact_ratio)
+                        atoms = p.atoms
+                    c = Complex(
+                        atoms,
+                        rot,
+                        len(slab),
+                        len(ligand.atoms),
+                        anchors,
+                        list(on.values()),
+                        tuple(on),
+                        ratio,
+                        conformer,
+                        dh,
+                        float(tilt),
+                        roll_deg=roll[next(iter(on))],
+                    )
+                    (ok if ratio >= min_contact_ratio else clash).append(c)
     for c in bidentate_starts(slab, ligand, on, span_deg, conformer, height_offsets):
         (ok if c.min_contact_ratio >= min_contact_ratio else clash).append(c)
     return ok, clash

@@ -59,6 +59,7 @@ def place_all(
         conformer=conformer,
         height_offsets=settings["heights"],
         tilts=settings["tilts"],
+        polar_h=settings["polar_h_roll"],
     )
     return ok, clash, span
 

@@ -59,6 +59,7 @@ def placement_stem(c: Complex) -> str:
     stem = f"rot{c.rotation_deg:06.2f}" + (f"_c{c.conformer}" if c.conformer else "")
     stem += f"_h{c.height_offset:+.2f}" if c.height_offset else ""
     stem += f"_t{c.tilt_deg:02.0f}" if c.tilt_deg else ""
+    stem += f"_r{c.roll_deg:03.0f}" if c.roll_deg else ""
     return stem + ("_bi" if c.denticity == 2 else "")
 
 

@@ -17,14 +17,17 @@ from passivscreen.relaxation.scf import single_point
 
 def pose(c: Complex) -> tuple[Any, ...]:
     """What identifies a placement among a complex's: conformer, rotation about the normal, starting height, tilt,
-    and for a bidentate start a fifth element, 2 (a monodentate start keeps the four of the caches written before)."""
-    return (c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg) + ((2,) if c.denticity == 2 else ())
+    for a polar-H roll ``("roll", deg)``, and for a bidentate start a last element, 2 (a start without either
+    keeps the four of the caches written before)."""
+    base = (c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg)
+    return base + ((("roll", c.roll_deg),) if c.roll_deg else ()) + ((2,) if c.denticity == 2 else ())
 
 
 def row_pose(row: dict[str, Any]) -> tuple[Any, ...]:
     """:func:`pose` of the placement a screening row describes (rows written before heights: offset 0)."""
     base = row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0), row.get("tilt_deg", 0.0)
-    return base + ((2,) if row.get("denticity_start", 1) == 2 else ())
+    roll = row.get("roll_deg", 0.0)
+    return base + ((("roll", roll),) if roll else ()) + ((2,) if row.get("denticity_start", 1) == 2 else ())
 
 
 def start_row(c: Complex) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def start_row(c: Complex) -> dict[str, Any]:
         "rotation_deg": c.rotation_deg,
         "height_offset_A": c.height_offset,
         "tilt_deg": c.tilt_deg,
+        "roll_deg": c.roll_deg,
     }
     return {**row, "denticity_start": 2} if c.denticity == 2 else row
 
@@ -148,6 +152,7 @@ def to_relax(screened: list[dict[str, Any]], relax_top: int, tie_eV: float = 0.0
 
 
 def _shape(row: dict[str, Any]) -> tuple[Any, ...]:
-    """A start's pose without its rotation about the normal: conformer, height, tilt (and 2 if bidentate)."""
+    """A start's pose without its rotation about the normal: conformer, height, tilt (and the roll, 2 if
+    bidentate)."""
     p = row_pose(row)
     return (p[0],) + p[2:]
