@@ -13,14 +13,19 @@ import pytest
 from passivscreen.records.layout import Results
 
 
-@pytest.fixture(scope="module")
-def mu(root):
-    """benchmarks/machine_unit.py, imported as the benchmarks import it (their folder on the path)."""
+def _benchmark(root, name):
+    """benchmarks/<name>.py, imported as the benchmarks import each other (their folder on the path)."""
     sys.path.insert(0, str(root / "benchmarks"))
     try:
-        yield importlib.import_module("machine_unit")
+        yield importlib.import_module(name)
     finally:
         sys.path.remove(str(root / "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def mu(root):
+    """benchmarks/machine_unit.py."""
+    yield from _benchmark(root, "machine_unit")
 
 
 def test_in_units_formats_seconds_as_machine_units(mu):
@@ -70,12 +75,8 @@ def test_results_existing_globs_the_layout(tmp_path):
 
 @pytest.fixture(scope="module")
 def comparison(root):
-    """benchmarks/search_comparison.py, imported as a script of that folder."""
-    sys.path.insert(0, str(root / "benchmarks"))
-    try:
-        yield importlib.import_module("search_comparison")
-    finally:
-        sys.path.remove(str(root / "benchmarks"))
+    """benchmarks/search_comparison.py."""
+    yield from _benchmark(root, "search_comparison")
 
 
 def _tree(path, rows):
