@@ -303,11 +303,12 @@ def test_polar_roll_turns_an_o_h_to_the_surface_where_the_embedded_roll_does_not
 
 
 @pytest.mark.slow
-def test_the_polar_roll_start_reaches_the_hydrogen_bonded_minimum(root):
+def test_the_polar_roll_start_heads_for_the_hydrogen_bonded_minimum(root):
     """Real GFN2-xTB on the default 2x2 slab (3 layers, 40 A of vacuum, held): acetic acid tilted 45 deg at the
-    same rotation, relaxed from the embedded roll and from the polar roll. The rolled start ends >= 0.1 eV lower,
-    its O-H ... Br under 2.9 A (the exhaustive search's -0.73 eV minimum, stop 32; the embedded roll's start
-    -0.57 eV). About 2 min."""
+    same rotation, from the embedded roll and from the polar roll, each probed 8 BFGS steps as the search does.
+    The rolled start is >= 0.08 eV lower and its O-H is within 3 A of a Br (the workflow's probes: -0.69 to -0.71
+    against -0.57 eV; relaxed, -0.72 eV, O-H ... Br 2.6 A, the exhaustive search's -0.73 eV minimum, stop 32).
+    About a minute."""
     import yaml
     from ase.constraints import FixAtoms
     from ase.optimize import BFGS
@@ -331,9 +332,9 @@ def test_the_polar_roll_start_reaches_the_hydrogen_bonded_minimum(root):
         atoms = c.atoms.copy()
         atoms.set_constraint(FixAtoms(indices=range(c.n_slab)))
         atoms.calc = get_calculator("gfn2", fresh=True)
-        BFGS(atoms, maxstep=0.2, alpha=30.0, logfile=None).run(fmax=0.05, steps=150)
+        BFGS(atoms, maxstep=0.2, alpha=30.0, logfile=None).run(fmax=0.05, steps=8)
         h = c.n_slab + polar_hydrogens(acid)[0]
         br = [i for i in range(c.n_slab) if atoms[i].symbol == "Br"]
         end[rolled] = atoms.get_potential_energy(), float(atoms.get_distances(h, br, mic=True).min())
-    assert end[True][0] < end[False][0] - 0.1, end
-    assert end[True][1] < 2.9 < end[False][1], end
+    assert end[True][0] < end[False][0] - 0.08, end
+    assert end[True][1] < 3.0 < end[False][1], end
