@@ -280,7 +280,11 @@ def test_polar_roll_turns_an_o_h_to_the_surface_where_the_embedded_roll_does_not
     sym = acid.atoms.get_chemical_symbols()
     (h,) = polar_hydrogens(acid)
     assert sym[h] == "H" and any(sym[b if a == h else a] == "O" for a, b in acid.bonds if h in (a, b))
-    assert polar_hydrogens(tmpo) == [] and len(polar_hydrogens(ligand_from_smiles("m", "CN"))) == 2
+    # not an H on the anchor (a thiol's S-H, an amine's N-H); ethanolamine's O-H beside its N anchor counts
+    assert polar_hydrogens(tmpo) == [] and polar_hydrogens(ligand_from_smiles("m", "CN")) == []
+    assert polar_hydrogens(ligand_from_smiles("t", "CS")) == []
+    eta = ligand_from_smiles("ethanolamine", "NCCO")
+    assert eta.atoms[eta.anchor_index].symbol == "N" and len(polar_hydrogens(eta)) == 1
     roll = polar_roll(acid, 45.0)
     assert roll is not None and polar_roll(acid, 0.0) is None and polar_roll(tmpo, 45.0) is None
     z = [oriented(acid, 0.0, "top", 45.0, r)[h, 2] for r in (0.0, roll)]
