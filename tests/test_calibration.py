@@ -454,3 +454,10 @@ def test_a_setting_added_at_its_neutral_value_keeps_the_fingerprint():
     assert "placement.probe_layers" in differences(screen_protocol(reduced), screen_protocol(cfg))
     tie = validate_config({**copy.deepcopy(BASE), "placement": {"probe_tie_eV": 0.02}})
     assert differences(screen_protocol(tie), screen_protocol(cfg)) == ["placement.probe_tie_eV"]
+    # placement.polar_h_roll (stop 32) is on by default: another protocol; off, that of the data sets before it
+    assert cfg["placement"]["polar_h_roll"] is True
+    off = validate_config({**copy.deepcopy(BASE), "placement": {"polar_h_roll": False}})
+    older = copy.deepcopy(off)
+    del older["placement"]["polar_h_roll"]
+    assert fingerprint(screen_protocol(off)) == fingerprint(screen_protocol(older))
+    assert differences(screen_protocol(cfg), screen_protocol(off)) == ["placement.polar_h_roll"]
