@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -274,7 +276,7 @@ def test_polar_roll_turns_an_o_h_to_the_surface_where_the_embedded_roll_does_not
     starts are told apart from the others by their pose and their trajectory's name."""
     from passivscreen.placement.place import POLAR_ROLL_GAIN_A, oriented, polar_hydrogens, polar_roll
     from passivscreen.steps.probes import placement_stem
-    from passivscreen.steps.screening import pose
+    from passivscreen.steps.screening import pose, row_pose, start_row
 
     acid = ligand_from_smiles("acetic_acid", "CC(=O)O")
     sym = acid.atoms.get_chemical_symbols()
@@ -300,6 +302,9 @@ def test_polar_roll_turns_an_o_h_to_the_surface_where_the_embedded_roll_does_not
     assert len(ok + clash) == 12 and len(rolled) == 4
     assert all(c.tilt_deg == 45.0 and c.roll_deg == roll for c in rolled)
     assert len({pose(c) for c in ok + clash}) == 12 and len({placement_stem(c) for c in ok + clash}) == 12
+    # a rolled start's pose reads back the same from a cache's JSON (a killed job's probes are found again)
+    assert all(tuple(json.loads(json.dumps(list(pose(c))))) == pose(c) for c in rolled)
+    assert all(row_pose(json.loads(json.dumps(start_row(c)))) == pose(c) for c in rolled)
     plain, _ = orientations(small_slab, acid, site, 4, span_deg=90.0, tilts=(0.0, 45.0), min_contact_ratio=0)
     assert len(plain) == 8 and not any(c.roll_deg for c in plain)
     ok, clash = orientations(small_slab, tmpo, site, 4, span_deg=90.0, tilts=(0.0, 45.0), polar_h=True)

@@ -17,17 +17,18 @@ from passivscreen.relaxation.scf import single_point
 
 def pose(c: Complex) -> tuple[Any, ...]:
     """What identifies a placement among a complex's: conformer, rotation about the normal, starting height, tilt,
-    for a polar-H roll ``("roll", deg)``, and for a bidentate start a last element, 2 (a start without either
-    keeps the four of the caches written before)."""
+    for a polar-H roll the two elements ``"roll", deg``, and for a bidentate start a last element, 2 (a start
+    without either keeps the four of the caches written before). Flat, so that it reads back the same from the
+    JSON of a cache (probes.json, screening.json): a nested tuple would come back a list."""
     base = (c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg)
-    return base + ((("roll", c.roll_deg),) if c.roll_deg else ()) + ((2,) if c.denticity == 2 else ())
+    return base + (("roll", c.roll_deg) if c.roll_deg else ()) + ((2,) if c.denticity == 2 else ())
 
 
 def row_pose(row: dict[str, Any]) -> tuple[Any, ...]:
     """:func:`pose` of the placement a screening row describes (rows written before heights: offset 0)."""
     base = row.get("conformer", 0), row["rotation_deg"], row.get("height_offset_A", 0.0), row.get("tilt_deg", 0.0)
     roll = row.get("roll_deg", 0.0)
-    return base + ((("roll", roll),) if roll else ()) + ((2,) if row.get("denticity_start", 1) == 2 else ())
+    return base + (("roll", roll) if roll else ()) + ((2,) if row.get("denticity_start", 1) == 2 else ())
 
 
 def start_row(c: Complex) -> dict[str, Any]:
