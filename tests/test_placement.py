@@ -316,7 +316,7 @@ def test_the_polar_roll_start_heads_for_the_hydrogen_bonded_minimum(root):
     """Real GFN2-xTB on the default 2x2 slab (3 layers, 40 A of vacuum, held): acetic acid tilted 45 deg at the
     same rotation, from the embedded roll and from the polar roll, each probed 8 BFGS steps as the search does.
     The rolled start is >= 0.08 eV lower and its O-H is within 3 A of a Br (the workflow's probes: -0.69 to -0.71
-    against -0.57 eV; relaxed, -0.72 eV, O-H ... Br 2.6 A, the exhaustive search's -0.73 eV minimum, stop 32).
+    against -0.57 eV; relaxed, -0.72 eV, H ... Br 2.4 A, the exhaustive search's -0.73 eV minimum, stop 32).
     About a minute."""
     import yaml
     from ase.constraints import FixAtoms
