@@ -121,13 +121,14 @@ def ligand_cells(
     if path is not None and path.exists():
         with contextlib.suppress(ValueError, OSError):
             known = json.loads(path.read_text())
+    placement = {**section_defaults("placement"), **cfg["placement"]}
     common = {
         "seed": cfg["seed"],
         "conformers": cfg["conformers"],
         "a": slab_spec(cfg, repeat=(AUTO_MIN, AUTO_MIN)).a,
-        "min_image_distance": {**section_defaults("placement"), **cfg["placement"]}["min_image_distance"],
-        "tilts": {**section_defaults("placement"), **cfg["placement"]}["tilts"],
-        "polar_h_roll": {**section_defaults("placement"), **cfg["placement"]}["polar_h_roll"],
+        "min_image_distance": placement["min_image_distance"],
+        "tilts": placement["tilts"],
+        "polar_h_roll": placement["polar_h_roll"],
         "rotations": list(AUTO_ROTATIONS),
         "range": [AUTO_MIN, AUTO_MAX],
     }

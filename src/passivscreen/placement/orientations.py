@@ -97,7 +97,7 @@ def orientations(
         rolls[float(tilt)] = [{f: 0.0 for f in on}]
         polar = {f: polar_roll(ligand, float(tilt), f) for f in on} if polar_h else {}
         if polar and all(r is not None for r in polar.values()):
-            rolls[float(tilt)].append({f: float(r) for f, r in polar.items() if r is not None})
+            rolls[float(tilt)].append({f: float(r) for f, r in polar.items()})
     for k in range(n_rotations):
         rot = span_deg * k / n_rotations
         for dh in height_offsets:

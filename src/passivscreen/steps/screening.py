@@ -20,8 +20,7 @@ def pose(c: Complex) -> tuple[Any, ...]:
     for a polar-H roll the two elements ``"roll", deg``, and for a bidentate start a last element, 2 (a start
     without either keeps the four of the caches written before). Flat, so that it reads back the same from the
     JSON of a cache (probes.json, screening.json): a nested tuple would come back a list."""
-    base = (c.conformer, c.rotation_deg, c.height_offset, c.tilt_deg)
-    return base + (("roll", c.roll_deg) if c.roll_deg else ()) + ((2,) if c.denticity == 2 else ())
+    return row_pose(start_row(c))
 
 
 def row_pose(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -97,11 +96,7 @@ def distinct_starts(rows: list[dict[str, Any]], same_eV: float) -> list[dict[str
     """
     kept: list[dict[str, Any]] = []
     for r in sorted((r for r in rows if r["E_ads_sp_eV"] is not None), key=lambda r: r["E_ads_sp_eV"]):
-        shape = row_pose(r)[0], *row_pose(r)[2:]
-        if not any(
-            (row_pose(k)[0], *row_pose(k)[2:]) == shape and abs(k["E_ads_sp_eV"] - r["E_ads_sp_eV"]) <= same_eV
-            for k in kept
-        ):
+        if not any(_shape(k) == _shape(r) and abs(k["E_ads_sp_eV"] - r["E_ads_sp_eV"]) <= same_eV for k in kept):
             kept.append(r)
     return kept
 
