@@ -286,6 +286,59 @@ def test_store_and_calibrate_refit(tmp_path):
     assert main(["calibrate", str(tmp_path / "absent.db"), "--no-shipped", "--out", str(out)]) == 2
 
 
+def test_skip_stored_runs_only_the_molecules_the_store_lacks(tmp_path, capsys):
+    """``calibration.skip_stored``: a ligand whose pair (same molecule, protocol and DFT reference, pristine site,
+    one face) is in the store is not planned again; a pair of another protocol, of a vacancy site or of another
+    binding does not count; a run with every pair stored is refused before any compute."""
+    from ase.build import molecule
+
+    store = tmp_path / "store.db"
+    raw = {
+        "set": "cal",
+        "tiers": [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": "all"}],
+        "calibration": {"store": str(store), "skip_stored": True},
+        "ligands": [
+            {"name": "acetone", "smiles": "CC(C)=O"},
+            {"name": "dmso", "smiles": "CS(C)=O"},
+            {"name": "acid", "smiles": "CC(=O)O", "binding": "L"},
+            {"name": "butanone", "smiles": "CCC(C)=O"},
+        ],
+    }
+    cfg = validate_config(copy.deepcopy(raw))  # no store yet: every ligand runs
+    assert [lig["name"] for lig in cfg["ligands"]] == ["acetone", "dmso", "acid", "butanone"]
+    tier = tiers_from_config(cfg)[-1]
+    other = validate_config({**copy.deepcopy(raw), "slab": {"vacuum": 12.0}})
+
+    def put(c, name, smiles, **kw):
+        store_pair(store, c, tier, _rec(name, -0.6, tier="dft", smiles=smiles, **kw), molecule("H2O"))
+
+    put(cfg, "acetone_elsewhere", "O=C(C)C")  # the same molecule written otherwise
+    put(other, "dmso", "CS(C)=O", anchor="S=O")  # another protocol
+    put(cfg, "dmso", "CS(C)=O", anchor="S=O", site="vBr0-Pb10-2x2")  # a vacancy site
+    put(cfg, "acid", "CC(=O)O", anchor="COOH", binding="X")  # the same molecule bound otherwise
+    cfg = validate_config(copy.deepcopy(raw))
+    assert [lig["name"] for lig in cfg["ligands"]] == ["dmso", "acid", "butanone"]
+    assert cfg["stored_report"] == {"acetone": f"row 1 of {store}"}
+    assert main(["validate", _write_config(tmp_path, raw)]) == 0
+    assert "acetone: its pair is in the calibration store (row 1 of" in capsys.readouterr().out
+    for name, smiles, anchor in (("d", "CS(C)=O", "S=O"), ("a", "CC(=O)O", "COOH"), ("b", "CCC(C)=O", "C=O")):
+        put(cfg, name, smiles, anchor=anchor)
+    with pytest.raises(ConfigError, match="every ligand's pair is in .* already: nothing to run"):
+        validate_config(copy.deepcopy(raw))
+    with pytest.raises(ConfigError, match="skip_stored: needs calibration.store"):
+        validate_config({**copy.deepcopy(raw), "calibration": {"skip_stored": True}})
+    with pytest.raises(ConfigError, match="skip_stored: no funnel tier"):
+        validate_config({**copy.deepcopy(raw), "tiers": [{"backend": "gfn2"}]})
+
+
+def _write_config(folder, cfg):
+    import yaml
+
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
 @pytest.mark.slow
 def test_top_k_auto_with_real_calculations(tiny_screen, tmp_path):
     """The tiny GFN2-xTB screen (formaldehyde C=O, methylamine amine) and its GFN2-xTB funnel tier ``check`` with

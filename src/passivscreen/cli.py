@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ligands_file {report['file']}: {report['used']} of {report['rows']} rows used")
             for row in report["skipped"]:
                 print(f"  not run: line {row['line']} ({row['name']}): {row['reason']}")
+        for name, row in (cfg.get("stored_report") or {}).items():
+            print(f"  not run: {name}: its pair is in the calibration store ({row})")
         return 0
     if args.cmd == "cells":
         return _cells(cfg, args.processes)

@@ -39,6 +39,9 @@ RESULTS = LAYOUT.root
 # the ligands_file rows not run (on_bad_ligand: skip, and repeats of a molecule), with their reasons
 if write_skipped(config, LAYOUT.skipped):
     logger.warning(f"{len(config['ligands_file_report']['skipped'])} ligands_file rows not run: {LAYOUT.skipped}")
+# calibration.skip_stored: the ligands whose pair the calibration store has already
+if config.get("stored_report"):
+    logger.warning(f"{len(config['stored_report'])} ligands not run, their pairs are in the store: {sorted(config['stored_report'])}")
 LIGANDS = [lig["name"] for lig in config["ligands"]]
 # each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
 # the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)

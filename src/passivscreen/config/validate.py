@@ -139,6 +139,10 @@ def _check_calibration(cfg: dict[str, Any], base: str | Path | None) -> None:
         if not path.parent.is_dir():
             raise ConfigError(f"config field calibration.store: folder {path.parent} does not exist")
         cal["store"] = str(path.resolve())
+    if cal.get("skip_stored") and not cal.get("store"):
+        raise ConfigError("config field calibration.skip_stored: needs calibration.store (the pairs to skip)")
+    if cal.get("skip_stored") and not any(t.get("top_k") is not None for t in cfg.get("tiers") or []):
+        raise ConfigError("config field calibration.skip_stored: no funnel tier (top_k) makes the pairs it would skip")
 
 
 def validate_config(config: dict[str, Any], base: str | Path | None = None) -> dict[str, Any]:
@@ -181,7 +185,25 @@ def validate_config(config: dict[str, Any], base: str | Path | None = None) -> d
     cfg = expand_ligands_file(cfg, base, engines)
     if not cfg["ligands"]:
         raise ConfigError("config field ligands: no ligand (give ligands, ligands_file or both)")
+    if cfg["calibration"]["skip_stored"]:
+        cfg = _skip_stored(cfg)
     return cfg
+
+
+def _skip_stored(cfg: dict[str, Any]) -> dict[str, Any]:
+    """``calibration.skip_stored``: the config without the ligands whose pair is in the store already
+    (:func:`passivscreen.calibration.store.stored_ligands`); they are listed in ``stored_report``."""
+    from passivscreen.calibration.store import stored_ligands
+
+    stored = stored_ligands(cfg)
+    if stored and len(stored) == len(cfg["ligands"]):
+        raise ConfigError(
+            f"config field calibration.skip_stored: every ligand's pair is in {cfg['calibration']['store']} "
+            "already: nothing to run (passivscreen calibrate --no-shipped CONFIG STORE fits from it)"
+        )
+    out = {**cfg, "ligands": [lig for lig in cfg["ligands"] if lig["name"] not in stored]}
+    out["stored_report"] = stored
+    return out
 
 
 def _check_slab(cfg: dict[str, Any], backends: list[tuple[str, str]]) -> None:

@@ -15,7 +15,15 @@ from passivscreen.structures.sites import parse_site
 T = TypeVar("T")
 
 #: config keys that do not change any result (how the work is split and threaded)
-EXECUTION_KEYS = ("batch_size", "ligand_batch_size", "threads", "ligands", "on_bad_ligand", "ligands_file_report")
+EXECUTION_KEYS = (
+    "batch_size",
+    "ligand_batch_size",
+    "threads",
+    "ligands",
+    "on_bad_ligand",
+    "ligands_file_report",
+    "stored_report",
+)
 
 
 def chunks(items: Sequence[T], size: int) -> list[list[T]]:
