@@ -95,6 +95,13 @@ def sized(kind, n=1, sites=()):
     }
 
 
+def funnel_slab_priority(wildcards, input=None, attempt=1):
+    """A funnel tier's slab reference runs with the first complex batch on its site (that batch's priority, one
+    above it: the batches start in config order)."""
+    first = next((k for k, batch in enumerate(COMPLEX_BATCHES) if any(m[1] == wildcards.site for m in batch)), 0)
+    return len(COMPLEX_BATCHES) - first + 1
+
+
 def entries(names):
     """The config entries of the ligands `names` (keys sorted), in config order."""
     wanted = set(names)

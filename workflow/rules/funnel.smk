@@ -13,8 +13,9 @@ if FUNNEL:
         wildcard_constraints:
             tier="|".join(name for name, _ in FUNNEL),
         threads: config["threads"]
-        # first: with top_k all the DFT rows wait for it, not for the screen
-        priority: len(COMPLEX_BATCHES) + 2
+        # with the first complex batch on its site: the DFT rows of that cell wait for it, and a cell whose
+        # complexes come late (a crowded ligand's 3x3) does not hold a core from the start
+        priority: funnel_slab_priority
         resources:
             **sized("funnel"),
             cpus_per_task=config["threads"],
