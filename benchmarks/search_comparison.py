@@ -4,7 +4,7 @@ Usage: python benchmarks/search_comparison.py REFERENCE SEARCH [SEARCH ...] [--t
 
 REFERENCE: the results tree (``results/<set>``) of ``configs/search_reference.yaml`` or any config that
 relaxes every start to convergence (every rotation, height and tilt); SEARCH: the results tree of a search
-to judge (the shipped default, ``configs/fast_search.yaml``, ...), optionally ``label=path``. The complexes
+to judge (the shipped default, ``configs/whole_slab_search.yaml``, ...), optionally ``label=path``. The complexes
 are matched by ligand, site type and face (a site's label names its cell, and a search may have chosen
 another); only complexes finished in the reference are compared.
 

@@ -63,16 +63,21 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         "auto",
     )
     assert cfgs["seed_paper"]["slab"]["vacuum"] == 20.0 and cfgs["seed_paper"]["slab"]["n_pbbr2_layers"] == 3
-    # the cheaper search of docs/benchmarks.md stops 30-31: the default set and protocol but for three search settings
-    fast = cfgs["fast_search"]
-    assert {k: v for k, v in fast.items() if k not in ("set", "placement")} == {
+    # the default search on the reduced surface model (docs/benchmarks.md stops 30-31, default since stop 33), and
+    # the whole-slab search it replaced: the default set and protocol but for these three search settings
+    whole = cfgs["whole_slab_search"]
+    assert {k: v for k, v in whole.items() if k not in ("set", "placement")} == {
         k: v for k, v in default.items() if k not in ("set", "placement")
     }
-    assert {k: v for k, v in fast["placement"].items() if default["placement"][k] != v} == {
-        "probe_layers": 3,
-        "probe_tie_eV": 0.02,
-        "relax_layers": 3,
+    assert {k: (v, whole["placement"][k]) for k, v in default["placement"].items() if whole["placement"][k] != v} == {
+        "probe_layers": (3, 0),
+        "probe_tie_eV": (0.02, 0.0),
+        "relax_layers": (3, 0),
     }
+    # every config that names itself the default protocol searches as the default does
+    search = ("probe_steps", "relax_top", "probe_layers", "probe_tie_eV", "relax_layers", "tilts", "polar_h_roll")
+    for name in ("calibration", "validation", "validation_ion_pair", "tspo1"):
+        assert {k: cfgs[name]["placement"][k] for k in search} == {k: default["placement"][k] for k in search}, name
     # the DFT check: the same seven ligands and protocol, then CP2K on every one of them
     seven = [lig for lig in default["ligands"] if lig["name"] in {v["name"] for v in validation["ligands"]}]
     assert len(validation["ligands"]) == 7 and len(seven) == 7
