@@ -318,9 +318,9 @@ def test_skip_stored_runs_only_the_molecules_the_store_lacks(tmp_path, capsys):
     put(cfg, "acid", "CC(=O)O", anchor="COOH", binding="X")  # the same molecule bound otherwise
     cfg = validate_config(copy.deepcopy(raw))
     assert [lig["name"] for lig in cfg["ligands"]] == ["dmso", "acid", "butanone"]
-    assert cfg["stored_report"] == {"acetone": f"row 1 of {store}"}
+    assert cfg["stored_report"] == {"acetone": f"{store}#1"}
     assert main(["validate", _write_config(tmp_path, raw)]) == 0
-    assert "acetone: its pair is in the calibration store (row 1 of" in capsys.readouterr().out
+    assert f"acetone: its pair is in the calibration store ({store}#1)" in capsys.readouterr().out
     for name, smiles, anchor in (("d", "CS(C)=O", "S=O"), ("a", "CC(=O)O", "COOH"), ("b", "CCC(C)=O", "C=O")):
         put(cfg, name, smiles, anchor=anchor)
     with pytest.raises(ConfigError, match="every ligand's pair is in .* already: nothing to run"):

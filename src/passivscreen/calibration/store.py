@@ -115,11 +115,11 @@ def read_pairs(path: str | Path, protocol: str | None = None, reference: str | N
 
 
 def stored_ligands(cfg: dict[str, Any]) -> dict[str, str]:
-    """The ligands of a validated config whose pair is already in its ``calibration.store`` (the same molecule:
-    canonical SMILES, and the entry's anchor and binding where it names them; the config's screening protocol
-    and its last funnel tier's DFT reference), each with the store row it has: ``{name: "row <id> of <path>"}``.
+    """The ligands of a validated config whose pair is already in its ``calibration.store`` (:func:`read_pairs` of
+    the config's screening protocol and its last funnel tier's DFT reference; the same molecule: canonical SMILES,
+    and the entry's anchor and binding where it names them), each with the store row it has (``<path>#<id>``).
     Empty when the store does not exist yet."""
-    from ase.db import connect
+    from rdkit import Chem
 
     from passivscreen.calculators import funnel_tiers, tiers_from_config
     from passivscreen.ligands import parse_smiles, resolve_smiles
@@ -128,25 +128,13 @@ def stored_ligands(cfg: dict[str, Any]) -> dict[str, str]:
     funnel = funnel_tiers(tiers_from_config(cfg))
     if not path.is_file() or not funnel:
         return {}
-
-    def canonical(smiles: str, name: str) -> str:
-        from rdkit import Chem
-
-        return Chem.MolToSmiles(parse_smiles(smiles, name))
-
-    want = (fingerprint(screen_protocol(cfg)), fingerprint(reference_of(funnel[-1])))
-    have: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    with connect(str(path)) as db:
-        for row in db.select(sort="id"):
-            kv = row.key_value_pairs
-            if (kv.get("protocol"), kv.get("reference")) != want or not kv.get("smiles"):
-                continue
-            if not covered(kv.get("site"), kv.get("faces")) or kv.get("e_screen") is None:
-                continue
-            have.setdefault(canonical(kv["smiles"], kv["ligand"]), []).append((row.id, kv))
+    have: dict[str, list[dict[str, Any]]] = {}
+    for pair in read_pairs(path, fingerprint(screen_protocol(cfg)), fingerprint(reference_of(funnel[-1]))):
+        if pair["smiles"]:
+            have.setdefault(Chem.MolToSmiles(parse_smiles(pair["smiles"], pair["ligand"])), []).append(pair)
     out = {}
     for entry in cfg["ligands"]:
-        for row_id, kv in have.get(canonical(resolve_smiles(entry), entry["name"]), []):
-            if all(entry.get(key) in (None, kv.get(key)) for key in ("anchor", "binding")):
-                out[entry["name"]] = f"row {row_id} of {path}"
+        for pair in have.get(Chem.MolToSmiles(parse_smiles(resolve_smiles(entry), entry["name"])), []):
+            if all(entry.get(key) in (None, pair[key]) for key in ("anchor", "binding")):
+                out[entry["name"]] = pair["source"]
     return out

@@ -199,7 +199,7 @@ def _skip_stored(cfg: dict[str, Any]) -> dict[str, Any]:
     if stored and len(stored) == len(cfg["ligands"]):
         raise ConfigError(
             f"config field calibration.skip_stored: every ligand's pair is in {cfg['calibration']['store']} "
-            "already: nothing to run (passivscreen calibrate --no-shipped CONFIG STORE fits from it)"
+            "already: nothing to run (passivscreen calibrate --no-shipped STORE fits from it)"
         )
     out = {**cfg, "ligands": [lig for lig in cfg["ligands"] if lig["name"] not in stored]}
     out["stored_report"] = stored
