@@ -188,8 +188,15 @@ def test_the_ranking_orders_by_the_calibrated_value_and_says_how_each_row_was_tr
     assert df.loc["ketone", "E_ads_calibrated_eV"] == pytest.approx(-0.6)
     assert df.loc["ketone", "E_ads_interval_eV"] == pytest.approx(np.hypot(0.05, 0.03))
     assert df.loc["ketone", "calibration"] == "t" and df.loc["ketone", "E_ads_per_ligand_eV"] == -0.9
-    assert df.loc["thiol", "calibration"].startswith("none: class thiol")
+    assert df.loc["thiol", "calibration"] == "none: class thiol not in t"
     assert df.loc["thiol", "E_ads_interval_eV"] == pytest.approx(0.3)
+    # a class the data set has too few molecules of: raw, the pooled interval, and why
+    few = {**cal, "uncalibrated": {"thiol": "1 molecule(s): too few to cross-validate (>= 3)"}}
+    df_few = ranking_table(recs, ["flags", "E_ads_eV"], unc, few).set_index("ligand")
+    assert df_few.loc["thiol", "calibration"] == (
+        "none: class thiol uncalibrated in t (1 molecule(s): too few to cross-validate (>= 3))"
+    )
+    assert df_few.loc["thiol", "E_ads_calibrated_eV"] == -0.7
     assert df.loc["vacancy", "calibration"].startswith("none: site vBr0")
     # without a calibration the ranking is the raw one
     raw = ranking_table(recs, ["flags", "E_ads_eV"], unc)

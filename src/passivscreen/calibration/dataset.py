@@ -154,8 +154,9 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     """The calibration a validated config's ranking applies (JSON-able).
 
     ``{"name", "active", "reason", "tier", "level", "classes": {class: {model, a, b, half_width_eV, n}},
-    "pooled_half_width_eV"}``; ``active`` is False (with the reason) when the config asks for none, no data
-    set is found, or the data set's protocol is not the config's (the keys that differ are named).
+    "uncalibrated": {class: why}, "pooled_half_width_eV"}``; ``active`` is False (with the reason) when the
+    config asks for none, no data set is found, or the data set's protocol is not the config's (the keys that
+    differ are named).
     """
     level = float((cfg.get("calibration") or {}).get("level", LEVEL))
     protocol = screen_protocol(cfg)
@@ -175,7 +176,14 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
         hw = fit["half_width_eV"] if math.isclose(level, fit["level"]) else half_width(fit["loo_residuals_eV"], level)
         classes[cls] = {"model": fit["model"], "a": fit["a"], "b": fit["b"], "half_width_eV": hw, "n": fit["n"]}
     pooled = data["pooled"]["raw_errors_eV"]
-    return {**out, "active": True, "reason": "", "classes": classes, "pooled_half_width_eV": half_width(pooled, level)}
+    return {
+        **out,
+        "active": True,
+        "reason": "",
+        "classes": classes,
+        "uncalibrated": dict(data.get("uncalibrated") or {}),
+        "pooled_half_width_eV": half_width(pooled, level),
+    }
 
 
 def calibrate(
@@ -213,5 +221,7 @@ def calibrate(
     cls = class_of(anchor, binding)
     fit = cal["classes"].get(cls or "")
     if fit is None:
-        return e_raw, math.hypot(pooled, conv), f"none: class {cls} not in {cal['name']}"
+        why = (cal.get("uncalibrated") or {}).get(cls or "")
+        why = f"uncalibrated in {cal['name']} ({why})" if why else f"not in {cal['name']}"
+        return e_raw, math.hypot(pooled, conv), f"none: class {cls} {why}"
     return fit["a"] * e_raw + fit["b"], math.hypot(fit["half_width_eV"], conv), cal["name"]
