@@ -95,7 +95,7 @@ def sized(kind, n=1, sites=()):
     }
 
 
-def funnel_slab_priority(wildcards, input=None, attempt=1):
+def funnel_slab_priority(wildcards):
     """A funnel tier's slab reference runs with the first complex batch on its site (that batch's priority, one
     above it: the batches start in config order)."""
     first = next((k for k, batch in enumerate(COMPLEX_BATCHES) if any(m[1] == wildcards.site for m in batch)), 0)
