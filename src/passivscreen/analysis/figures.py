@@ -112,16 +112,21 @@ def plot_ranking(df: pd.DataFrame, path: str | Path, title: str = "") -> None:
         if flagged:
             bar.set_hatch("///")
             bar.set_alpha(0.55)
-    for k, (v, bo) in enumerate(zip(values, ok["bond_order"].to_numpy())):
+    # each label beyond its error bar, so that the bar does not run through the text
+    reach = np.nan_to_num(err, nan=0.0)
+    for k, (v, e, bo) in enumerate(zip(values, reach, ok["bond_order"].to_numpy())):
         txt = f"{v:.2f} eV" + ("" if pd.isna(bo) else f", BO {bo:.2f}")
-        ax.text(v, k, " " + txt + " ", va="center", ha="left" if v >= 0 else "right", fontsize=8)
+        at, side = (v + e, "left") if v >= 0 else (v - e, "right")
+        ax.text(at, k, " " + txt + " ", va="center", ha=side, fontsize=8)
     ax.set_yticks(list(y), labels, fontsize=8)
     ax.axvline(0, color="k", lw=0.8)
-    what = "calibrated E_ads per ligand (eV), bars: the whole interval" if calibrated else "E_ads per ligand (eV)"
+    what = "calibrated E_ads per ligand (eV)" if calibrated else "E_ads per ligand (eV)"
+    if err_col == E_ADS_INTERVAL and not pd.isna(err).all():
+        what += ", bars: the whole interval"
     ax.set_xlabel(f"{what}  [E(complex) - E(slab) - n E(ligand), held slab]")
     ax.set_title(title or "Adsorption energy on the PbBr2-terminated CsPbBr3 (001) slab", fontsize=10)
-    lo = min(float(values.min()) if len(ok) else -1.0, -0.5)
-    ax.set_xlim(lo * 1.7, max(0.3, float(values.max()) + 0.3 if len(ok) else 0.3))
+    lo = min(float((values - reach).min()) if len(ok) else -1.0, -0.5)
+    ax.set_xlim(lo * 1.7, max(0.3, float((values + reach).max()) + 0.3 if len(ok) else 0.3))
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
