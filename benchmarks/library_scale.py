@@ -27,6 +27,9 @@ from pathlib import Path
 import yaml
 from machine_unit import announce, with_units
 
+from passivscreen.schema import top_level_default
+from passivscreen.structures.cells import AUTO_MAX, AUTO_MIN
+
 ROOT = Path(__file__).resolve().parents[1]
 ALKYL = ["C", "CC", "CCC", "CC(C)", "CCCC", "CC(C)C", "C(C)(C)C", "CCCCC", "CCC(C)C", "CCCCCC", "CCCCCCC", "C1CC1"]
 #: anchor groups with their own alkyl groups: the neutral anchor classes
@@ -126,10 +129,17 @@ def main() -> int:
             return 1
     counts = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", plan.stdout + plan.stderr, re.M)}
     jobs = sum(v for k, v in counts.items() if k not in ("all", "total"))
+    # with slab.repeat: auto the slab references join the plan when the ligand jobs (checkpoints) have chosen the
+    # cells: at most one per site, face set and cell auto may choose (and the clean slab of each cell)
+    n_cells = AUTO_MAX - AUTO_MIN + 1 if cfg["slab"].get("repeat") == "auto" else 0
+    sites, faces = (cfg.get(k, top_level_default(k)) for k in ("sites", "faces"))
+    slabs = n_cells * (len(sites) * len(faces) + 1)
+    jobs += slabs
     used = re.search(r"(\d+) of (\d+) rows used", val.stdout)
     print(f"library: {args.n} rows ({bad} broken or repeated), batches of {args.batch_size}")
     print(f"validate: {with_units(t_val, '.1f')}, {used.group(0) if used else '?'}; goal {GOAL_S * scale:.0f} s")
-    print(f"snakemake -n: {with_units(t_plan, '.1f')}, {jobs} cluster jobs; goals {GOAL_S * scale:.0f} s, "
+    print(f"snakemake -n: {with_units(t_plan, '.1f')}, {jobs} cluster jobs (with at most {slabs} slab references that "
+          f"the ligand jobs add by the cells they choose); goals {GOAL_S * scale:.0f} s, "
           f"{GOAL_JOBS * scale:.0f} jobs")  # fmt: skip
     print(f"per row: validate {1000 * t_val / args.n:.1f} ms, plan {1000 * t_plan / args.n:.1f} ms")
     ok = t_val <= GOAL_S * scale and t_plan <= GOAL_S * scale and jobs <= GOAL_JOBS * max(scale, 1.0)

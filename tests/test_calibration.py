@@ -472,7 +472,7 @@ def test_calibrate_from_a_run_with_every_row_at_dft(tmp_path, monkeypatch):
     from passivscreen.records.layout import Results
     from passivscreen.steps.calibrate import pairs_from_run
     from passivscreen.steps.funnel import funnel_paths
-    from passivscreen.steps.rank import ligand_sites, planned_complexes
+    from passivscreen.steps.rank import planned_complexes
 
     monkeypatch.chdir(tmp_path)
     names = ["acetone", "butanone", "pentanone", "hexanone"]
@@ -482,9 +482,7 @@ def test_calibrate_from_a_run_with_every_row_at_dft(tmp_path, monkeypatch):
         {"set": "cal", "tiers": tiers, "ligands": [{"name": n, "smiles": s} for n, s in zip(names, smiles)]}
     )
     layout = Results.for_set("cal")
-    from passivscreen.placement.cells import ligand_cells
-
-    complexes = planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg)))
+    complexes = planned_complexes(cfg)
     paths = funnel_paths(layout, tiers_from_config(cfg)[-1], complexes)
     assert len(paths) == 4
     x = np.linspace(-0.9, -0.4, 4)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -36,9 +39,27 @@ def test_labels_name_their_cell_only_with_auto(default_cfg):
     explicit["slab"]["repeat"] = [2, 2]
     assert all(site_cell(lab) is None for lab in site_labels(explicit))
     with pytest.raises(ValueError, match="auto"):
-        site_labels(default_cfg)  # auto without a cell: which labels?
-    with pytest.raises(ValueError, match="auto"):
-        slab_spec(default_cfg, "pristine-Pb10")
+        slab_spec(default_cfg, "pristine-Pb10")  # a plan's label: which cell?
+
+
+@pytest.mark.parametrize("layers", [2, 3, 4])
+def test_the_plans_labels_name_the_same_site_on_every_cell(default_cfg, layers):
+    """With auto a plan does not know the cells: its labels name none (``pristine-Pb10``), and on every cell that
+    auto may choose (each ligand job says which) the label names the same symmetry-distinct top-face Pb, so that
+    ``on_cell`` (the slab reference of a complex) is a site of that cell."""
+    from passivscreen.structures import surface_pb_indices
+    from passivscreen.structures.cells import AUTO_MAX, AUTO_MIN, on_cell
+
+    cfg = copy.deepcopy(default_cfg)
+    cfg["slab"]["n_pbbr2_layers"] = layers
+    cfg["sites"] = ["pristine", "vBr0", "vBr+"]
+    plan = site_labels(cfg)
+    assert plan and all(site_cell(lab) is None for lab in plan)
+    for n in range(AUTO_MIN, AUTO_MAX + 1):
+        on = site_labels(cfg, (n, n))
+        assert on == [on_cell(lab, (n, n)) for lab in plan], (n, on, plan)
+        top = surface_pb_indices(build_slab(slab_spec(cfg, repeat=(n, n))))
+        assert all(parse_site(lab)[1] in top for lab in on)
 
 
 def test_tppo_gets_the_smallest_cell_that_keeps_it_off_its_images(default_cfg):
@@ -95,23 +116,75 @@ def test_explicit_sites_need_an_explicit_cell(default_cfg):
     validate_config(cfg)
 
 
-def test_the_workflow_builds_one_slab_per_cell(root, tmp_path, default_cfg):
-    """A dry run with TPPO and DMSO: a 3x3 slab for TPPO, the 2x2 one for DMSO, each complex on its own."""
+@pytest.fixture(scope="module")
+def cells_run(root, tmp_path_factory):
+    """A screen with two 2x2 ligands and TPPO (3x3) last, a funnel tier on every row; its ligand jobs (the
+    checkpoints that choose the cells) run for real with GFN2-xTB, then a dry run plans the rest."""
+    work = tmp_path_factory.mktemp("cells_run")
     cfg = yaml.safe_load((root / "configs" / "default.yaml").read_text())
-    cfg["set"] = "cells"
-    cfg["ligands"] = [{"name": "tppo", "smiles": TPPO}, {"name": "dmso", "smiles": "CS(C)=O"}]
-    path = tmp_path / "cells.yaml"
+    cfg.update(set="cells", ligand_batch_size=1)
+    cfg["slab"] = {**cfg["slab"], "n_pbbr2_layers": 2}
+    cfg["tiers"] = [{"backend": "gfn2"}, {"name": "check", "backend": "gfn2", "task": "single_point", "top_k": "all"}]
+    cfg["ligands"] = [
+        {"name": "dmso", "smiles": "CS(C)=O"},
+        {"name": "methylamine", "smiles": "CN"},
+        {"name": "tppo", "smiles": TPPO},
+    ]
+    path = work / "cells.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    dry = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--forceall", "--configfile", str(path), "--directory", str(tmp_path),
-         "--snakefile", str(root / "Snakefile")],
-        capture_output=True, text=True, cwd=root, timeout=300,
-    )  # fmt: skip
-    assert dry.returncode == 0, dry.stderr[-2000:]
-    s = dry.stdout + dry.stderr
-    slabs = {line.split("/slab/")[1].split("/")[0] for line in s.splitlines() if "/slab/" in line and "output" in line}
-    assert any(x.endswith("-3x3") for x in slabs) and any(x.endswith("-2x2") for x in slabs), slabs
-    assert "adsorption/tppo/pristine-Pb" in s and "-3x3/top.json" in s
+    smk = [sys.executable, "-m", "snakemake", "--configfile", str(path), "--directory", str(work),
+           "--snakefile", str(root / "Snakefile"), "--cores", "2"]  # fmt: skip
+    before = subprocess.run([*smk, "-n"], capture_output=True, text=True, cwd=root, timeout=300)
+    targets = [f"results/cells/ligands/{lig['name']}.json" for lig in cfg["ligands"]]  # relative to the directory
+    ligands = subprocess.run([*smk, *targets], capture_output=True, text=True, cwd=root, timeout=900)
+    after = subprocess.run([*smk, "-n"], capture_output=True, text=True, cwd=root, timeout=300)
+    return work, before, ligands, after
+
+
+def _jobs(out):
+    """(rule, its text) of each job of a dry run's listing."""
+    return re.findall(r"rule (\w+):\n(.*?)\n\n", out, re.S)
+
+
+def test_the_plan_needs_no_cells_and_each_ligand_job_chooses_its_own(cells_run):
+    """Before any job: the complexes are planned without a 3D structure (their paths name no cell, no slab yet);
+    the ligand jobs record each ligand's cell (TPPO 3x3, the others 2x2); then each complex reads its slab
+    references on its own cell: one slab per cell."""
+    work, before, ligands, after = cells_run
+    assert before.returncode == 0, before.stderr[-2000:]
+    assert re.search(r"adsorption/tppo/pristine-Pb\d+/top\.json", before.stdout), before.stdout[-3000:]
+    assert "/slab/" not in before.stdout and "checkpoint" in before.stdout
+    assert ligands.returncode == 0, ligands.stderr[-3000:]
+    recs = {n: json.loads((work / "results" / "cells" / "ligands" / f"{n}.json").read_text()) for n in ("tppo", "dmso")}
+    assert recs["tppo"]["cell"] == [3, 3] and recs["dmso"]["cell"] == [2, 2], recs
+    assert recs["tppo"]["image_distance_A"] >= 3.0
+    assert after.returncode == 0, after.stderr[-2000:]
+    slabs = {m.group(1) for m in re.finditer(r"/slab/([^/]+)/top\.json", after.stdout)}
+    assert {re.sub(r"Pb\d+", "Pb", x) for x in slabs} == {"pristine-Pb-2x2", "pristine-Pb-3x3"}, slabs
+    jobs = _jobs(after.stdout)
+    tppo = next(body for name, body in jobs if name.startswith("adsorption") and "/tppo/" in body)
+    assert re.search(r"slab/pristine-Pb\d+-3x3/top\.json", tppo) and "-2x2" not in tppo, tppo
+    # the job's resources follow its cell: TPPO's batch gets the 3x3 runtime, a 2x2 batch the 2x2 one
+    runtime = {name: int(re.search(r"runtime=(\d+)", body).group(1)) for name, body in jobs if "runtime=" in body}
+    assert runtime["adsorption_0002"] > runtime["adsorption_0000"] == runtime["adsorption_0001"], runtime
+
+
+def test_a_funnel_slab_runs_with_the_first_complexes_of_its_cell(cells_run):
+    """With ``top_k: all`` a funnel tier's slab reference of a cell starts with the first complex batch on that
+    cell, not before every screening job: the 2x2 one with DMSO's batch (0), TPPO's 3x3 one with TPPO's (the last), so
+    that a cell whose complexes come late does not hold a core from the start of a run."""
+    _, _, _, after = cells_run
+    prio = {
+        (name, re.search(r"site=([^,\s]+)", body).group(1) if "site=" in body else None): int(
+            re.search(r"priority: (\d+)", body).group(1)
+        )
+        for name, body in _jobs(after.stdout)
+        if name.startswith(("adsorption_", "funnel_slab"))
+    }
+    slab = {re.sub(r"Pb\d+", "Pb", k[1]): p for k, p in prio.items() if k[0] == "funnel_slab"}
+    assert slab["pristine-Pb-2x2"] == prio[("adsorption_0000", None)] + 1, prio
+    assert slab["pristine-Pb-3x3"] == prio[("adsorption_0002", None)] + 1, prio
+    assert slab["pristine-Pb-3x3"] < prio[("adsorption_0000", None)]
 
 
 def test_the_cells_command_prints_each_ligands_cell(root, tmp_path, capsys, monkeypatch):
@@ -127,3 +200,67 @@ def test_the_cells_command_prints_each_ligands_cell(root, tmp_path, capsys, monk
     lines = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
     assert lines == {"tppo": ["3x3", "117"], "dmso": ["2x2", "52"]}
     assert (tmp_path / "results" / "cells_cli" / "work" / "cells.json").exists()
+
+
+def test_a_planned_member_moves_onto_its_ligands_cell(default_cfg, tmp_path):
+    """A complex planned with auto names no cell; the job reads the cell its ligand job chose and takes its slab
+    references on that cell (the files the rule's input function names); the complex's own files stay the plan's.
+    With an explicit repeat nothing moves."""
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.batches import on_its_cell
+    from passivscreen.steps.jobs import complex_member
+
+    layout = Results(str(tmp_path / "results" / "cells"))
+    planned = complex_member(layout, "tppo", "pristine-Pb10", "top")
+    assert planned["slab_site"] == "pristine-Pb10"
+    Path(planned["ligand_json"]).parent.mkdir(parents=True)
+    Path(planned["ligand_json"]).write_text(json.dumps({"ligand": "tppo", "cell": [3, 3]}))
+    cfg = {**default_cfg, "ligands": [{"name": "tppo", "smiles": TPPO}]}
+    moved = on_its_cell(cfg, planned)
+    assert moved["slab_site"] == "pristine-Pb10-3x3" and moved["site"] == "pristine-Pb10"
+    assert moved["slab_json"] == layout.slab("pristine-Pb10-3x3", "top").json
+    assert moved["clean_json"] == layout.slab("pristine-Pb10-3x3", "top").json
+    assert moved["json"] == planned["json"] == layout.complex("tppo", "pristine-Pb10", "top").json
+    explicit = copy.deepcopy(cfg)
+    explicit["slab"]["repeat"] = [2, 2]
+    assert on_its_cell(explicit, planned) == planned
+
+
+def rec_site(res):
+    """The plan's site label of the one complex of a results tree."""
+    (path,) = (res / "adsorption" / "formaldehyde").glob("*/top.json")
+    return json.loads(path.read_text())["site"]
+
+
+@pytest.mark.slow
+def test_a_screen_with_auto_cells_runs_end_to_end(root, tmp_path):
+    """The whole workflow with auto (light search settings): the ligand job (a checkpoint) chooses the cell, the slab
+    reference is built on it, the adsorption job moves its member there, the funnel row reads the tier's slab of the
+    same cell, the ranking says which cell (formaldehyde: 2x2), and the convergence harness finds the complex's slab."""
+    cfg = yaml.safe_load((root / "configs" / "default.yaml").read_text())
+    cfg.update(set="auto_e2e", ligands=[{"name": "formaldehyde", "smiles": "C=O"}])
+    cfg["slab"] = {**cfg["slab"], "n_pbbr2_layers": 2}
+    cfg["relax"] = {"fmax": 0.1, "steps": 40}
+    cfg["placement"] = {"orientations": 1, "heights": [0.0], "tilts": [0.0], "probe_steps": 0, "relax_top": 1}
+    cfg["tiers"] = [{"backend": "gfn2"}, {"name": "check", "backend": "gfn2", "task": "single_point", "top_k": "all"}]
+    path = tmp_path / "auto.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", str(path), "--directory", str(tmp_path),
+         "--snakefile", str(root / "Snakefile"), "--cores", "2", "all", "converge"],
+        capture_output=True, text=True, cwd=root, timeout=900,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    res = tmp_path / "results" / "auto_e2e"
+    # the harness rebuilds the complex from its slab reference on its own cell, and checks the next cell (3x3)
+    conv = pd.read_csv(res / "convergence.csv")
+    assert set(conv["site"]) == {rec_site(res)} and "3x3" in set(conv[conv["axis"] == "repeat"]["value"]), conv
+    assert conv[conv["check"]]["delta_eV"].notna().all()
+    ranking = pd.read_csv(res / "ranking.csv")
+    assert list(ranking["status"]) == ["ok"] and list(ranking["repeat"]) == ["2x2"], ranking
+    (rec_path,) = (res / "adsorption" / "formaldehyde").glob("*/top.json")
+    rec = json.loads(rec_path.read_text())
+    assert site_cell(rec["site"]) is None and rec["slab_site"] == f"{rec['site']}-2x2", rec["site"]
+    assert (res / "slab" / rec["slab_site"] / "top.json").exists()
+    row = json.loads((res / "tiers" / "check" / "rows" / "formaldehyde" / rec["site"] / "top.json").read_text())
+    assert row["status"] == "ok" and row["E_ads_eV"] == pytest.approx(rec["E_ads_eV"], abs=0.05)

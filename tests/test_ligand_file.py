@@ -193,5 +193,7 @@ def test_a_row_that_cannot_be_embedded_is_a_failed_row_of_its_ligand_job(tmp_pat
     # ETKDG's timeout (1 s here): without it this molecule takes 190-200 s to fail; a bound 3x above the
     # loaded machine's figure (~15 s), a tenth of the failure
     assert time.perf_counter() - t0 < 60
-    rec = run_ligand(cfg, "cage", tmp_path / "cage.json", tmp_path / "cage.extxyz", tmp_path / "work")
+    rec = run_ligand(auto, "cage", tmp_path / "cage.json", tmp_path / "cage.extxyz", tmp_path / "work")
     assert rec["status"] == "invalid_structure" and "could not embed" in rec["reason"], rec
+    # with auto the ligand job chooses the cell: a row that failed gets the smallest (its complexes fail with it)
+    assert rec["cell"] == [AUTO_MIN, AUTO_MIN]

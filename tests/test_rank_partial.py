@@ -24,16 +24,15 @@ def test_a_partial_ranking_says_what_is_in_and_the_full_one_is_the_rules(tiny_sc
     from passivscreen.calibration import resolve
     from passivscreen.cli import main
     from passivscreen.convergence.uncertainty import uncertainty_for
-    from passivscreen.placement.cells import ligand_cells
     from passivscreen.ranking import ranking_title, write_ranking
     from passivscreen.records.layout import Results
-    from passivscreen.steps.rank import ligand_sites, planned_complexes, rank_finished
+    from passivscreen.steps.rank import planned_complexes, rank_finished
 
     # both faces planned: only the top ones have finished, so no ligand is complete
     cfg = copy.deepcopy(tiny_screen.cfg)
     cfg["faces"] = ["top", "bottom"]
     layout = Results.for_set("tiny")
-    planned = planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg, cache=layout.cells)))
+    planned = planned_complexes(cfg)
     assert len(planned) == 2 * len(tiny_screen.records)
     df, n_in, n_all = rank_finished(cfg)
     assert (n_in, n_all) == (len(tiny_screen.records), len(planned))
@@ -56,10 +55,7 @@ def test_a_partial_ranking_says_what_is_in_and_the_full_one_is_the_rules(tiny_sc
     open(gone, "w").write(saved)
     full, n_in, n_all = rank_finished(cfg)
     assert n_in == n_all == 2 and full["complete"].all()
-    records = [
-        layout.complex(*m).json
-        for m in planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg, cache=layout.cells)))
-    ]
+    records = [layout.complex(*m).json for m in planned_complexes(cfg)]
     rule = write_ranking(
         records,
         layout.ranking,

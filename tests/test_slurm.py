@@ -286,7 +286,8 @@ def test_ligand_library_on_slurm_with_batches(cluster, tmp_path):
                 "ligand_batch_size": 2,
                 "ligands_file": "library.csv",
                 "on_bad_ligand": "skip",
-                "slab": {"n_pbbr2_layers": 2, "repeat": [2, 2], "vacuum": 8.0},
+                # auto (the default): the ligand batch is a checkpoint that chooses the cells on the cluster
+                "slab": {"n_pbbr2_layers": 2, "repeat": "auto", "vacuum": 8.0},
                 "relax": {"fmax": 0.1, "steps": 40},
                 "placement": {"orientations": 1, "heights": [0.0], "tilts": [0.0], "probe_steps": 0, "relax_top": 1},
             }
@@ -304,12 +305,17 @@ def test_ligand_library_on_slurm_with_batches(cluster, tmp_path):
     run_id = re.search(r"SLURM run ID: (\S+)", log).group(1)
     rows = cluster.sacct(run_id)
     submitted = dict(re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log))
-    assert {r["JobIDRaw"] for r in rows} == set(submitted.values()) and len(rows) == sum(stats.values()) - 1, rows
+    # every job that ran on the cluster: the plan's, and the slab references that joined when the ligand job (a
+    # checkpoint) had chosen the cells
+    ran = Counter(re.findall(r"^(?:rule|checkpoint) (\w+):$", log, re.M))
+    assert "checkpoint ligands_0000:" in log and ran["slab"] >= 1 and "slab" not in stats, (ran, stats)
+    assert {r["JobIDRaw"] for r in rows} == set(submitted.values()) and len(rows) == sum(ran.values()), (rows, ran)
     assert all(r["State"] == "COMPLETED" and r["ExitCode"] == "0:0" for r in rows), rows
     res = work / "results" / "library"
     ranking = pd.read_csv(res / "ranking.csv")
     assert sorted(ranking["ligand"]) == ["formaldehyde", "methylamine"]
     assert (ranking["status"] == "ok").all(), ranking[["ligand", "status", "reason"]]
+    assert (ranking["repeat"] == "2x2").all()
     skipped = pd.read_csv(res / "skipped.csv")
     assert sorted(skipped["name"]) == ["broken", "methanamine"], skipped
     print(f"SLURM library run: {len(rows)} jobs in {wall:.0f} s")

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from ase.io import read
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -47,50 +46,14 @@ def test_dry_run_and_lint(root, tmp_path):
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
 
 
-def test_a_funnel_slab_runs_with_the_first_complexes_of_its_cell(root, tmp_path):
-    """With ``top_k: all`` a funnel tier's slab reference of a cell starts with the first complex batch on that
-    cell, not before every screening job: the 2x2 one (acetone, batch 0) first, benzophenone's 3x3 one (the last
-    batch) with the last batch, so that it does not hold a core from the start of a run."""
-    cfg = {
-        "set": "prio",
-        "slab": {"n_pbbr2_layers": 2},
-        "tiers": [{"backend": "gfn2"}, {"name": "check", "backend": "gfn2", "task": "single_point", "top_k": "all"}],
-        "ligands": [
-            {"name": "acetone", "smiles": "CC(C)=O"},
-            {"name": "methylamine", "smiles": "CN"},
-            {"name": "benzophenone", "smiles": "O=C(c1ccccc1)c1ccccc1"},
-        ],
-    }
-    (tmp_path / "prio.yaml").write_text(yaml.safe_dump(cfg))
-    dry = subprocess.run(
-        [*SNAKEMAKE, "--snakefile", str(root / "Snakefile"), "--directory", str(tmp_path)]
-        + ["--configfile", str(tmp_path / "prio.yaml"), "--cores", "2", "-n"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert dry.returncode == 0, dry.stderr
-    jobs = re.findall(r"rule (\w+):\n(.*?)\n\n", dry.stdout, re.S)
-    prio = {
-        (name, re.search(r"site=([^,\s]+)", body).group(1) if "site=" in body else None): int(
-            re.search(r"priority: (\d+)", body).group(1)
-        )
-        for name, body in jobs
-        if name.startswith(("adsorption_", "funnel_slab"))
-    }
-    assert {k[0] for k in prio} >= {"adsorption_0000", "adsorption_0002", "funnel_slab"}, prio
-    assert prio[("funnel_slab", "pristine-Pb5-2x2")] == prio[("adsorption_0000", None)] + 1
-    assert prio[("funnel_slab", "pristine-Pb5-3x3")] == prio[("adsorption_0002", None)] + 1
-    assert prio[("funnel_slab", "pristine-Pb5-3x3")] < prio[("adsorption_0000", None)]
-
-
 def test_default_configfile_and_its_replacement(root):
     """`snakemake -n` needs no arguments (configs/default.yaml); a --configfile replaces it whole."""
     # --forceall: list every job whatever the repository's results/ already holds
     plain = subprocess.run([*SNAKEMAKE, "-n", "--forceall"], cwd=root, capture_output=True, text=True)
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert "results/default/ranking.csv" in plain.stdout
-    assert len(re.findall(r"rule ligands_\d+:", plain.stdout)) == 1  # default.yaml: ligand_batch_size 7
+    # default.yaml: ligand_batch_size 7; with slab.repeat: auto the ligand batches are checkpoints
+    assert len(re.findall(r"(?:rule|checkpoint) ligands_\d+:", plain.stdout)) == 1
     other = subprocess.run(
         [*SNAKEMAKE, "-n", "--forceall", "--configfile", "configs/test.yaml"], cwd=root, capture_output=True, text=True
     )

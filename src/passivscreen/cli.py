@@ -167,7 +167,8 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
 
 
 def _cells(cfg: dict, processes: int = 1) -> int:
-    """Each ligand's cell and the size of its complex (what one GFN2-xTB call costs grows as its cube)."""
+    """Each ligand's cell and the size of its complex (what one GFN2-xTB call costs grows as its cube): before
+    anything is computed, the cells the ligand jobs will choose (the same function, conformers and seed)."""
     from passivscreen.placement.cells import ligand_cells
     from passivscreen.records.layout import Results
     from passivscreen.structures import build_slab

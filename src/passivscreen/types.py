@@ -120,6 +120,9 @@ LigandRecord = TypedDict(
         "wall_s": float,
         "scf_recoveries": list,
         "bonds_changed": list,
+        # slab.repeat: auto: the lateral cell this ligand job chose (n, n) and the shortest image distance there (A)
+        "cell": list,
+        "image_distance_A": float,
     },
     total=False,
 )
@@ -127,7 +130,10 @@ LigandRecord = TypedDict(
 _COMPLEX = {
     **_COMMON,
     "ligand": str,
+    # the plan's label (it names the complex's files; with slab.repeat: auto no cell) and the slab reference's
+    # (the site on the ligand's cell: pristine-Pb10-3x3)
     "site": str,
+    "slab_site": str,
     "site_type": str | None,
     "face": str,
     "repeat": str,

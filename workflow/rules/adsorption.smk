@@ -2,15 +2,14 @@
 # one calculator, and draws each one's projected DOS and structure picture. Ready batches start in
 # config order (priority), so a long job listed early does not run alone at the end.
 for k, batch in enumerate(COMPLEX_BATCHES):
-    files = [complex_files(*m) for m in batch]
+    # the complexes' own files name no cell; their slab references (input function) are on the ligand's cell
+    files = [complex_member(LAYOUT, *m) for m in batch]
 
     rule:
         name:
             f"adsorption_{k:04d}"
         input:
-            slabs=sorted(
-                {f[key] for f in files for key in ("clean_json", "slab_json", "slab_xyz")}
-            ),
+            slabs=batch_references(batch),
             ligands=sorted(
                 {f[key] for f in files for key in ("ligand_json", "ligand_xyz")}
             ),
@@ -42,7 +41,7 @@ for k, batch in enumerate(COMPLEX_BATCHES):
         threads: config["threads"]
         priority: len(COMPLEX_BATCHES) - k
         resources:
-            **sized("adsorption", len(batch), [m[1] for m in batch]),
+            **sized("adsorption", len(batch)),
             cpus_per_task=config["threads"],
         log:
             LAYOUT.log("adsorption", f"batch_{k:04d}"),

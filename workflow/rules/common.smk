@@ -3,6 +3,7 @@ import json
 import os
 from pathlib import Path
 
+from snakemake.exceptions import IncompleteCheckpointException
 from snakemake.logging import logger
 
 from passivscreen.calculators import funnel_tiers, screen_tiers, tiers_from_config
@@ -17,9 +18,9 @@ from passivscreen.steps.jobs import (
     result_settings,
     screen_settings,
 )
-from passivscreen.placement.cells import ligand_cells
-from passivscreen.steps.rank import ligand_sites, planned_complexes
-from passivscreen.structures.cells import site_cell
+from passivscreen.placement.cells import recorded_cell
+from passivscreen.steps.rank import planned_complexes
+from passivscreen.structures.cells import is_auto, on_cell, paths_cell, site_cell
 
 # the Snakefile's `configfile:` (configs/default.yaml) is the default set; a --configfile replaces it
 # whole (Snakemake would merge it key by key, so a key left out would come from default.yaml, not
@@ -43,17 +44,11 @@ if write_skipped(config, LAYOUT.skipped):
 if config.get("stored_report"):
     logger.warning(f"{len(config['stored_report'])} ligands not run, their pairs are in the store: {sorted(config['stored_report'])}")
 LIGANDS = [lig["name"] for lig in config["ligands"]]
-# each ligand's lateral cell (slab.repeat, or with `auto` the smallest that keeps it off its images) and
-# the site labels on it (with `auto` they name their cell: pristine-Pb10-3x3)
-# the ligands not in the cache are embedded by as many processes as --cores gives (one on a cluster, where
-# --cores is not set: fill the cache first with `passivscreen cells CONFIG --processes N`)
-CELLS = ligand_cells(
-    config,
-    cache=LAYOUT.cells,
-    processes=min(workflow.resource_settings.cores or 1, os.cpu_count() or 1),
-)
-SITES_OF = ligand_sites(config, CELLS)
-SITES = sorted({site for sites in SITES_OF.values() for site in sites})
+# slab.repeat: auto chooses each ligand's lateral cell in its ligand job (it has the conformers; record field
+# `cell`): the plan needs no 3D structure. The complexes' labels and paths name no cell (pristine-Pb10); their
+# slab references do (slab/pristine-Pb10-3x3/), and the inputs that name them are known once the ligand's batch,
+# a checkpoint, has run (cell_of)
+AUTO = is_auto(config)
 FACES = config["faces"]
 # science settings passed to the jobs (not threads or batch size, which change no result);
 # each job also gets only its own ligands' entries, so editing one ligand re-runs only the
@@ -70,8 +65,9 @@ FUNNEL = [(t.name, t.planned_k) for t in funnel_tiers(CHAIN)]
 FUNNEL_TIERS = funnel_tiers(CHAIN)
 # batches: `ligand_batch_size` free ligands and `batch_size` complexes per job, in config order
 # (append new ligands at the end)
-COMPLEXES = planned_complexes(config, SITES_OF)
+COMPLEXES = planned_complexes(config)
 LIGAND_BATCHES = chunks(LIGANDS, config["ligand_batch_size"])
+BATCH_OF = {lig: k for k, batch in enumerate(LIGAND_BATCHES) for lig in batch}
 COMPLEX_BATCHES = chunks(COMPLEXES, config["batch_size"])
 
 
@@ -80,25 +76,60 @@ wildcard_constraints:
     face="top|bottom|both",
 
 
-def sized(kind, n=1, sites=()):
+def sized(kind, n=1):
     """mem_mb and runtime of a job of `kind` with `n` members, growing with the retry attempt, on the largest
-    cell of its `sites` (or of its `site` wildcard)."""
+    cell that its `site` wildcard or its input files' site labels name (slab.repeat: auto; its slab references
+    name their cells: slab/pristine-Pb10-3x3/)."""
 
-    def cell(wildcards):
-        labels = list(sites) + ([wildcards.site] if "site" in wildcards.keys() else [])
-        cells = [c for c in map(site_cell, labels) if c is not None]
+    def cell(wildcards, input):
+        cells = [site_cell(wildcards.site)] if "site" in wildcards.keys() else []
+        cells = [c for c in cells + [paths_cell(input)] if c is not None]
         return max(cells) if cells else None
 
     return {
-        "mem_mb": lambda wildcards, attempt: job_resources(kind, n, config, attempt, cell(wildcards))["mem_mb"],
-        "runtime": lambda wildcards, attempt: job_resources(kind, n, config, attempt, cell(wildcards))["runtime"],
+        "mem_mb": lambda wildcards, input, attempt: job_resources(kind, n, config, attempt, cell(wildcards, input))[
+            "mem_mb"
+        ],
+        "runtime": lambda wildcards, input, attempt: job_resources(kind, n, config, attempt, cell(wildcards, input))[
+            "runtime"
+        ],
     }
 
 
+_CELLS = {}
+
+
+def cell_of(ligand):
+    """A ligand's lateral cell: None with an explicit slab.repeat (the labels name no cell); with auto the one
+    its ligand job chose, read once its batch (a checkpoint) has run (before, the checkpoint's pending output
+    stands in for the inputs that need it)."""
+    if not AUTO:
+        return None
+    if ligand not in _CELLS:
+        getattr(checkpoints, f"ligands_{BATCH_OF[ligand]:04d}").get()
+        _CELLS[ligand] = recorded_cell(config, ligand, LAYOUT.ligand(ligand).json)
+    return _CELLS[ligand]
+
+
+def known_cell(ligand):
+    """cell_of, or None while the ligand's batch has not run."""
+    try:
+        return cell_of(ligand)
+    except IncompleteCheckpointException:
+        return None
+
+
 def funnel_slab_priority(wildcards):
-    """A funnel tier's slab reference runs with the first complex batch on its site (that batch's priority, one
-    above it: the batches start in config order)."""
-    first = next((k for k, batch in enumerate(COMPLEX_BATCHES) if any(m[1] == wildcards.site for m in batch)), 0)
+    """A funnel tier's slab reference runs with the first complex batch on its site and cell (that batch's
+    priority, one above it: the batches start in config order)."""
+    first = next(
+        (
+            k
+            for k, batch in enumerate(COMPLEX_BATCHES)
+            if any(on_cell(m[1], known_cell(m[0])) == wildcards.site for m in batch)
+        ),
+        0,
+    )
     return len(COMPLEX_BATCHES) - first + 1
 
 
@@ -108,12 +139,56 @@ def entries(names):
     return [json.loads(json.dumps(lig, sort_keys=True)) for lig in config["ligands"] if lig["name"] in wanted]
 
 
+def ligand_job(k, batch):
+    """What the k-th ligand batch job declares (a checkpoint with auto, else a rule: structures.smk)."""
+    ligand_set = [ligand_files(lig) for lig in batch]
+    return {
+        "name": f"ligands_{k:04d}",
+        "output": {"records": [f["json"] for f in ligand_set], "structures": [f["xyz"] for f in ligand_set]},
+        "params": {"cfg": SETTINGS, "entries": entries(batch), "members": ligand_set},
+        "resources": {**sized("ligands", len(batch)), "cpus_per_task": config["threads"]},
+        "log": LAYOUT.log("ligands", f"batch_{k:04d}"),
+        "benchmark": LAYOUT.benchmark("ligands", f"batch_{k:04d}"),
+    }
+
+
 def ligand_files(ligand):
     return ligand_member(LAYOUT, ligand)
 
 
 def complex_files(ligand, site, face):
-    return complex_member(LAYOUT, ligand, site, face)
+    """A complex's files (complex_member), its slab references on the ligand's cell (an input function's
+    helper: with auto it needs the ligand's batch to have run)."""
+    return complex_member(LAYOUT, ligand, site, face, cell_of(ligand))
+
+
+def batch_references(batch):
+    """An input function: the slab references (and the clean slab) of the complexes of an adsorption batch."""
+
+    def references(wildcards):
+        files = [complex_files(*m) for m in batch]
+        return sorted({f[key] for f in files for key in ("clean_json", "slab_json", "slab_xyz")})
+
+    return references
+
+
+def funnel_row_slab(tier_name):
+    """An input function: the funnel tier's slab reference of one complex (wildcards ligand, site, face)."""
+
+    def slab(wildcards):
+        site = on_cell(wildcards.site, cell_of(wildcards.ligand))
+        return [LAYOUT.funnel_slab(tier_name, site, wildcards.face).json]
+
+    return slab
+
+
+def funnel_slabs(tier_name):
+    """An input function: every slab reference of a funnel tier (each site and face on every ligand's cell)."""
+
+    def slabs(wildcards):
+        return sorted({LAYOUT.funnel_slab(tier_name, on_cell(m[1], cell_of(m[0])), m[2]).json for m in COMPLEXES})
+
+    return slabs
 
 
 def adsorption_records(wildcards):

@@ -17,10 +17,10 @@ rule converge:
         summary=LAYOUT.convergence.summary,
     params:
         cfg=ALL_SETTINGS,
-        members=[complex_files(*m) for m in COMPLEXES],
+        members=[complex_member(LAYOUT, *m) for m in COMPLEXES],
     threads: config["threads"]
     resources:
-        **sized("adsorption", len(COMPLEXES), [m[1] for m in COMPLEXES]),
+        **sized("adsorption", len(COMPLEXES)),
         cpus_per_task=config["threads"],
     log:
         LAYOUT.log("convergence"),

@@ -39,7 +39,7 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
             input:
                 # lists, as the ranked rules give them (a single path would reach the script as a str)
                 candidates=[LAYOUT.complex("{ligand}", "{site}", "{face}").json],
-                slabs=[LAYOUT.funnel_slab(tier_name, "{site}", "{face}").json],
+                slabs=funnel_row_slab(tier_name),
             output:
                 json=LAYOUT.funnel_row(tier_name, "{ligand}", "{site}", "{face}").json,
                 xyz=LAYOUT.funnel_row(tier_name, "{ligand}", "{site}", "{face}").xyz,
@@ -55,7 +55,7 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
                 face="[^/]+",
             threads: config["threads"]
             resources:
-                **sized("funnel", 1, SITES),
+                **sized("funnel", 1),
                 cpus_per_task=config["threads"],
             log:
                 LAYOUT.log("tiers", tier_name, "rows", "{ligand}", "{site}", "{face}"),
@@ -74,11 +74,7 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
                 f"funnel_{tier_name}_{i:04d}"
             input:
                 candidates=previous_records(level),
-                slabs=[
-                    LAYOUT.funnel_slab(tier_name, site, face).json
-                    for site in SITES
-                    for face in FACES
-                ],
+                slabs=funnel_slabs(tier_name),
             output:
                 json=LAYOUT.funnel(tier_name, i).json,
                 xyz=LAYOUT.funnel(tier_name, i).xyz,
@@ -89,7 +85,7 @@ for level, (tier_name, top_k) in enumerate(FUNNEL, start=1):
             threads: config["threads"]
             priority: top_k - i
             resources:
-                **sized("funnel", 1, SITES),
+                **sized("funnel", 1),
                 cpus_per_task=config["threads"],
             log:
                 LAYOUT.log("tiers", tier_name, f"rank_{i:04d}"),

@@ -18,29 +18,51 @@ rule slab:
         "../scripts/slab.py"
 
 
-# Free ligands in batches of `ligand_batch_size`, one calculator per job.
+# Free ligands in batches of `ligand_batch_size`, one calculator per job. With slab.repeat: auto they are
+# checkpoints: each ligand job chooses its ligands' cells, and the inputs of their complexes (slab references on
+# those cells) are known when it has run (cell_of). With an explicit repeat they are plain rules (Snakemake does
+# not re-run the jobs after a checkpoint for a newer input alone: `--forcerun ligands_0000` then re-runs only the
+# ligand job; name its adsorption batches too).
 for k, batch in enumerate(LIGAND_BATCHES):
-    ligand_set = [ligand_files(lig) for lig in batch]
+    job = ligand_job(k, batch)
+    if AUTO:
 
-    rule:
-        name:
-            f"ligands_{k:04d}"
-        output:
-            records=[f["json"] for f in ligand_set],
-            structures=[f["xyz"] for f in ligand_set],
-        params:
-            cfg=SETTINGS,
-            entries=entries(batch),
-            members=ligand_set,
-        threads: config["threads"]
-        resources:
-            **sized("ligands", len(batch)),
-            cpus_per_task=config["threads"],
-        log:
-            LAYOUT.log("ligands", f"batch_{k:04d}"),
-        benchmark:
-            LAYOUT.benchmark("ligands", f"batch_{k:04d}")
-        conda:
-            "../envs/passivscreen.yaml"
-        script:
-            "../scripts/ligand.py"
+        checkpoint:
+            name:
+                job["name"]
+            output:
+                **job["output"],
+            params:
+                **job["params"],
+            threads: config["threads"]
+            resources:
+                **job["resources"],
+            log:
+                job["log"],
+            benchmark:
+                job["benchmark"]
+            conda:
+                "../envs/passivscreen.yaml"
+            script:
+                "../scripts/ligand.py"
+
+    else:
+
+        rule:
+            name:
+                job["name"]
+            output:
+                **job["output"],
+            params:
+                **job["params"],
+            threads: config["threads"]
+            resources:
+                **job["resources"],
+            log:
+                job["log"],
+            benchmark:
+                job["benchmark"]
+            conda:
+                "../envs/passivscreen.yaml"
+            script:
+                "../scripts/ligand.py"

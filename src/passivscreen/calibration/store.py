@@ -119,10 +119,8 @@ def stored_ligands(cfg: dict[str, Any]) -> dict[str, str]:
     the config's screening protocol and its last funnel tier's DFT reference; the same molecule: canonical SMILES,
     and the entry's anchor and binding where it names them), each with the store row it has (``<path>#<id>``).
     Empty when the store does not exist yet."""
-    from rdkit import Chem
-
     from passivscreen.calculators import funnel_tiers, tiers_from_config
-    from passivscreen.ligands import parse_smiles, resolve_smiles
+    from passivscreen.ligands import canonical_smiles, resolve_smiles
 
     path = Path(cfg["calibration"]["store"])
     funnel = funnel_tiers(tiers_from_config(cfg))
@@ -131,10 +129,10 @@ def stored_ligands(cfg: dict[str, Any]) -> dict[str, str]:
     have: dict[str, list[dict[str, Any]]] = {}
     for pair in read_pairs(path, fingerprint(screen_protocol(cfg)), fingerprint(reference_of(funnel[-1]))):
         if pair["smiles"]:
-            have.setdefault(Chem.MolToSmiles(parse_smiles(pair["smiles"], pair["ligand"])), []).append(pair)
+            have.setdefault(canonical_smiles(pair["smiles"], pair["ligand"]), []).append(pair)
     out = {}
     for entry in cfg["ligands"]:
-        for pair in have.get(Chem.MolToSmiles(parse_smiles(resolve_smiles(entry), entry["name"])), []):
+        for pair in have.get(canonical_smiles(resolve_smiles(entry), entry["name"]), []):
             if all(entry.get(key) in (None, pair[key]) for key in ("anchor", "binding")):
                 out[entry["name"]] = pair["source"]
     return out

@@ -16,7 +16,14 @@ from typing import Any
 
 from passivscreen.calculators import BackendError, check_elements
 from passivscreen.config.errors import ConfigError
-from passivscreen.ligands import LIGAND_LIBRARY, LigandError, parse_smiles, placed_species, resolve_smiles
+from passivscreen.ligands import (
+    LIGAND_LIBRARY,
+    LigandError,
+    canonical_smiles,
+    parse_smiles,
+    placed_species,
+    resolve_smiles,
+)
 
 #: RDKit atom properties that mark an atom as a placeholder (CXSMILES ``$R1$`` labels, molfile R-groups).
 PLACEHOLDER_PROPS = ("atomLabel", "dummyLabel", "_MolFileRLabel")
@@ -64,7 +71,6 @@ def uncomputable(mol: Any, backends: list[str]) -> str | None:
 
 def _library_agrees(lig: dict[str, Any]) -> None:
     """``library`` names a shipped molecule, and the same one as ``smiles`` when both are given."""
-    from rdkit import Chem
 
     lib = lig.get("library")
     if lib is None:
@@ -72,8 +78,8 @@ def _library_agrees(lig: dict[str, Any]) -> None:
     if lib not in LIGAND_LIBRARY:
         raise EntryProblem("library", f"{lib!r} is not in the library (known: {sorted(LIGAND_LIBRARY)})")
     if lig.get("smiles"):
-        given = Chem.MolToSmiles(parse_smiles(lig["smiles"], lig["name"]))
-        shipped = Chem.MolToSmiles(parse_smiles(LIGAND_LIBRARY[lib], lig["name"]))
+        given = canonical_smiles(lig["smiles"], lig["name"])
+        shipped = canonical_smiles(LIGAND_LIBRARY[lib], lig["name"])
         if given != shipped:
             raise EntryProblem(
                 "smiles",

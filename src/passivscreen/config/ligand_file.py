@@ -16,7 +16,7 @@ from typing import Any
 from passivscreen.calculators import BackendError
 from passivscreen.config.errors import ConfigError
 from passivscreen.config.ligand_checks import EntryProblem, placed_smiles
-from passivscreen.ligands import LigandError, parse_smiles, resolve_smiles
+from passivscreen.ligands import LigandError, canonical_smiles, resolve_smiles
 from passivscreen.ligands.files import LigandFileError, Row, read_rows
 from passivscreen.schema import schema
 
@@ -35,9 +35,7 @@ def _entry_problem(entry: dict[str, Any], validator: Any) -> str | None:
 
 
 def _canonical(entry: dict[str, Any]) -> str:
-    from rdkit import Chem
-
-    return Chem.MolToSmiles(parse_smiles(resolve_smiles(entry), entry["name"]))
+    return canonical_smiles(resolve_smiles(entry), entry["name"])
 
 
 def check_rows(
@@ -54,8 +52,8 @@ def check_rows(
 
     Not checked here, unlike a ``ligands`` entry: the 3D embedding (RDKit ETKDG, ~13 ms a row, two thirds of
     the time of a library's validation). A row that cannot be embedded becomes a failed row of its ligand job
-    (``invalid_structure``, the reason from RDKit) and, with ``slab.repeat: auto``, is planned on the smallest
-    cell (:func:`~passivscreen.placement.cells.ligand_cells`).
+    (``invalid_structure``, the reason from RDKit) and, with ``slab.repeat: auto``, gets the smallest cell
+    (the ligand job chooses the cells, :func:`passivscreen.steps.ligand.run_ligand`).
     """
     import jsonschema
 

@@ -154,8 +154,9 @@ def convergence_table(cfg: dict[str, Any], complexes: list[dict[str, Path]], log
     frames: list[pd.DataFrame] = []
     for paths in complexes:
         t0 = time.perf_counter()
-        # each complex on its own cell (slab.repeat: auto chooses it per ligand; its site label names it)
-        spec = slab_spec(cfg, read_json(paths["record"]).get("site"))
+        # each complex on its own cell (slab.repeat: auto chooses it per ligand; its slab's label names it)
+        rec = read_json(paths["record"])
+        spec = slab_spec(cfg, rec.get("slab_site") or rec.get("site"))
         rows = converge_complex(cfg, paths, energies, variants(cfg, spec, tier))
         frames.append(annotate(pd.DataFrame(rows), spec, tier))
         if log is not None:

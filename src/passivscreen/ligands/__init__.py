@@ -4,13 +4,14 @@ from passivscreen.ligands.anchors import ANCHOR_SMARTS, BINDING_MODES, anchor_ax
 from passivscreen.ligands.binding import BindingPlan, binding_plan
 from passivscreen.ligands.errors import LigandError
 from passivscreen.ligands.library import LIGAND_LIBRARY, resolve_smiles
-from passivscreen.ligands.molecules import Ligand, ligand_from_smiles, parse_smiles, placed_species
+from passivscreen.ligands.molecules import Ligand, canonical_smiles, ligand_from_smiles, parse_smiles, placed_species
 
 __all__ = [
     "ANCHOR_SMARTS",
     "BINDING_MODES",
     "BindingPlan",
     "binding_plan",
+    "canonical_smiles",
     "LIGAND_LIBRARY",
     "Ligand",
     "LigandError",

@@ -70,6 +70,14 @@ def parse_smiles(smiles: str, name: str = "ligand"):
     return mol
 
 
+def canonical_smiles(smiles: str, name: str = "ligand") -> str:
+    """RDKit's canonical SMILES of ``smiles`` (one molecule written two ways is one string), or
+    :class:`LigandError` when it cannot be parsed."""
+    from rdkit import Chem
+
+    return Chem.MolToSmiles(parse_smiles(smiles, name))
+
+
 def multiplicity(mol) -> int:
     """Spin multiplicity 2S + 1 from RDKit's radical electrons (high spin: a doublet for one)."""
     from rdkit.Chem import Descriptors

@@ -107,11 +107,11 @@ def ligand_cells(
     or, with ``auto``, :func:`smallest_cell` of the species the ligand step places (its conformers as the
     ligand step embeds them: the same seed and count).
 
-    ``cache``: a JSON file of earlier choices, keyed by everything a choice depends on (the entry, the seed,
-    the lattice constant, the distance, the rotations); embedding a flexible 80-atom molecule's conformers
-    takes seconds, and Snakemake reads the workflow again for every run. ``processes``: the ligands not in the
-    cache are embedded by this many processes (about 1 s of CPU a ligand of 10-60 atoms; a 10,000-row
-    library is fastest filled once with ``passivscreen cells CONFIG --processes N`` on a node with N cores).
+    The workflow does not call it: each ligand job chooses its own cell the same way (record field ``cell``,
+    :func:`recorded_cell`) and the plan names no cell. It is ``passivscreen cells CONFIG``: the cells the jobs
+    will choose, before anything is computed. ``cache``: a JSON file of earlier choices, keyed by everything a
+    choice depends on (the entry, the seed, the lattice constant, the distance, the rotations). ``processes``:
+    the ligands not in the cache are embedded by this many processes (about 1 s of CPU a ligand of 10-60 atoms).
     """
     if not is_auto(cfg):
         cell = (int(cfg["slab"]["repeat"][0]), int(cfg["slab"]["repeat"][1]))
@@ -151,3 +151,21 @@ def ligand_cells(
         tmp.write_text(json.dumps(known, indent=0, sort_keys=True))
         os.replace(tmp, path)
     return {entry["name"]: (known[keys[entry["name"]]], known[keys[entry["name"]]]) for entry in cfg["ligands"]}
+
+
+def recorded_cell(cfg: dict[str, Any], name: str, ligand_json: str | Path) -> tuple[int, int] | None:
+    """The cell of ligand ``name`` that its ligand job chose (``slab.repeat: auto``: its record's ``cell``), or None
+    with an explicit repeat (every label and path is the config's cell's).
+
+    A record written before the ligand job chose cells has none: the choice is made again here, as that job makes it
+    (:func:`_entry_cell`, seconds for a flexible molecule).
+    """
+    if not is_auto(cfg):
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        cell = json.loads(Path(ligand_json).read_text()).get("cell")
+        if cell:
+            return int(cell[0]), int(cell[1])
+    entry = next(e for e in cfg["ligands"] if e["name"] == name)
+    n = _entry_cell(cfg, entry)
+    return n, n

@@ -224,9 +224,11 @@ def run_adsorption(
         "kind": "adsorption",
         "ligand": name,
         "site": site,
+        # the label of the slab reference: the site on the ligand's cell (slab.repeat: auto), else the same
+        "slab_site": slab_rec.get("site") or site,
         "site_type": slab_rec.get("site_type"),
         "face": face,
-        "repeat": "x".join(map(str, slab_spec(cfg, site).repeat)),
+        "repeat": "x".join(map(str, slab_spec(cfg, slab_rec.get("site") or site).repeat)),
         "n_ligands": len(faces),
         "smiles": lig_rec.get("smiles"),
         "anchor": lig_rec.get("anchor"),

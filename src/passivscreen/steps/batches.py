@@ -27,10 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from passivscreen.placement.cells import recorded_cell
 from passivscreen.records.files import read_json
+from passivscreen.records.layout import Results
 from passivscreen.steps.adsorption import run_adsorption_member
 from passivscreen.steps.common import ligand_entry
-from passivscreen.steps.jobs import fingerprint, result_settings
+from passivscreen.steps.jobs import complex_member, fingerprint, result_settings
 from passivscreen.steps.ligand import run_ligand
 from passivscreen.steps.pictures import write_pdos_plot, write_structure_picture
 
@@ -146,6 +148,20 @@ def run_ligand_batch(cfg: dict[str, Any], members: Sequence[dict[str, str]], log
     return run_members(batch, run, log)
 
 
+def on_its_cell(cfg: dict[str, Any], member: dict[str, str]) -> dict[str, str]:
+    """A complex as planned moved onto its ligand's cell: with ``slab.repeat: auto`` the plan's member names its slab
+    references by the plan's label; its ligand job has chosen the cell since (the ligand record's ``cell``,
+    :func:`passivscreen.placement.cells.recorded_cell`). Unchanged with an explicit repeat or a member already on a
+    cell."""
+    if member.get("slab_site", member["site"]) != member["site"]:
+        return member
+    cell = recorded_cell(cfg, member["ligand"], member["ligand_json"])
+    if cell is None:
+        return member
+    layout = Results.of_complex(member["json"])
+    return complex_member(layout, member["ligand"], member["site"], member["face"], cell)
+
+
 def run_adsorption_batch(
     cfg: dict[str, Any], members: Sequence[dict[str, str]], log: Any = None
 ) -> list[dict[str, Any]]:
@@ -157,6 +173,7 @@ def run_adsorption_batch(
     """
     settings = result_settings(cfg)
     summaries: dict[str, dict[str, Any]] = {}
+    members = [on_its_cell(cfg, m) for m in members]
 
     def summary(path: str | Path) -> dict[str, Any]:
         """A reference record's summary, read once per batch (members share slabs and ligands)."""
@@ -173,6 +190,8 @@ def run_adsorption_batch(
             m["site"],
             m["face"],
             summary(m["slab_json"]),
+            # the cell (slab.repeat: auto; the key of an explicit repeat's member is unchanged)
+            *([m["slab_site"]] if m.get("slab_site", m["site"]) != m["site"] else []),
             summary(m["ligand_json"]),
             summary(m["clean_json"]),
         )

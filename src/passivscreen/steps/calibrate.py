@@ -12,11 +12,10 @@ from passivscreen.calibration.dataset import CalibrationError, build_dataset, sh
 from passivscreen.calibration.fit import LEVEL
 from passivscreen.calibration.protocol import fingerprint, screen_protocol, screen_tier_name
 from passivscreen.calibration.store import covered, pair_of, read_pairs, reference_of
-from passivscreen.placement.cells import ligand_cells
 from passivscreen.records.files import read_json
 from passivscreen.records.layout import Results
 from passivscreen.steps.funnel import funnel_paths
-from passivscreen.steps.rank import ligand_sites, planned_complexes
+from passivscreen.steps.rank import planned_complexes
 
 
 def pairs_from_run(cfg: dict[str, Any], partial: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -28,7 +27,7 @@ def pairs_from_run(cfg: dict[str, Any], partial: bool = False) -> tuple[list[dic
         raise CalibrationError(f"config set {cfg['set']!r} has no funnel tier (top_k): no DFT partner to calibrate to")
     tier, screen = funnel[-1], screen_tier_name(cfg)
     layout = Results.for_set(cfg["set"])
-    complexes = planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg, cache=layout.cells)))
+    complexes = planned_complexes(cfg)
     paths = funnel_paths(layout, tier, complexes)
     pairs, missing = [], 0
     for path in map(Path, paths):

@@ -12,10 +12,14 @@ from passivscreen.convergence.uncertainty import protocol_of
 from passivscreen.records.layout import Results
 
 
-def complex_paths(results: str | Path, ligand: str, site: str, face: str) -> dict[str, Path]:
-    """The files of one finished complex and its references under ``results`` (:class:`Results`)."""
+def complex_paths(
+    results: str | Path, ligand: str, site: str, face: str, slab_site: str | None = None
+) -> dict[str, Path]:
+    """The files of one finished complex and its references under ``results`` (:class:`Results`); ``slab_site``:
+    the label of its slab reference when it is not ``site`` (``slab.repeat: auto``: the site on its cell)."""
     layout = Results(str(results))
-    c, slab, lig = layout.complex(ligand, site, face), layout.slab(site, face), layout.ligand(ligand)
+    c, lig = layout.complex(ligand, site, face), layout.ligand(ligand)
+    slab = layout.slab(slab_site or site, face)
     return {
         "record": Path(c.json),
         "complex": Path(c.xyz),

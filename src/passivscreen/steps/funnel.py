@@ -41,6 +41,12 @@ def funnel_tier(cfg: dict[str, Any], name: str) -> tuple[Tier, int]:
     raise KeyError(f"{name!r} is not a funnel tier (a tier with top_k)")
 
 
+def slab_site(record: dict[str, Any]) -> str:
+    """The label of a complex record's slab reference: ``slab_site`` (its site on its cell with ``slab.repeat:
+    auto``), or ``site`` (an explicit repeat, and a record written before the plan's labels named no cell)."""
+    return record.get("slab_site") or record["site"]
+
+
 def tier_spec(cfg: dict[str, Any], tier: Tier, site: str | None = None) -> SlabSpec:
     """The slab of a funnel tier on the cell of ``site``: the config's, with the tier's own vacuum."""
     spec = slab_spec(cfg, site)
@@ -127,11 +133,12 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
         raise Skip("reference_failed", f"{tier.name} slab: {slab_ref.get('status')} {slab_ref.get('reason', '')}")
     screen = Path(chosen.get("screen_record") or chosen["_path"])  # the screen's adsorption record
     layout = Results.of_complex(screen)
-    slab_files, lig_files = layout.slab(chosen["site"], chosen["face"]), layout.ligand(chosen["ligand"])
+    on = slab_site(chosen)
+    slab_files, lig_files = layout.slab(on, chosen["face"]), layout.ligand(chosen["ligand"])
     screen_slab = read_json(slab_files.json)
     reference = read(slab_files.xyz)
     complex_atoms = read(layout.complex(chosen["ligand"], chosen["site"], chosen["face"]).xyz)  # the screen's final
-    slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier, chosen["site"]))
+    slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier, on))
     lig_rec = read_json(lig_files.json)
     lig = read(lig_files.xyz)
     molecule_tier = tier.for_molecule()
@@ -189,7 +196,7 @@ def run_funnel_member(
     record["screen_record"] = chosen.get("screen_record") or chosen["_path"]
     record["provenance"] = provenance(cfg, tier, chain, funnel_tier=name, top_k=tier.top_k)
     try:
-        out = _evaluate(cfg, tier, chosen, refs[(chosen["site"], chosen["face"])])
+        out = _evaluate(cfg, tier, chosen, refs[(slab_site(chosen), chosen["face"])])
         record.update(
             status="ok",
             reason="",

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from passivscreen.records.layout import Results
-from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
+from passivscreen.structures.cells import AUTO_MIN, is_auto, on_cell, slab_spec
 from passivscreen.structures.sites import parse_site
 
 T = TypeVar("T")
@@ -101,15 +101,23 @@ def clean_site(site: str) -> str:
     return "pristine" + site[len(kind) :]
 
 
-def complex_member(layout: Results, ligand: str, site: str, face: str) -> dict[str, str]:
+def complex_member(
+    layout: Results, ligand: str, site: str, face: str, cell: tuple[int, int] | None = None
+) -> dict[str, str]:
     """A complex as a member of an adsorption batch: its names, its references' files (with the clean slab of
-    its cell, :func:`clean_site`, that its projected DOS is drawn against) and its own files."""
-    c, slab, lig = layout.complex(ligand, site, face), layout.slab(site, face), layout.ligand(ligand)
+    its cell, :func:`clean_site`, that its projected DOS is drawn against) and its own files.
+
+    ``site``: the plan's label (it names the complex's files); ``cell``: the ligand's cell with ``slab.repeat:
+    auto`` (its ligand record's ``cell``), on which the slab references are (``slab_site``: ``pristine-Pb10-3x3``).
+    """
+    slab_site = on_cell(site, cell)
+    c, slab, lig = layout.complex(ligand, site, face), layout.slab(slab_site, face), layout.ligand(ligand)
     return {
         "ligand": ligand,
         "site": site,
+        "slab_site": slab_site,
         "face": face,
-        "clean_json": layout.slab(clean_site(site), "top").json,
+        "clean_json": layout.slab(clean_site(slab_site), "top").json,
         "slab_json": slab.json,
         "slab_xyz": slab.xyz,
         "ligand_json": lig.json,

@@ -15,11 +15,13 @@ from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.ligands import Ligand, resolve_smiles
 from passivscreen.ligands.molecules import entry_ligand, molecule_conformers, parse_smiles
+from passivscreen.placement.cells import smallest_cell
 from passivscreen.records.files import write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.tiers import ChainResult, run_chain, trajectory_names
 from passivscreen.steps.common import Skip, failure, ligand_entry
+from passivscreen.structures.cells import AUTO_MIN, is_auto
 
 
 def _relax(
@@ -94,9 +96,14 @@ def run_ligand(
     entry = ligand_entry(cfg, name)
     chain = screen_tiers(tiers_from_config(cfg))
     record: dict[str, Any] = {"kind": "ligand", "ligand": name, "provenance": provenance(cfg, chain[-1], chain)}
+    auto = is_auto(cfg)
+    chosen: dict[str, Any] = {}
     try:
         smiles = resolve_smiles(entry)
         lig = entry_ligand(cfg, entry, smiles)
+        if auto:
+            n, shortest = smallest_cell(cfg, lig)
+            chosen = {"cell": [n, n], "image_distance_A": round(float(shortest), 3)}
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         geoms = [Atoms(lig.atoms.get_chemical_symbols(), positions=p) for p in lig.conformers]
@@ -119,10 +126,13 @@ def run_ligand(
             n_steps=r.n_steps, n_force_calls=sum(p.result.n_force_calls for p in placed),
             wall_s=sum(p.result.wall_s for p in placed), calc_s=sum(p.result.calc_s for p in placed),
             scf_recoveries=r.scf_recoveries, bonds_changed=ligand_bonds_changed(lig.atoms, r.atoms),
+            **chosen,
         )  # fmt: skip
         write_structures(out_xyz, frames)
     except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
         record.update(failure(err, "energy_eV"), smiles=entry.get("smiles"), anchor=entry.get("anchor"))
+        if auto:
+            record["cell"] = [AUTO_MIN, AUTO_MIN]
         write_structures(out_xyz, Atoms())
     write_record(out_json, record)
     return record

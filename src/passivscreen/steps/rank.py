@@ -17,7 +17,6 @@ import pandas as pd
 from passivscreen.calculators import funnel_tiers, tiers_from_config
 from passivscreen.calibration import resolve
 from passivscreen.convergence.uncertainty import uncertainty_for
-from passivscreen.placement.cells import ligand_cells
 from passivscreen.ranking import write_ranking
 from passivscreen.records.database import update_database
 from passivscreen.records.layout import Results
@@ -25,26 +24,21 @@ from passivscreen.steps.funnel import funnel_paths
 from passivscreen.structures import site_labels
 
 
-def ligand_sites(cfg: dict[str, Any], cells: dict[str, tuple[int, int]]) -> dict[str, list[str]]:
-    """Each ligand's site labels on its lateral cell (``cells``: :func:`passivscreen.placement.cells.ligand_cells`),
-    the labels of each cell built once."""
-    labels = {cell: site_labels(cfg, cell) for cell in set(cells.values())}
-    return {lig["name"]: labels[cells[lig["name"]]] for lig in cfg["ligands"]}
+def planned_complexes(cfg: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every complex (ligand, site label, faces) a validated config screens, in config order.
 
-
-def planned_complexes(cfg: dict[str, Any], sites_of: dict[str, list[str]]) -> list[tuple[str, str, str]]:
-    """Every complex (ligand, site label, faces) a validated config screens, in config order; ``sites_of``:
-    each ligand's site labels (:func:`ligand_sites`)."""
-    return [
-        (lig["name"], site, face) for lig in cfg["ligands"] for site in sites_of[lig["name"]] for face in cfg["faces"]
-    ]
+    With ``slab.repeat: auto`` the labels name no cell: each ligand's cell is chosen in its ligand job (record
+    field ``cell``), so a plan needs no 3D structure (:func:`passivscreen.structures.sites.site_labels`).
+    """
+    sites = site_labels(cfg)
+    return [(lig["name"], site, face) for lig in cfg["ligands"] for site in sites for face in cfg["faces"]]
 
 
 def rank_finished(cfg: dict[str, Any]) -> tuple[pd.DataFrame | None, int, int]:
     """Rank the finished complexes of a validated config: (the table or None if none is in, complexes in,
     complexes planned). Writes ranking.csv, its side tables, ranking.png and results.db."""
     layout = Results.for_set(cfg["set"])
-    complexes = planned_complexes(cfg, ligand_sites(cfg, ligand_cells(cfg, cache=layout.cells)))
+    complexes = planned_complexes(cfg)
     screen = {m: layout.complex(*m).json for m in complexes}
     done = [p for p in screen.values() if Path(p).exists()]
     pending = Counter(m[0] for m, p in screen.items() if not Path(p).exists())

@@ -2,9 +2,12 @@
 that keeps the placed ligand ``placement.min_image_distance`` from its periodic images in every screened
 orientation (the choice: :mod:`passivscreen.placement.cells`).
 
-With ``repeat: auto`` a site label carries its cell (``pristine-Pb10-3x3``), so that every step that reads a
-label (slab, complex, funnel, harness) builds the same slab; with an explicit repeat the labels are unchanged
-(``pristine-Pb10``).
+With ``repeat: auto`` the plan does not know the cells: a ligand's cell is chosen in its ligand job, which has
+its conformers (record field ``cell``). The plan's site labels name no cell (``pristine-Pb10``: the site as
+labelled on the smallest cell, the same Pb on every cell), and so do the paths of its complexes; the label of a
+slab reference carries its cell (``pristine-Pb10-3x3``, :func:`on_cell`), so that every step that builds a slab
+(slab, complex, funnel, harness) builds the same one. A complex record keeps the plan's label in ``site`` and its
+slab's in ``slab_site``. With an explicit repeat the labels are unchanged (``pristine-Pb10``) and the two agree.
 """
 
 from __future__ import annotations
@@ -43,6 +46,22 @@ def site_cell(label: str) -> tuple[int, int] | None:
 def strip_cell(label: str) -> str:
     """A site label without its cell suffix."""
     return _SUFFIX.sub("", label)
+
+
+def on_cell(label: str, cell: tuple[int, int] | list[int] | None) -> str:
+    """The label of a planned site on a ligand's ``cell`` (``"pristine-Pb10", (3, 3)`` -> ``"pristine-Pb10-3x3"``);
+    ``None`` (an explicit ``slab.repeat``, whose labels name no cell) leaves it unchanged."""
+    return label if cell is None else strip_cell(label) + cell_suffix(int(cell[0]))
+
+
+_PATH_CELL = re.compile(r"-Pb\d+-(\d+)x(\d+)(?:/|$)")
+
+
+def paths_cell(paths: Any) -> tuple[int, int] | None:
+    """The largest cell that the site labels in ``paths`` name (a job's input files: its slab references under
+    ``slab/pristine-Pb10-3x3/``), or None when none names one."""
+    found = [(int(m.group(1)), int(m.group(2))) for p in paths for m in _PATH_CELL.finditer(str(p))]
+    return max(found) if found else None
 
 
 def slab_spec(cfg: dict[str, Any], site: str | None = None, repeat: tuple[int, int] | None = None) -> SlabSpec:

@@ -9,7 +9,7 @@ import numpy as np
 from ase import Atoms
 from ase.constraints import FixAtoms
 
-from passivscreen.structures.cells import cell_suffix, is_auto, slab_spec, strip_cell
+from passivscreen.structures.cells import AUTO_MIN, cell_suffix, is_auto, slab_spec, strip_cell
 from passivscreen.structures.errors import SlabError
 from passivscreen.structures.slab import build_slab
 
@@ -156,15 +156,16 @@ def site_labels(cfg: dict[str, Any], cell: tuple[int, int] | None = None) -> lis
     """Site labels ``<type>-Pb<index>``: each site type on each chosen top-face Pb.
 
     ``Pb<index>`` numbers the Pb in the pristine slab; for a vacancy it is the Pb
-    next to the removed Br, i.e. the one the ligand binds to. With ``slab.repeat: auto`` the labels are
-    those of ``cell`` and carry it (``pristine-Pb22-3x3``, see :mod:`passivscreen.structures.cells`).
+    next to the removed Br, i.e. the one the ligand binds to. With ``slab.repeat: auto`` and no ``cell``: the
+    plan's labels, which name no cell (those of the smallest cell; ``placement.sites`` is ``all`` there, and the
+    symmetry-distinct top-face Pb of every n x n cell is the same atom); with a ``cell``: that cell's labels, which
+    carry it (``pristine-Pb10-3x3``, see :mod:`passivscreen.structures.cells`).
     """
     auto = is_auto(cfg)
-    if auto and cell is None:
-        raise ValueError("slab.repeat is auto: say which cell the site labels are for")
+    on = (cell or (AUTO_MIN, AUTO_MIN)) if auto else None
     pbs = cfg["placement"]["sites"]
     if pbs == "all":
-        pbs = distinct_surface_sites(build_slab(slab_spec(cfg, repeat=cell if auto else None)))
+        pbs = distinct_surface_sites(build_slab(slab_spec(cfg, repeat=on)))
     suffix = cell_suffix(cell[0]) if auto and cell is not None else ""
     return [f"{kind}-Pb{int(i)}{suffix}" for kind in cfg["sites"] for i in pbs]
 
