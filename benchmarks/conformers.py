@@ -48,7 +48,7 @@ def run_one(name: str, smiles: str, conformers: int | None) -> dict[str, Any]:
     cfg = validate_config({"set": "conf", "conformers": conformers, "ligands": [{"name": name, "smiles": smiles}]})
     with tempfile.TemporaryDirectory() as tmp:
         res = Path(tmp)
-        site = site_labels(cfg)[0]
+        site = site_labels(cfg, (2, 2))[0]  # the default slab.repeat: auto; 2x2 holds these molecules
         p = complex_paths(res, name, site, "top")
         layout = Results(str(res))
         t0 = time.perf_counter()

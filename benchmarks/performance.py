@@ -371,7 +371,8 @@ def means(args: argparse.Namespace) -> int:
     from passivscreen.structures import site_labels
 
     cfg = load_cfg()
-    site = next(s for s in site_labels(cfg) if s.startswith("pristine"))
+    # the default slab (slab.repeat: auto from 2x2; trimethylphosphine oxide fits it)
+    site = next(s for s in site_labels(cfg, (2, 2)) if s.startswith("pristine"))
     name = "trimethylphosphine_oxide"
     counter = CallCounter()
     fmax = cfg["relax"]["fmax"]
