@@ -115,8 +115,8 @@ def main() -> int:
             print("no ranking.csv: the run failed")
             return 1
         ranking = pd.read_csv(res / "ranking.csv")
-        cells_file = res / "work" / "cells.json"
-        cells = Counter(json.loads(cells_file.read_text()).values()) if cells_file.exists() else Counter()
+        # the cell each ligand's job chose (slab.repeat: auto; ranking.csv's repeat column says the same per row)
+        cells = Counter(int(json.loads(p.read_text()).get("cell", [0])[0]) for p in (res / "ligands").glob("*.json"))
         jobs = {}
         for tsv in (res / "benchmarks" / "adsorption").glob("*.tsv"):
             jobs[tsv.stem] = float(tsv.read_text().splitlines()[1].split("\t")[0])
@@ -127,7 +127,9 @@ def main() -> int:
     what = "plumbing" if args.plumbing else "shipped protocol"
     print(f"library: {args.n} generated ligands, {min(atoms.values())}-{max(atoms.values())} atoms "
           f"(median {statistics.median(atoms.values()):.0f}), classes in turn; {what}")  # fmt: skip
-    print("cells: " + ", ".join(f"{n}x{n} {k} ligands" for n, k in sorted(cells.items())))
+    print(
+        "cells: " + ", ".join(f"{n}x{n} {k} ligands" if n else f"given {k} ligands" for n, k in sorted(cells.items()))
+    )
     print(f"wall: {with_units(wall)} on {cores} cores; ranking.csv has {len(names)} ligands, {n_ok} with an ok row")
     print(f"throughput: {per_core_hour:.2f} ligands per core-hour "
           f"({in_units(wall * cores / max(n_ok, 1))} of core time per ligand)")  # fmt: skip
