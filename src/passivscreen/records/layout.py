@@ -87,7 +87,8 @@ class Results:
 
     @property
     def cells(self) -> str:
-        """The cache of ``slab.repeat: auto``'s choices (:func:`passivscreen.placement.cells.ligand_cells`)."""
+        """The cache of ``passivscreen cells``: a preview of ``slab.repeat: auto``'s choices
+        (:func:`passivscreen.placement.cells.ligand_cells`; the ligand jobs record their own)."""
         return self._path("work", "cells.json")
 
     def slab(self, site: str, face: str) -> Files:
