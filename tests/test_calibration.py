@@ -254,14 +254,14 @@ def test_store_and_calibrate_refit(tmp_path):
     store = tmp_path / "store.db"
     x = np.linspace(-1.0, -0.3, 5)
     for i, (e_screen, e_dft) in enumerate(zip(x, x + 0.12 + NOISE[:5])):
-        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"C{'C' * i}=O", tiers=[{"name": "gfn2", "E_ads_eV": e_screen}])
+        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[{"name": "gfn2", "E_ads_eV": e_screen}])
         assert store_pair(store, cfg, tier, rec, molecule("H2O")).startswith("row ")
     # the same molecule again: the latest counts; a vacancy row and another protocol are left out
     store_pair(
         store,
         cfg,
         tier,
-        _rec("k0", -0.8, tier="dft", smiles="C=O", tiers=[{"name": "gfn2", "E_ads_eV": -1.0}]),
+        _rec("k0", -0.8, tier="dft", smiles="CC=O", tiers=[{"name": "gfn2", "E_ads_eV": -1.0}]),
         molecule("H2O"),
     )
     store_pair(
@@ -519,3 +519,59 @@ def test_a_setting_added_at_its_neutral_value_keeps_the_fingerprint():
     del older["placement"]["polar_h_roll"]
     assert fingerprint(screen_protocol(off)) == fingerprint(screen_protocol(older))
     assert differences(screen_protocol(cfg), screen_protocol(off)) == ["placement.polar_h_roll"]
+
+
+def test_functional_groups_tell_apart_the_donors_of_one_anchor_class():
+    from passivscreen.calibration.groups import functional_group as group
+
+    assert group("CP(C)(C)=O", "P=O") == group("O=P(c1ccccc1)(c1ccccc1)c1ccccc1", "P=O") == "P=O(C)"
+    assert group("COP(=O)(OC)OC", "P=O") == "P=O(O)" and group("CN(C)P(=O)(N(C)C)N(C)C", "P=O") == "P=O(N)"
+    assert group("CC(C)=O", "C=O") == "C=O(C)" and group("CC(=O)OC", "C=O") == "C=O(C,O)"
+    assert group("CS(C)=O", "S=O") == "S=O(C)" and group("CS(=O)(=O)C", "S=O") == "S=O(C,O)"
+    assert group("Cc1ccc(N=O)cc1", "N=O") == "N=O(C)" and group("CN(C)N=O", "N=O") == "N=O(N)"
+    # an anchor that is the central atom itself: primary, secondary and aryl amines are one group
+    assert group("CN", "amine") == group("CNC", "amine") == group("Nc1ccccc1", "amine") == "amine(C)"
+    assert group("C[NH3+].[Br-]", "ammonium") == "ammonium(C)" and group("CS", "thiol") == "thiol(C)"
+    assert group("not a smiles", "P=O") is None and group("CCO", "P=O") is None and group(None, "P=O") is None
+
+
+def _molecules(rows):
+    return [
+        {"ligand": s, "smiles": s, "anchor": a, "binding": "L", "class": None, "E_screen_eV": x, "E_dft_eV": y}
+        for s, a, x, y in rows
+    ]
+
+
+def test_a_shift_per_functional_group_where_cross_validation_prefers_it():
+    # GFN2-xTB-like: phosphine oxides bound too weakly, phosphate esters too strongly (docs/validation.md)
+    oxides = ["CP(C)(C)=O", "CP(C)(=O)c1ccccc1", "CCP(CC)(CC)=O", "CCCP(CCC)(CCC)=O"]
+    esters = ["COP(=O)(OC)OC", "CCOP(=O)(OCC)OCC"]
+    x = [-0.85, -0.98, -0.90, -0.93, -1.14, -1.10]
+    err = [0.15, 0.16, 0.14, 0.15, -0.21, -0.19]  # E_screen - E_dft
+    rows = [(s, "P=O", xi, xi - e) for s, xi, e in zip(oxides + esters, x, err)]
+    groups = ["P=O(C)"] * 4 + ["P=O(O)"] * 2
+    fit = fit_class([r[0] for r in rows], x, [r[3] for r in rows], groups=groups)
+    assert fit.model == "group" and fit.cv_mae_eV["group"] < min(fit.cv_mae_eV["shift"], fit.cv_mae_eV["none"])
+    assert fit.group_shifts_eV == pytest.approx({"P=O(C)": -0.15, "P=O(O)": +0.20})
+    # leave-one-out by hand: the left-out phosphate takes the other phosphate's shift
+    assert fit.loo_residuals_eV[4] == pytest.approx(-0.21 + 0.19)
+    assert fit.b == pytest.approx(-np.mean(err)) and fit.predict(-1.0, "P=O(C)") == pytest.approx(-1.15)
+    # one group in the class: the group model is the shift, not tried
+    same = fit_class(oxides, x[:4], [r[3] for r in rows[:4]], groups=["P=O(C)"] * 4)
+    assert "group" not in same.cv_mae_eV and same.model == "shift"
+    # a data set from these pairs (their groups from the SMILES) and a ranking of molecules it has not seen
+    cfg = validate_config(copy.deepcopy(BASE))
+    data = build_dataset(_molecules(rows), screen_protocol(cfg), name="t")
+    assert data["classes"]["P=O"]["model"] == "group" and data["pairs"][4]["group"] == "P=O(O)"
+    cal = {**_cal(), "classes": {"P=O": {**data["classes"]["P=O"], "half_width_eV": 0.1}}}
+    tppo = calibrate(cal, anchor="P=O", binding="L", site="pristine-Pb10-3x3", tier="gfn2", e_raw=-0.9,
+                     smiles="O=P(c1ccccc1)(c1ccccc1)c1ccccc1")  # fmt: skip
+    assert tppo[0] == pytest.approx(-0.9 - 0.15) and tppo[2] == "t"
+    hmpa = calibrate(cal, anchor="P=O", binding="L", site="pristine-Pb10-2x2", tier="gfn2", e_raw=-0.9,
+                     smiles="CN(C)P(=O)(N(C)C)N(C)C")  # fmt: skip
+    assert hmpa[0] == pytest.approx(-0.9 - np.mean(err)) and "group P=O(N) not in the data set" in hmpa[2]
+    recs = [_rec("tppo", -0.9, anchor="P=O", smiles="O=P(c1ccccc1)(c1ccccc1)c1ccccc1"),
+            _rec("ester", -1.0, anchor="P=O", smiles="CCCOP(=O)(OCCC)OCCC")]  # fmt: skip
+    df = ranking_table(recs, ["flags", "E_ads_eV"], {}, cal).set_index("ligand")
+    assert list(df.index) == ["tppo", "ester"]  # the ester, stronger raw, is weaker calibrated
+    assert df.loc["ester", "E_ads_calibrated_eV"] == pytest.approx(-0.8)

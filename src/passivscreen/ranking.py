@@ -145,6 +145,7 @@ def _energies(rec: dict[str, Any], unc: dict[str, Any], calibration: dict[str, A
         tier=rec.get("tier"),
         e_raw=per_ligand,
         convergence=conv,
+        smiles=rec.get("smiles"),
     )
     return {
         E_ADS_PER_LIGAND: per_ligand,
@@ -202,6 +203,7 @@ def tier_table(
                 site=rec.get("site"),
                 tier=calibration["tier"],
                 e_raw=row[tier_column(calibration["tier"])],
+                smiles=rec.get("smiles"),
             )[0]
     merged = {_key(r): r for r in merge_levels(records)}
     for key, row in by_key.items():

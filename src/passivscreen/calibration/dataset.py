@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width
+from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width, predict
+from passivscreen.calibration.groups import functional_group
 from passivscreen.calibration.protocol import class_of, differences, fingerprint, screen_protocol, screen_tier_name
 from passivscreen.records.provenance import versions
 from passivscreen.structures.sites import parse_site
@@ -28,7 +29,7 @@ from passivscreen.structures.sites import parse_site
 SHIPPED = "presets/calibration.json"
 
 #: Columns of a pair.
-PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "E_screen_eV", "E_dft_eV")
+PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "group", "E_screen_eV", "E_dft_eV")
 
 
 class CalibrationError(ValueError):
@@ -80,6 +81,7 @@ def build_dataset(
     rows = [{k: p.get(k) for k in PAIR_KEYS} for p in pairs]
     for r in rows:
         r["class"] = r["class"] or class_of(r["anchor"], r["binding"])
+        r["group"] = r["group"] or functional_group(r["smiles"], r["anchor"])
         if r["E_screen_eV"] is None or r["E_dft_eV"] is None:
             raise CalibrationError(f"pair {r['ligand']!r} lacks an energy")
     classes: dict[str, Any] = {}
@@ -92,7 +94,7 @@ def build_dataset(
         if len(members) < MIN_MOLECULES["shift"]:
             uncalibrated[cls] = f"{len(members)} molecule(s): too few to cross-validate (>= {MIN_MOLECULES['shift']})"
             continue
-        classes[cls] = fit_class(names, x, y, level).as_dict()
+        classes[cls] = fit_class(names, x, y, level, [r["group"] for r in members]).as_dict()
     loo = loo_values(rows, classes)
     raw = np.array([r["E_screen_eV"] for r in rows])
     dft = np.array([r["E_dft_eV"] for r in rows])
@@ -174,7 +176,14 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     classes = {}
     for cls, fit in data["classes"].items():
         hw = fit["half_width_eV"] if math.isclose(level, fit["level"]) else half_width(fit["loo_residuals_eV"], level)
-        classes[cls] = {"model": fit["model"], "a": fit["a"], "b": fit["b"], "half_width_eV": hw, "n": fit["n"]}
+        classes[cls] = {
+            "model": fit["model"],
+            "a": fit["a"],
+            "b": fit["b"],
+            "group_shifts_eV": dict(fit.get("group_shifts_eV") or {}),
+            "half_width_eV": hw,
+            "n": fit["n"],
+        }
     pooled = data["pooled"]["raw_errors_eV"]
     return {
         **out,
@@ -195,13 +204,16 @@ def calibrate(
     tier: str | None,
     e_raw: float | None,
     convergence: float | None = None,
+    smiles: str | None = None,
 ) -> tuple[float | None, float | None, str]:
     """A row's calibrated E_ads per ligand, the interval's half-width and the ``calibration`` column.
 
     A row of the calibrated tier, on a pristine site, whose class has a fit: ``a E + b`` with the class's
     half-width (combined in quadrature with the convergence uncertainty ``convergence``), column = the data
-    set's name. Otherwise the raw value, with the interval of what is known (the pooled raw error of the data
-    set when its protocol matches, and the convergence uncertainty), and the column says why (``none: ...``).
+    set's name; where the class's model is ``group``, the shift of the molecule's functional group (from
+    ``smiles``; the class's shift for a group the data set lacks, and the column says so). Otherwise the raw
+    value, with the interval of what is known (the pooled raw error of the data set when its protocol matches,
+    and the convergence uncertainty), and the column says why (``none: ...``).
     A row of another tier (a DFT funnel tier) keeps its value, no interval.
     """
     conv = 0.0 if convergence is None or (isinstance(convergence, float) and math.isnan(convergence)) else convergence
@@ -224,4 +236,8 @@ def calibrate(
         why = (cal.get("uncalibrated") or {}).get(cls or "")
         why = f"uncalibrated in {cal['name']} ({why})" if why else f"not in {cal['name']}"
         return e_raw, math.hypot(pooled, conv), f"none: class {cls} {why}"
-    return fit["a"] * e_raw + fit["b"], math.hypot(fit["half_width_eV"], conv), cal["name"]
+    group = functional_group(smiles, anchor) if fit["model"] == "group" else None
+    how = cal["name"]
+    if fit["model"] == "group" and group not in (fit.get("group_shifts_eV") or {}):
+        how += f" (class shift: group {group} not in the data set)"
+    return predict(fit, e_raw, group), math.hypot(fit["half_width_eV"], conv), how

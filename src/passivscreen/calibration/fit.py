@@ -4,7 +4,11 @@ interval from the cross-validated residuals.
 Two models per class, fitted to the (screening E_ads, DFT E_ads) pairs of its molecules:
 
 - ``shift``: E_dft = E_screen + b (one parameter: the mean error);
-- ``linear``: E_dft = a E_screen + b (least squares; needs at least 3 molecules).
+- ``linear``: E_dft = a E_screen + b (least squares; needs at least 3 molecules);
+- ``group``: E_dft = E_screen + b_g, a shift per functional group of the anchor
+  (:mod:`passivscreen.calibration.groups`: a phosphine oxide's P=O and a phosphate's are two groups of the P=O
+  class), the class's shift for a group with no other molecule; tried where the class has two groups or more
+  and one of them has two molecules or more.
 
 Each is refitted with one molecule left out and predicts that molecule; the model with the smaller
 cross-validated mean absolute error is kept, and ``none`` (the raw value) when neither beats it: a class
@@ -23,10 +27,10 @@ from typing import Any
 import numpy as np
 
 #: The models, simplest first (a tie in cross-validated error keeps the simpler one).
-MODELS = ("none", "shift", "linear")
+MODELS = ("none", "shift", "linear", "group")
 
 #: Fewest molecules a class needs to be calibrated (two to fit a shift and leave one out, three for a line).
-MIN_MOLECULES = {"none": 1, "shift": 3, "linear": 4}
+MIN_MOLECULES = {"none": 1, "shift": 3, "linear": 4, "group": 3}
 
 #: Default confidence level of the interval.
 LEVEL = 0.9
@@ -44,11 +48,35 @@ def fit_model(model: str, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     raise ValueError(f"unknown calibration model {model!r}; choose one of {MODELS}")
 
 
-def loo_predictions(model: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each molecule's value predicted by ``model`` fitted to the other molecules."""
+def group_shifts(x: np.ndarray, y: np.ndarray, groups: Sequence[str | None]) -> dict[str, float]:
+    """The ``group`` model's shift of each functional group (the mean of its molecules' E_dft - E_screen); a
+    molecule without a group (None) counts in no group's shift."""
+    out: dict[str, list[float]] = {}
+    for xi, yi, g in zip(x, y, groups):
+        if g is not None:
+            out.setdefault(g, []).append(float(yi - xi))
+    return {g: float(np.mean(v)) for g, v in sorted(out.items())}
+
+
+def group_model_applies(groups: Sequence[str | None] | None) -> bool:
+    """Whether the ``group`` model differs from ``shift`` on a class with these groups: two groups or more, one of
+    them with two molecules or more (else each molecule's leave-one-out shift is the class's)."""
+    if not groups:
+        return False
+    counts = [sum(1 for g in groups if g == k) for k in {g for g in groups if g is not None}]
+    return len(counts) >= 2 and max(counts) >= 2
+
+
+def loo_predictions(model: str, x: np.ndarray, y: np.ndarray, groups: Sequence[str | None] | None = None) -> np.ndarray:
+    """Each molecule's value predicted by ``model`` fitted to the other molecules (``group``: the shift of the
+    other molecules of its functional group, the class's shift of the others where its group has none)."""
     out = np.empty(len(x))
     for i in range(len(x)):
         keep = np.arange(len(x)) != i
+        if model == "group":
+            same = keep & np.array([g is not None and g == groups[i] for g in groups])  # type: ignore[index]
+            out[i] = x[i] + float(np.mean((y - x)[same if same.any() else keep]))
+            continue
         a, b = fit_model(model, x[keep], y[keep])
         out[i] = a * x[i] + b
     return out
@@ -84,34 +112,57 @@ class ClassFit:
     level: float
     cv_mae_eV: dict[str, float] = field(default_factory=dict)
     loo_residuals_eV: list[float] = field(default_factory=list)
+    groups: list[str | None] = field(default_factory=list)
+    group_shifts_eV: dict[str, float] = field(default_factory=dict)
 
-    def predict(self, e_screen: float) -> float:
-        """The calibrated E_ads of a screening E_ads."""
-        return self.a * e_screen + self.b
+    def predict(self, e_screen: float, group: str | None = None) -> float:
+        """The calibrated E_ads of a screening E_ads (of a molecule of functional group ``group``: with the
+        ``group`` model its group's shift where the data set has the group, else the class's)."""
+        return predict(self.as_dict(), e_screen, group)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def fit_class(names: Sequence[str], x: Sequence[float], y: Sequence[float], level: float = LEVEL) -> ClassFit:
+def predict(fit: dict[str, Any], e_screen: float, group: str | None = None) -> float:
+    """A class fit's (:meth:`ClassFit.as_dict`, or the table :func:`~passivscreen.calibration.resolve` makes of it)
+    calibrated E_ads of ``e_screen`` for a molecule of functional group ``group``."""
+    shifts = fit.get("group_shifts_eV") or {}
+    if fit["model"] == "group" and group in shifts:
+        return e_screen + shifts[group]
+    return fit["a"] * e_screen + fit["b"]
+
+
+def fit_class(
+    names: Sequence[str],
+    x: Sequence[float],
+    y: Sequence[float],
+    level: float = LEVEL,
+    groups: Sequence[str | None] | None = None,
+) -> ClassFit:
     """Choose and fit the correction of one class from its molecules' screening (``x``) and DFT (``y``) E_ads.
 
     Every model the class has enough molecules for (:data:`MIN_MOLECULES`) is cross-validated by leaving one
     molecule out; the one with the lowest cross-validated MAE wins (ties: the simpler), ``none`` included.
+    ``groups``: each molecule's functional group (:func:`~passivscreen.calibration.groups.functional_group`),
+    for the ``group`` model (:func:`group_model_applies`); its ``a``, ``b`` are the class's shift, the
+    correction of a group the data set lacks.
     """
     xa, ya = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     if len(xa) != len(ya) or len(xa) == 0:
         raise ValueError("fit_class needs as many screening as DFT values, at least one")
+    if groups is not None and len(groups) != len(xa):
+        raise ValueError("fit_class needs one group per molecule")
     cv = {}
     residuals = {}
     for model in MODELS:
-        if len(xa) < MIN_MOLECULES[model]:
+        if len(xa) < MIN_MOLECULES[model] or (model == "group" and not group_model_applies(groups)):
             continue
-        pred = xa if model == "none" else loo_predictions(model, xa, ya)
+        pred = xa if model == "none" else loo_predictions(model, xa, ya, groups)
         residuals[model] = pred - ya
         cv[model] = float(np.mean(np.abs(residuals[model])))
     best = min(cv, key=lambda m: (round(cv[m], 6), MODELS.index(m)))
-    a, b = fit_model(best, xa, ya)
+    a, b = fit_model("shift" if best == "group" else best, xa, ya)
     res = residuals[best]
     return ClassFit(
         model=best,
@@ -127,4 +178,6 @@ def fit_class(names: Sequence[str], x: Sequence[float], y: Sequence[float], leve
         level=level,
         cv_mae_eV=cv,
         loo_residuals_eV=[float(r) for r in res],
+        groups=list(groups) if groups is not None else [],
+        group_shifts_eV=group_shifts(xa, ya, groups) if best == "group" else {},
     )

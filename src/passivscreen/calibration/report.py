@@ -20,6 +20,19 @@ def _fmt(v: float | None, spec: str = ".3f") -> str:
     return "-" if v is None else format(v, spec)
 
 
+def model_text(fit: dict[str, Any]) -> str:
+    """A class fit's model with its parameters: ``shift +0.100``, ``linear 0.85 x -0.120``, ``group: P=O(C) -0.156,
+    P=O(O) +0.208; else -0.035``."""
+    if fit["model"] == "shift":
+        return f"shift {fit['b']:+.3f}"
+    if fit["model"] == "linear":
+        return f"linear {fit['a']:.2f} x {fit['b']:+.3f}"
+    if fit["model"] == "group":
+        shifts = ", ".join(f"{g} {b:+.3f}" for g, b in sorted((fit.get("group_shifts_eV") or {}).items()))
+        return f"group: {shifts}; else {fit['b']:+.3f}"
+    return fit["model"]
+
+
 def statistics_table(data: dict[str, Any]) -> str:
     """Markdown: per class and overall, n, model, raw and calibrated cross-validated MAE, largest error, Kendall
     tau, and the interval's half-width."""
@@ -31,7 +44,7 @@ def statistics_table(data: dict[str, Any]) -> str:
     stats = data["statistics"]
     for cls, s in sorted(stats["classes"].items()):
         fit = data["classes"].get(cls)
-        model = fit["model"] if fit else "not calibrated"
+        model = model_text(fit) if fit else "not calibrated"
         hw = _fmt(fit["half_width_eV"]) if fit else "-"
         lines.append(
             f"| {cls} | {s['n']} | {model} | {_fmt(s['mae_raw_eV'])} | {_fmt(s['mae_eV'])} | "
@@ -51,13 +64,15 @@ def molecule_table(data: dict[str, Any]) -> str:
     """Markdown: per molecule, its class, screening, calibrated (LOO) and DFT E_ads and both errors."""
     loo = loo_values(data)
     lines = [
-        "| molecule | class | E_ads screen (eV) | calibrated, LOO (eV) | DFT (eV) | error raw / calibrated (eV) |",
-        "|---|---|---|---|---|---|",
+        "| molecule | class | group | E_ads screen (eV) | calibrated, LOO (eV) | DFT (eV) "
+        "| error raw / calibrated (eV) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for p in sorted(data["pairs"], key=lambda p: (p["class"], p["E_dft_eV"])):
         c = loo[p["ligand"]]
         lines.append(
-            f"| {p['ligand']} | {p['class']} | {p['E_screen_eV']:.3f} | {c:.3f} | {p['E_dft_eV']:.3f} | "
+            f"| {p['ligand']} | {p['class']} | {p.get('group') or '-'} | {p['E_screen_eV']:.3f} | {c:.3f} | "
+            f"{p['E_dft_eV']:.3f} | "
             f"{p['E_screen_eV'] - p['E_dft_eV']:+.3f} / {c - p['E_dft_eV']:+.3f} |"
         )
     return "\n".join(lines)
