@@ -8,6 +8,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import t as student
 
@@ -25,7 +26,7 @@ from passivscreen.calibration import (
 )
 from passivscreen.calibration.store import read_pairs, store_pair
 from passivscreen.cli import main
-from passivscreen.config import ConfigError, validate_config
+from passivscreen.config import ConfigError, load_config, validate_config
 from passivscreen.ranking import ranking_table, tier_table
 from passivscreen.steps.calibrate import calibrate_from
 from passivscreen.steps.funnel import chosen_rows
@@ -575,3 +576,63 @@ def test_a_shift_per_functional_group_where_cross_validation_prefers_it():
     df = ranking_table(recs, ["flags", "E_ads_eV"], {}, cal).set_index("ligand")
     assert list(df.index) == ["tppo", "ester"]  # the ester, stronger raw, is weaker calibrated
     assert df.loc["ester", "E_ads_calibrated_eV"] == pytest.approx(-0.8)
+
+
+def test_check_a_calibration_on_molecules_it_was_not_made_from(tmp_path, monkeypatch):
+    """``passivscreen calibrate --check CONFIG``: the calibration the config resolves, applied to the config's own
+    DFT rows as the ranking applies it; the summary over the molecules the data set lacks (held out) says the
+    calibrated error and how many DFT values fall inside their interval."""
+    import yaml
+
+    from passivscreen.records.files import write_json
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.calibrate import check_calibration
+    from passivscreen.steps.funnel import funnel_paths
+    from passivscreen.steps.rank import planned_complexes
+
+    monkeypatch.chdir(tmp_path)
+    tiers = [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": "all"}]
+    mols = {  # name: (SMILES, screening E_ads, DFT E_ads)
+        "tmpo": ("CP(C)(C)=O", -0.85, -1.00),  # in the data set
+        "tbpo": ("CCCCP(CCCC)(CCCC)=O", -0.90, -1.06),  # phosphine oxide, held out: its group's shift
+        "tpp": ("CCCOP(=O)(OCCC)OCCC", -1.10, -0.89),  # phosphate, held out
+        "hmpa": ("CN(C)P(=O)(N(C)C)N(C)C", -1.00, -0.60),  # a group the data set lacks: outside its interval
+    }
+    ligands = [{"name": n, "smiles": s} for n, (s, _, _) in mols.items()]
+    cfg = validate_config({"set": "chk", "tiers": tiers, "ligands": ligands})
+    oxides = ["CP(C)(C)=O", "CP(C)(=O)c1ccccc1", "CCP(CC)(CC)=O", "CCCP(CCC)(CCC)=O"]
+    esters = ["COP(=O)(OC)OC", "CCOP(=O)(OCC)OCC"]
+    x = [-0.85, -0.98, -0.90, -0.93, -1.14, -1.10]
+    err = [0.15, 0.16, 0.14, 0.15, -0.21, -0.19]
+    data = build_dataset(
+        _molecules([(s, "P=O", xi, xi - e) for s, xi, e in zip(oxides + esters, x, err)]),
+        screen_protocol(cfg),
+        name="po",
+    )
+    (tmp_path / "po.json").write_text(json.dumps(data))
+    raw = {"set": "chk", "tiers": tiers, "ligands": ligands, "calibration": {"data": "po.json"}}
+    (tmp_path / "chk.yaml").write_text(yaml.safe_dump(raw))
+    cfg = load_config(tmp_path / "chk.yaml")
+    complexes = planned_complexes(cfg)
+    for (lig, site, _face), path in zip(
+        complexes, funnel_paths(Results.for_set("chk"), tiers_from_config(cfg)[-1], complexes)
+    ):
+        s, e, d = mols[lig]
+        rec = _rec(lig, d, anchor="P=O", site=site, tier="dft", smiles=s)
+        rec["tiers"] = [{"name": "gfn2", "E_ads_eV": e}, {"name": "dft", "E_ads_eV": d}]
+        write_json(path, rec)
+    rows, summary = check_calibration(cfg)
+    by = {r["ligand"]: r for r in rows}
+    assert by["tmpo"]["in_data_set"] and not by["tbpo"]["in_data_set"]
+    assert by["tbpo"]["E_calibrated_eV"] == pytest.approx(-0.90 - 0.15) and by["tbpo"]["inside"]
+    assert by["tpp"]["E_calibrated_eV"] == pytest.approx(-1.10 + 0.20) and by["tpp"]["group"] == "P=O(O)"
+    assert not by["hmpa"]["inside"] and "P=O(N) not in the data set" in by["hmpa"]["calibration"]
+    held = summary["held_out"]
+    assert held["n"] == 3 and held["coverage"] == pytest.approx(2 / 3) and summary["all"]["n"] == 4
+    assert held["mae_eV"] < held["mae_raw_eV"]
+    assert main(["calibrate", "--check", str(tmp_path / "chk.yaml")]) == 0
+    assert len(pd.read_csv(tmp_path / "results" / "chk" / "calibration_check.csv")) == 4
+    # a calibration made for another protocol is not tested on it
+    other = {**raw, "slab": {"vacuum": 12.0}}
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
+    assert main(["calibrate", "--check", str(tmp_path / "other.yaml")]) == 2

@@ -93,6 +93,23 @@ def test_shipped_configs_say_what_their_comments_promise(root):
     assert [lig["smiles"] for lig in ion["ligands"]] == [
         lig["smiles"] for lig in default["ligands"] if lig["name"] == "methylammonium_bromide"
     ]
+    # the held-out test of the calibration: the calibration's protocol and DFT tier, molecules in no other config
+    from passivscreen.calibration import fingerprint, screen_protocol
+    from passivscreen.ligands import canonical_smiles
+
+    held, cal = cfgs["calibration_heldout"], cfgs["calibration"]
+    assert (
+        fingerprint(screen_protocol(held)) == fingerprint(screen_protocol(cal)) == fingerprint(screen_protocol(default))
+    )
+    assert held["tiers"] == cal["tiers"] and not held["calibration"].get("store")
+    elsewhere = {
+        canonical_smiles(lig["smiles"])
+        for n, c in cfgs.items()
+        if n != "calibration_heldout"
+        for lig in c["ligands"]
+        if lig.get("smiles")
+    }
+    assert not {canonical_smiles(lig["smiles"]) for lig in held["ligands"]} & elsewhere
 
 
 def test_cli_validate(tmp_path, root):

@@ -36,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--no-shipped", action="store_true", help="leave the shipped data set's pairs out")
     cal.add_argument("--level", type=float, default=None, help="confidence level of the intervals (default 0.9)")
     cal.add_argument(
+        "--check",
+        action="store_true",
+        help="instead of fitting: how the calibration a config (one source) resolves does on that config's own "
+        "finished DFT rows, the held-out test (writes results/<set>/calibration_check.csv)",
+    )
+    cal.add_argument(
         "--partial",
         action="store_true",
         help="use the DFT rows finished so far of a run still going (a preliminary fit)",
@@ -123,6 +129,8 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
     from passivscreen.config import ConfigError, load_config
     from passivscreen.steps.calibrate import calibrate_from
 
+    if args.check:
+        return _check(args.sources)
     configs, stores = [], []
     for src in args.sources:
         if src.endswith(".db"):
@@ -163,6 +171,45 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
         )
     for cls, why in sorted(data["uncalibrated"].items()):
         print(f"  {cls:<10} not calibrated: {why}")
+    return 0
+
+
+def _check(sources: list[str]) -> int:
+    """``passivscreen calibrate --check CONFIG``: print and write the held-out test of the config's calibration."""
+    import pandas as pd
+
+    from passivscreen.calibration import CalibrationError
+    from passivscreen.config import ConfigError, load_config
+    from passivscreen.records.layout import Results
+    from passivscreen.steps.calibrate import check_calibration
+
+    if len(sources) != 1 or sources[0].endswith(".db"):
+        print("passivscreen calibrate --check: name one config (.yaml) of a run with a DFT tier", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(sources[0])
+        rows, summary = check_calibration(cfg)
+    except (ConfigError, CalibrationError) as err:
+        print(f"passivscreen calibrate --check: {err}", file=sys.stderr)
+        return 2
+    out = Path(Results.for_set(cfg["set"]).root) / "calibration_check.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame(rows)
+    df.to_csv(out, index=False)
+    if rows:
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            print(df.drop(columns=["calibration"]).round(3).to_string(index=False))
+    print(f"{out}: {len(rows)} DFT rows, calibration {summary['data_set']} at {summary['level']:.0%}")
+    for part in ("held_out", "all"):
+        s = summary[part]
+        if s is None:
+            print(f"  {part}: no row")
+            continue
+        print(
+            f"  {part}: n={s['n']} MAE {s['mae_raw_eV']:.3f} -> {s['mae_eV']:.3f} eV, largest "
+            f"{s['max_raw_eV']:.3f} -> {s['max_eV']:.3f} eV, Kendall tau {s['kendall_tau_raw']} -> "
+            f"{s['kendall_tau']}, DFT inside the interval {s['coverage']:.0%}"
+        )
     return 0
 
 

@@ -45,7 +45,9 @@ def _kendall(a: np.ndarray, b: np.ndarray) -> float | None:
     return None if math.isnan(tau) else float(tau)
 
 
-def _stats(raw: np.ndarray, cal: np.ndarray, dft: np.ndarray) -> dict[str, Any]:
+def error_statistics(raw: np.ndarray, cal: np.ndarray, dft: np.ndarray) -> dict[str, Any]:
+    """n, MAE, largest error and Kendall tau of the raw (``raw``) and calibrated (``cal``) values against ``dft``,
+    and the raw mean error."""
     er, ec = raw - dft, cal - dft
     return {
         "n": len(dft),
@@ -99,10 +101,10 @@ def build_dataset(
     raw = np.array([r["E_screen_eV"] for r in rows])
     dft = np.array([r["E_dft_eV"] for r in rows])
     pred = np.array([loo[r["ligand"]] for r in rows])
-    stats = {"overall": _stats(raw, pred, dft), "classes": {}}
+    stats = {"overall": error_statistics(raw, pred, dft), "classes": {}}
     for cls in sorted({r["class"] for r in rows}):
         idx = [i for i, r in enumerate(rows) if r["class"] == cls]
-        stats["classes"][cls] = _stats(raw[idx], pred[idx], dft[idx])
+        stats["classes"][cls] = error_statistics(raw[idx], pred[idx], dft[idx])
     return {
         "name": name,
         "created": datetime.date.today().isoformat(),
