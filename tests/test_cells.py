@@ -84,6 +84,24 @@ def test_tppo_gets_the_smallest_cell_that_keeps_it_off_its_images(default_cfg):
     assert smallest_cell(default_cfg, methylamine)[0] == 2
 
 
+def test_the_ligand_job_sizes_the_cell_for_the_conformers_it_places(default_cfg, tmp_path):
+    """Dipropyl sulfoxide embeds ten conformers; some of them overlap their images on 2x2, but the two the
+    adsorption step places (the lowest at GFN2-xTB) fit it: the job's cell is 2x2, the preview's (every embedded
+    conformer) 3x3, and with every conformer placed the job's is 3x3 too. Real GFN2-xTB relaxations (seconds)."""
+    from passivscreen.ligands.molecules import entry_ligand
+    from passivscreen.steps.ligand import run_ligand
+
+    entry = {"name": "dipropyl_sulfoxide", "smiles": "CCCS(=O)CCC"}
+    cfg = validate_config({**copy.deepcopy(default_cfg), "ligands": [entry]})
+    assert smallest_cell(cfg, entry_ligand(cfg, cfg["ligands"][0]))[0] == 3
+    rec = run_ligand(cfg, entry["name"], tmp_path / "l.json", tmp_path / "l.extxyz", tmp_path / "w")
+    assert rec["status"] == "ok" and rec["n_conformers"] > 2
+    assert rec["cell"] == [2, 2] and rec["image_distance_A"] >= cfg["placement"]["min_image_distance"]
+    every = validate_config({**copy.deepcopy(cfg), "placement": {**cfg["placement"], "conformers": 50}})
+    rec = run_ligand(every, entry["name"], tmp_path / "m.json", tmp_path / "m.extxyz", tmp_path / "w2")
+    assert rec["cell"] == [3, 3]
+
+
 def test_image_distance_is_the_distance_to_the_nearest_image():
     from ase import Atoms
 

@@ -17,7 +17,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser("validate", help="check a config (schema, SMILES, anchors, slab) without computing")
     v.add_argument("config")
-    c = sub.add_parser("cells", help="validate, then print each ligand's cell (slab.repeat: auto) and its atom count")
+    c = sub.add_parser(
+        "cells",
+        help="validate, then print each ligand's cell (slab.repeat: auto; every embedded conformer: the largest "
+        "cell its ligand job can choose) and its atom count",
+    )
     c.add_argument("config")
     c.add_argument(
         "--processes", type=int, default=1, help="embed the ligands not in the cache with this many processes"
@@ -215,7 +219,8 @@ def _check(sources: list[str]) -> int:
 
 def _cells(cfg: dict, processes: int = 1) -> int:
     """Each ligand's cell and the size of its complex (what one GFN2-xTB call costs grows as its cube): before
-    anything is computed, the cells the ligand jobs will choose (the same function, conformers and seed)."""
+    anything is computed, over every conformer the ligand job embeds (the same function and seed); the job
+    chooses from the conformers it places, so its cell is this one or smaller."""
     from passivscreen.placement.cells import ligand_cells
     from passivscreen.records.layout import Results
     from passivscreen.structures import build_slab

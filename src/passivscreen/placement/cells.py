@@ -1,6 +1,8 @@
 """``slab.repeat: auto``: per ligand, the smallest n x n cell that keeps the placed ligand
 ``placement.min_image_distance`` (A) from its own periodic images, in every conformer and orientation that
-is screened. Labels and slab specs of a cell: :mod:`passivscreen.structures.cells`.
+is screened (the ligand job: the ``placement.conformers`` it places, :func:`passivscreen.steps.ligand.placed_cell`;
+the preview ``passivscreen cells``: every conformer it embeds, an upper bound). Labels and slab specs of a cell:
+:mod:`passivscreen.structures.cells`.
 """
 
 from __future__ import annotations
@@ -104,14 +106,18 @@ def ligand_cells(
     cfg: dict[str, Any], cache: str | Path | None = None, processes: int = 1
 ) -> dict[str, tuple[int, int]]:
     """Per ligand of a config, its cell: ``slab.repeat`` (explicit: the same for every ligand)
-    or, with ``auto``, :func:`smallest_cell` of the species the ligand step places (its conformers as the
-    ligand step embeds them: the same seed and count).
+    or, with ``auto``, :func:`smallest_cell` of the species the ligand step places, over every conformer the
+    ligand step embeds (the same seed and count).
 
-    The workflow does not call it: each ligand job chooses its own cell the same way (record field ``cell``,
-    :func:`recorded_cell`) and the plan names no cell. It is ``passivscreen cells CONFIG``: the cells the jobs
-    will choose, before anything is computed. ``cache``: a JSON file of earlier choices, keyed by everything a
-    choice depends on (the entry, the seed, the lattice constant, the distance, the rotations). ``processes``:
-    the ligands not in the cache are embedded by this many processes (about 1 s of CPU a ligand of 10-60 atoms).
+    The workflow does not call it: each ligand job chooses its own cell (record field ``cell``,
+    :func:`recorded_cell`) from the conformers it places, the lowest ``placement.conformers`` after their
+    GFN2-xTB relaxation, and the plan names no cell. It is ``passivscreen cells CONFIG``: before anything is
+    computed, the largest cell a job can choose (TSPO1: 4x4 here, 3x3 in its job, where four of its seven
+    conformers, the ones that would touch their images on 3x3, are not placed).
+
+    ``cache``: a JSON file of earlier choices, keyed by everything a choice depends on (the entry, the seed, the
+    lattice constant, the distance, the rotations). ``processes``: the ligands not in the cache are embedded by
+    this many processes (about 1 s of CPU a ligand of 10-60 atoms).
     """
     if not is_auto(cfg):
         cell = (int(cfg["slab"]["repeat"][0]), int(cfg["slab"]["repeat"][1]))
@@ -157,8 +163,8 @@ def recorded_cell(cfg: dict[str, Any], name: str, ligand_json: str | Path) -> tu
     """The cell of ligand ``name`` that its ligand job chose (``slab.repeat: auto``: its record's ``cell``), or None
     with an explicit repeat (every label and path is the config's cell's).
 
-    A record written before the ligand job chose cells has none: the choice is made again here, as that job makes it
-    (:func:`_entry_cell`, seconds for a flexible molecule).
+    A record written before the ligand job chose cells has none: the choice is made again here, over every embedded
+    conformer (:func:`_entry_cell`, seconds for a flexible molecule; the cell the old plan chose).
     """
     if not is_auto(cfg):
         return None

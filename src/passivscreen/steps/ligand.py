@@ -5,6 +5,7 @@ binding the reference is a neutral molecule (the acid and HBr, or the salt: see
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,18 @@ from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.tiers import ChainResult, run_chain, trajectory_names
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.structures.cells import AUTO_MIN, is_auto
+
+
+def placed_cell(cfg: dict[str, Any], lig: Ligand, frames: list[Atoms]) -> dict[str, Any]:
+    """``slab.repeat: auto``: the smallest cell that holds the conformers the adsorption step places (the lowest
+    ``placement.conformers`` of ``frames``, lowest first, as relaxed) in every start it screens
+    (:func:`~passivscreen.placement.cells.smallest_cell`), and their shortest image distance on it. The conformers
+    that are not placed do not count: TSPO1's seven embedded conformers need 4x4 (four of them come within
+    2.8-2.95 A of their images on 3x3), while the cell is what the placed ones need."""
+    placed = copy.copy(lig)
+    placed.conformers = [f.positions.copy() for f in frames[: max(1, cfg["placement"]["conformers"])]]
+    n, shortest = smallest_cell(cfg, placed)
+    return {"cell": [n, n], "image_distance_A": round(float(shortest), 3)}
 
 
 def _relax(
@@ -101,9 +114,6 @@ def run_ligand(
     try:
         smiles = resolve_smiles(entry)
         lig = entry_ligand(cfg, entry, smiles)
-        if auto:
-            n, shortest = smallest_cell(cfg, lig)
-            chosen = {"cell": [n, n], "image_distance_A": round(float(shortest), 3)}
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         geoms = [Atoms(lig.atoms.get_chemical_symbols(), positions=p) for p in lig.conformers]
@@ -115,6 +125,8 @@ def run_ligand(
         best = placed[order[0]]
         r = best.result
         frames = [geoms[k] if lig.binding == "ion_pair" else placed[k].result.atoms for k in order]
+        if auto:
+            chosen = placed_cell(cfg, lig, frames)
         rows = [{**row, "energy_eV": per_tier.get(row["name"])} for row in best.rows]
         record["provenance"] = provenance(cfg, best.tier, chain)
         record.update(
