@@ -105,6 +105,27 @@ def test_base_scf_stalling_falls_back_to_energy_neutral_step_settings():
     assert r.status == "converged", r.reason
     assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
     assert calc.parameters["max_iterations"] == 2
+    # the last step's own SCF at this geometry is what is taken, and said
+    assert [(x["at_step"], x["settings"]) for x in r.scf_recoveries] == [("final", {"max_iterations": 250})]
+
+
+def test_without_the_last_steps_results_the_energy_neutral_rungs_are_climbed():
+    """The final single point where the calculator holds no results of this geometry (they were reset): the base
+    settings (2 cycles) and the step settings (accuracy 10, still 2 cycles) stall from scratch, the ladder's
+    energy-neutral rungs are tried in turn (a temperature is skipped) until one converges, and it is recorded."""
+    from passivscreen.relaxation.guards import Guards
+    from passivscreen.relaxation.optimizer import _final_energy, _Run
+
+    atoms = molecule("CH3CHO")
+    calc = get_calculator("gfn2", {"max_iterations": 2}, fresh=True)
+    atoms.calc = calc
+    ladder = [{"electronic_temperature": HOT}, {"guess": "eeq"}, {"max_iterations": 250}]
+    run = _Run(0.05, 0, "BFGS", ladder, Guards(), {}, None, atoms.positions.copy(), {"accuracy": 10.0})
+    run.status = "converged"
+    energy, fmax = _final_energy(atoms, calc, run, {"accuracy": calc.parameters["accuracy"], "max_iterations": 2})
+    assert run.status == "converged" and energy == pytest.approx(_energy(atoms), abs=1e-4) and fmax > 0
+    assert [(x["at_step"], x["settings"]) for x in run.recoveries] == [("final", {"max_iterations": 250})]
+    assert calc.parameters["electronic_temperature"] == 300.0
 
 
 def test_step_setting_a_rung_had_to_change_keeps_the_rung():
