@@ -112,7 +112,6 @@ class ClassFit:
     level: float
     cv_mae_eV: dict[str, float] = field(default_factory=dict)
     loo_residuals_eV: list[float] = field(default_factory=list)
-    groups: list[str | None] = field(default_factory=list)
     group_shifts_eV: dict[str, float] = field(default_factory=dict)
 
     def predict(self, e_screen: float, group: str | None = None) -> float:
@@ -178,6 +177,5 @@ def fit_class(
         level=level,
         cv_mae_eV=cv,
         loo_residuals_eV=[float(r) for r in res],
-        groups=list(groups) if groups is not None else [],
         group_shifts_eV=group_shifts(xa, ya, groups) if best == "group" else {},
     )

@@ -164,10 +164,9 @@ def _last_step(atoms: Atoms, calc: Calculator) -> tuple[float, float] | None:
 
 def _neutral_final(atoms: Atoms, calc: Calculator, run: _Run, error: str) -> float:
     """The final energy where the base settings' SCF stalls and the last step's results are gone: the step
-    settings, then each
-    energy-neutral rung of the run's ladder on top (the EEQ guess, looser thresholds, damping), from scratch each
-    time; the rung that converged is recorded in ``run.recoveries`` (``at_step: "final"``). Raises the last SCF
-    error when none converges.
+    settings, then each energy-neutral rung of the run's ladder on top (the EEQ guess, looser thresholds,
+    damping), from scratch each time; the rung that converged is recorded in ``run.recoveries``
+    (``at_step: "final"``). Raises the last SCF error when none converges.
 
     Ethylammonium bromide on the slab (calibration run, stop 35) shows why the last step comes first: relaxed at
     the step settings (accuracy 10, each step's SCF restarted from the last), at its final geometry an SCF from
