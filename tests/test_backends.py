@@ -230,6 +230,42 @@ def test_cp2k_single_point_energy_and_finite_difference_forces(tmp_path):
     print(f"\nCP2K H2O: E = {e0:.5f} eV, first SP {t_sp:.1f} s, FD force error max {max(errors):.1e} eV/A")
 
 
+@pytest.mark.cp2k
+@pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
+def test_cp2k_reports_the_d3_term_that_the_same_calculation_without_d3_lacks(tmp_path):
+    """The calculator's ``dispersion_energy`` (from CP2K's output) is E(PBE-D3) - E(PBE) at one geometry: D3 is
+    added after the SCF, so a funnel row's E_ads without D3 is its E_ads minus the D3 part (issue 22 item 5)."""
+    from ase.build import molecule
+
+    from passivscreen.relaxation.tiers import dispersion_energy
+
+    dimer = molecule("H2O") + molecule("H2O")
+    dimer.positions[3:] += (0.0, 2.9, 0.3)
+    dimer.cell, dimer.pbc = [8.0, 9.0, 8.0], True
+    dimer.center()
+    energies, reported = {}, {}
+    for d3 in ("DFTD3", "none"):
+        params = {"cutoff_ry": 200.0, "rel_cutoff_ry": 40.0, "eps_scf": 1e-7, "threads": 1, "dispersion": d3}
+        calc = get_calculator("cp2k", {**params, "directory": str(tmp_path / d3)}, fresh=True)
+        try:
+            atoms = dimer.copy()
+            atoms.calc = calc
+            energies[d3] = atoms.get_potential_energy()
+            reported[d3] = calc.results.get("dispersion_energy")
+        finally:
+            calc.close()
+    assert reported["none"] is None
+    assert -0.05 < reported["DFTD3"] < -0.005, reported  # a water dimer's D3 term: about -0.01 eV
+    assert abs((energies["DFTD3"] - energies["none"]) - reported["DFTD3"]) < 1e-5, (energies, reported)
+
+    class _Result:  # what tier_row reads: a finished result's atoms with their calculator
+        energy = energies["DFTD3"]
+        atoms = dimer.copy()
+
+    _Result.atoms.calc = type("C", (), {"results": {"dispersion_energy": reported["DFTD3"]}})()
+    assert dispersion_energy(_Result()) == pytest.approx(reported["DFTD3"])
+
+
 @pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
 def test_cp2k_input_takes_charge_and_spin_from_the_atoms(tmp_path):
     """A charged doublet (as the steps set it on the atoms for tblite) becomes CHARGE, UKS and MULTIPLICITY;

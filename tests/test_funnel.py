@@ -63,7 +63,7 @@ def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():
             level=1,
             kind="funnel",
             backend="cp2k",
-            tiers=[{"name": "gfn2", "E_ads_eV": -0.8}, {"name": "dft", "E_ads_eV": -0.3}],
+            tiers=[{"name": "gfn2", "E_ads_eV": -0.8}, {"name": "dft", "E_ads_eV": -0.3, "E_ads_dispersion_eV": -0.2}],
         ),
         _rec(
             "a",
@@ -84,6 +84,10 @@ def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():
     t = tier_table(screen + funnel, ["gfn2", "dft"]).set_index("ligand")
     assert t["seen_dft"].to_dict() == {"a": True, "b": True, "c": False}
     assert t.loc["a", "status_dft"] == "scf_failed" and t.loc["b", "E_ads_per_ligand_eV_dft"] == -0.3
+    # the D3 part of b's DFT E_ads (the funnel row's complex - slab - ligand D3 terms), a column beside it
+    assert t.loc["b", "E_ads_dispersion_per_ligand_eV_dft"] == -0.2 and pd.isna(
+        t.loc["a", "E_ads_dispersion_per_ligand_eV_dft"]
+    )
 
 
 def test_free_ligand_of_a_dft_tier_in_the_slab_lateral_cell():

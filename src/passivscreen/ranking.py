@@ -191,6 +191,8 @@ def tier_table(
             e = tier.get(E_ADS)
             row[tier_column(tier["name"])] = None if e is None else e / n
             row[f"seen_{tier['name']}"] = True
+            if tier.get("E_ads_dispersion_eV") is not None:  # a DFT-D row: the dispersion part of its E_ads
+                row[f"E_ads_dispersion_per_ligand_eV_{tier['name']}"] = tier["E_ads_dispersion_eV"] / n
         if rec.get("kind") == "funnel":
             row[f"seen_{rec['tier']}"] = True
             row[f"status_{rec['tier']}"] = rec.get("status")

@@ -53,6 +53,10 @@ class TierRow(TypedDict, total=False):
     n_force_calls: int
     wall_s: float
     calc_s: float
+    #: the dispersion (D3) term of ``energy_eV`` where the calculator reports it (CP2K)
+    dispersion_eV: float
+    #: a funnel row's share of E_ads from dispersion (complex - slab - ligands); E_ads without it is the difference
+    E_ads_dispersion_eV: float
 
 
 _COMMON = {

@@ -13,7 +13,7 @@ from typing import Any
 from ase import Atoms
 from ase.calculators.calculator import CalculationFailed, all_changes
 from ase.calculators.cp2k import CP2K
-from ase.units import Rydberg
+from ase.units import Hartree, Rydberg
 
 from passivscreen.calculators.common import SCFError
 from passivscreen.calculators.cp2k_input import (
@@ -95,9 +95,13 @@ class PassivCP2K(CP2K):
             self._kill_shell()
             self.results = {}
             raise CalculationFailed(f"CP2K failed ({type(err).__name__}: {err}); end of {out}:\n{tail}") from err
-        if check and re.search(NOT_CONVERGED, output_since(out, start)):
+        text = output_since(out, start)
+        if check and re.search(NOT_CONVERGED, text):
             self.results = {}
             raise SCFError(f"SCF not converged (CP2K, see {out})")
+        dispersion = re.findall(r"Dispersion energy:\s+(\S+)", text)
+        if dispersion:  # the D3 term of the energy (added after the SCF: E without D3 is E minus it)
+            self.results["dispersion_energy"] = float(dispersion[-1]) * Hartree
 
     def _release_force_env(self) -> None:
         if self._shell is not None:

@@ -72,7 +72,15 @@ def tier_row(tier: Tier, r: RelaxResult) -> dict[str, Any]:
         "n_force_calls": r.n_force_calls,
         "wall_s": r.wall_s,
         "calc_s": r.calc_s,
+        **({} if (d := dispersion_energy(r)) is None else {"dispersion_eV": d}),
     }
+
+
+def dispersion_energy(r: RelaxResult) -> float | None:
+    """The dispersion term of a converged result's energy where the calculator reports it (CP2K's D3), else None."""
+    calc = getattr(r.atoms, "calc", None)
+    value = None if calc is None or r.energy is None else calc.results.get("dispersion_energy")
+    return None if value is None else float(value)
 
 
 def run_chain(

@@ -151,6 +151,9 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
         raise Skip("scf_failed", f"{tier.name}: ligand {lig_row['status']}, complex {cx_row['status']}")
     e_ads = adsorption_energy(e_cx, float(slab_ref["energy_eV"]), e_lig, n)
     row = {**cx_row, "E_ads_eV": e_ads, "E_ligand_eV": e_lig, "E_slab_eV": slab_ref["energy_eV"]}
+    d_slab = (slab_ref.get("tiers") or [{}])[-1].get("dispersion_eV")
+    if None not in (d_slab, cx_row.get("dispersion_eV"), lig_row.get("dispersion_eV")):
+        row["E_ads_dispersion_eV"] = adsorption_energy(cx_row["dispersion_eV"], d_slab, lig_row["dispersion_eV"], n)
     return {E_ADS: e_ads, E_ADS_PER_LIGAND: e_ads / n, E_COMPLEX: e_cx, "row": row, "atoms": cx}
 
 
