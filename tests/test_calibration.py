@@ -520,6 +520,13 @@ def test_a_setting_added_at_its_neutral_value_keeps_the_fingerprint():
     del older["placement"]["polar_h_roll"]
     assert fingerprint(screen_protocol(off)) == fingerprint(screen_protocol(older))
     assert differences(screen_protocol(cfg), screen_protocol(off)) == ["placement.polar_h_roll"]
+    # placement.probe_scf (stop 38): full, the probes' ladder of the data sets before it, keeps their protocol
+    assert cfg["placement"]["probe_scf"] == "full"
+    unset = copy.deepcopy(cfg)
+    del unset["placement"]["probe_scf"]
+    assert fingerprint(screen_protocol(cfg)) == fingerprint(screen_protocol(unset))
+    quick = validate_config({**copy.deepcopy(BASE), "placement": {"probe_scf": "quick"}})
+    assert differences(screen_protocol(quick), screen_protocol(cfg)) == ["placement.probe_scf"]
 
 
 def test_functional_groups_tell_apart_the_donors_of_one_anchor_class():

@@ -75,7 +75,16 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         "relax_layers": (3, 0),
     }
     # every config that names itself the default protocol searches as the default does
-    search = ("probe_steps", "relax_top", "probe_layers", "probe_tie_eV", "relax_layers", "tilts", "polar_h_roll")
+    search = (
+        "probe_steps",
+        "relax_top",
+        "probe_layers",
+        "probe_tie_eV",
+        "relax_layers",
+        "tilts",
+        "polar_h_roll",
+        "probe_scf",
+    )
     for name in ("calibration", "validation", "validation_ion_pair", "tspo1"):
         assert {k: cfgs[name]["placement"][k] for k in search} == {k: default["placement"][k] for k in search}, name
     # the DFT check: the same seven ligands and protocol, then CP2K on every one of them

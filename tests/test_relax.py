@@ -108,3 +108,24 @@ def test_gfn2_rattled_slab_reconstruction_is_caught(small_slab):
     assert r.energy is not None
     assert r.energy < e_ref - 0.5 or "moved" in r.reason
     assert not REGISTRY["gfn2"].holds_slab  # the flag is what this test observes
+
+
+def test_a_probes_quick_ladder_stops_before_the_damped_rungs():
+    """placement.probe_scf quick: a probe's SCF gets the EEQ guess and the looser thresholds, not the 500- and
+    1,000-cycle damped rungs (what two of nitrosobenzene's probes spent about 1,000 s each on before they were
+    dropped). Real GFN2-xTB, with 2 SCF cycles allowed so that only a damped rung converges."""
+    from passivscreen.calculators import scf_ladder
+    from passivscreen.relaxation.scf import SCF_LADDER, quick_ladder
+
+    assert quick_ladder(None) == SCF_LADDER[:3] == [{"guess": "eeq"}, {"accuracy": 10.0}, {"accuracy": 30.0}]
+    assert quick_ladder(scf_ladder("cp2k")) == []  # its first rung raises CP2K's outer-loop limit
+    atoms = molecule("CH3CHO")
+    full = relax(atoms.copy(), get_calculator("gfn2", {"max_iterations": 2}, fresh=True), steps=0)
+    assert full.energy is not None, full.reason
+    assert any("max_iterations" in r["settings"] for r in full.scf_recoveries)  # a damped rung converged it
+    quick = relax(
+        atoms.copy(), get_calculator("gfn2", {"max_iterations": 2}, fresh=True), steps=0, scf_ladder=quick_ladder(None)
+    )
+    assert quick.status == "scf_failed" and quick.energy is None
+    assert [r["settings"] for r in quick.scf_recoveries] == quick_ladder(None)  # the three quick rungs, no more
+    assert "after 3 recovery rungs" in quick.reason

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -274,3 +275,36 @@ def test_relax_layers_prerelaxes_on_the_reduced_model_and_finishes_on_the_whole_
     again = run_adsorption_member(cfg, member)
     assert again["prerelax_force_calls"] == record["prerelax_force_calls"]
     assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)
+
+
+def test_probe_scf_quick_gives_the_probes_the_short_ladder(probed, monkeypatch):
+    """placement.probe_scf quick reaches every probe's relaxation as the quick rungs (full: the tier's own
+    ladder, None) and is part of the probes' cache key, so probes made with the whole ladder run again."""
+    import passivscreen.steps.adsorption as adsorption
+    import passivscreen.steps.probes as probe_step
+    from passivscreen.config import validate_config
+    from passivscreen.relaxation.scf import quick_ladder
+
+    cfg, member, record = probed
+    assert cfg["placement"]["probe_scf"] == "full"
+    quick = validate_config({**copy.deepcopy(cfg), "placement": {**cfg["placement"], "probe_scf": "quick"}})
+    cache = Path(member["workdir"]) / "probes.json"
+    saved = cache.read_text()
+    ladders = []
+
+    class Stop(BaseException):
+        pass
+
+    def first_probe(*args, **kwargs):
+        ladders.append(args[5] if len(args) > 5 else kwargs.get("scf_ladder"))
+        raise Stop
+
+    monkeypatch.setattr(probe_step, "run_tier", first_probe)
+    try:
+        with pytest.raises(Stop):
+            adsorption.run_adsorption_member(quick, member)
+    finally:
+        cache.write_text(saved)
+    assert ladders == [quick_ladder(None)]
+    full = SimpleNamespace(cfg=cfg)
+    assert probe_step.probe_ladder(full, SimpleNamespace(scf_ladder=None)) is None  # the tier's own ladder

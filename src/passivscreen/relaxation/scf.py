@@ -33,6 +33,25 @@ SCF_LADDER: list[dict[str, Any]] = [
 
 ENERGY_NEUTRAL = {"mixer_damping", "max_iterations", "guess", "accuracy"}
 
+#: The settings of the rungs a probe climbs with ``placement.probe_scf: quick``: another guess and looser
+#: thresholds, each SCF at the calculator's own iteration limit. The damped rungs of 500 and 1,000 cycles are
+#: what a stalled SCF costs: tblite's Broyden mixer solves a system as large as its history every cycle, so a
+#: 1,000-cycle SCF of a 45-atom probe takes minutes; two of nitrosobenzene's probes climbed every rung for about
+#: 1,000 s each and failed all the same (docs/benchmarks.md, stop 37).
+QUICK = {"guess", "accuracy"}
+
+
+def quick_ladder(ladder: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The leading rungs of ``ladder`` (None: :data:`SCF_LADDER`) that only change the guess or loosen the
+    thresholds (:data:`QUICK`): the ladder of a probe with ``placement.probe_scf: quick``. The rungs are applied
+    one on top of the other, so the cut is a prefix; a backend whose first rung is another kind has none."""
+    out = []
+    for rung in SCF_LADDER if ladder is None else ladder:
+        if set(rung) - QUICK:
+            break
+        out.append(rung)
+    return out
+
 
 def set_params(calc: Calculator, params: dict[str, Any]) -> None:
     """Set calculator parameters (nothing for an empty dict)."""

@@ -33,11 +33,17 @@ class ChainResult:
 
 
 def run_tier(
-    atoms: Atoms, tier: Tier, steps: int, trajectory: str | Path | None = None, guards: Guards | None = None
+    atoms: Atoms,
+    tier: Tier,
+    steps: int,
+    trajectory: str | Path | None = None,
+    guards: Guards | None = None,
+    scf_ladder: list[dict[str, Any]] | None = None,
 ) -> RelaxResult:
     """Relax ``atoms`` with ``tier`` (task ``relax``) or evaluate them (``single_point``).
 
-    ``atoms`` must carry the tier's calculator (:meth:`Tier.attach`).
+    ``atoms`` must carry the tier's calculator (:meth:`Tier.attach`). ``scf_ladder`` replaces the tier's
+    backend's SCF recovery ladder (a probe's short one: :func:`~passivscreen.relaxation.scf.quick_ladder`).
     """
     s = tier.relax
     r = relax(
@@ -50,7 +56,7 @@ def run_tier(
         alpha=s["alpha"],
         trajectory=trajectory,
         guards=guards,
-        scf_ladder=tier.scf_ladder,
+        scf_ladder=tier.scf_ladder if scf_ladder is None else scf_ladder,
         max_wall_s=s["max_wall_s"],
         step_settings=tier.step_settings if tier.task == "relax" else None,
     )

@@ -21,7 +21,7 @@ from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.held import fixed_indices, free_slab_atoms, hold_slab
 from passivscreen.relaxation.reduced import kept_atoms, reduced
 from passivscreen.relaxation.resume import last_frame
-from passivscreen.relaxation.scf import single_point
+from passivscreen.relaxation.scf import quick_ladder, single_point
 from passivscreen.relaxation.tiers import run_tier
 from passivscreen.schema import section_defaults
 from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_probe
@@ -128,7 +128,7 @@ def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, off
     atoms, free, keep = probe_model(job, c, layers)
     guards = placement_guards(job, free) if keep is None else reduced_guards(job, free, keep, c.n_slab, offset)
     tier.attach(atoms)
-    r = run_tier(atoms, tier, steps, traj, guards(tier))
+    r = run_tier(atoms, tier, steps, traj, guards(tier), probe_ladder(job, tier))
     failed = r.status not in ("converged", "not_converged") or r.energy is None
     e0 = None
     with contextlib.suppress(Exception):  # no frame written (the first call failed): no starting energy
@@ -144,6 +144,15 @@ def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, off
         "sp_status": r.status,
     }
     return {**row, "probe_layers": layers, "probe_atoms": len(atoms)} if keep is not None else row
+
+
+def probe_ladder(job: Job, tier: Tier) -> list[dict[str, Any]] | None:
+    """The SCF recovery ladder of a probe: the tier's own with ``placement.probe_scf: full`` (None), its
+    quick rungs with ``quick`` (:func:`~passivscreen.relaxation.scf.quick_ladder`): a probe whose SCF does not
+    converge after them is dropped, as one that failed every rung was."""
+    if {**section_defaults("placement"), **job.cfg["placement"]}["probe_scf"] == "quick":
+        return quick_ladder(tier.scf_ladder)
+    return None
 
 
 def probe_offset(job: Job, c: Complex, layers: int) -> float | None:
@@ -193,6 +202,8 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
     }
     if layers:  # a cache of whole-slab probes (written before the key had it) stays valid
         key["probe_layers"] = layers
+    if settings["probe_scf"] != "full":  # so does a cache of probes with the whole ladder
+        key["probe_scf"] = settings["probe_scf"]
     done: dict[tuple[Any, ...], dict[str, Any]] = {}
     offset: float | None = 0.0
     resumed = False
