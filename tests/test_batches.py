@@ -35,6 +35,16 @@ def test_resources_grow_with_batch_and_attempt():
         job_resources("nonsense", 1, cfg)
 
 
+def test_one_complex_job_outlasts_the_slowest_measured_complex():
+    """The slowest 2x2 complex measured (butylammonium bromide, stop 37: 2,366 s of one core, a whole-slab
+    relaxation whose SCF failed) fits inside the first attempt's limit with room for a 1.5x slower node,
+    and a batch allows that one complex besides its typical members."""
+    cfg = {"slab": {"repeat": [2, 2], "n_pbbr2_layers": 3}}
+    slowest_min = 2366 / 60
+    assert job_resources("adsorption", 1, cfg)["runtime"] >= 1.5 * slowest_min
+    assert job_resources("adsorption", 10, cfg)["runtime"] >= 1.5 * slowest_min + 9 * 10
+
+
 def _member(tmp_path: Path, name: str, key: str) -> Member:
     return Member(name, key, {"out.txt": tmp_path / "results" / f"{name}.txt"}, tmp_path / "work" / name, {})
 
