@@ -44,8 +44,8 @@ def job_resources(
 
     Sized from measurements on the 2x2 slab (docs/slurm.md): a complex takes 1-10 min as a rule,
     40 min at worst (a relaxation whose SCF fails on the whole slab), and < 300 MB at GFN2-xTB on one
-    core; a job's limit allows one worst case and the rule for the others. A free ligand takes seconds; the cost of a force
-    call grows about as the square of the slab's area, so runtimes scale with
+    core; a job's limit allows one worst case and the rule for the others. A free ligand takes
+    seconds. The cost of a force call grows about as the square of the slab's area, so runtimes scale with
     ``(a b / 4)^2`` for an a x b slab and linearly with the number of PbBr2 layers. ``cell``: the job's
     lateral cell (default ``slab.repeat``; with ``auto``, its smallest cell).
     """
