@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -24,14 +25,14 @@ acetone,CC(C)=O,,V1
 acetone_again,O=C(C)C,,V2
 broken,C1CC(,,V3
 dmso,CS(C)=O,,V4
-bad name,CN,,V5
+???,CN,,V5
 
 methylamine,CN,,V6
 short_row,CN
 silane,[SiH4],,V7
 wrong_anchor,CP(C)(C)=O,C=O,V9
 """
-BAD_LINES = {4: "broken", 6: "bad name", 9: "short_row", 10: "silane", 11: "wrong_anchor"}
+BAD_LINES = {4: "broken", 6: "???", 9: "short_row", 10: "silane", 11: "wrong_anchor"}
 
 
 def _config(tmp_path: Path, text: str = CSV, suffix: str = ".csv", **extra) -> Path:
@@ -92,6 +93,42 @@ def test_a_name_may_not_repeat_a_config_entry_nor_differ_from_one_only_in_case(t
     assert skipped["line"] == 2 and "already used by ligands entry 'acetone'" in skipped["reason"]
 
 
+def test_a_catalogue_s_names_and_salt_forms_are_made_usable_and_said(tmp_path):
+    """Names with spaces, commas, slashes or accents become file-safe (the original kept as label); a salt
+    form loses its counter-ions (an ammonium salt, an ion pair, is placed as written); each change is
+    reported, and two rows that become the same name or molecule are a collision and a repeat."""
+    text = (
+        "name,smiles,label\n"
+        "oleic acid,CCCCCCCC/C=C\\CCCCCCCC(=O)O,\n"  # line 2
+        "octylamine HCl,CCCCCCCCN.Cl,\n"
+        "sodium octanoate,CCCCCCCC(=O)[O-].[Na+],\n"
+        "butylammonium bromide,CCCC[NH3+].[Br-],\n"  # line 5
+        "TOPO / tri-n-octyl,CCCCCCCCP(=O)(CCCCCCCC)CCCCCCCC,the classic\n"
+        "Émile's thiol,CCCCS,\n"
+        "octylamine,CCCCCCCCN,\n"  # line 8: octylamine HCl's molecule again
+        "oleic_acid,CCCC(=O)O,\n"  # line 9: the name line 2 was given
+    )
+    cfg = load_config(_config(tmp_path, text, on_bad_ligand="skip"))
+    got = {lig["name"]: lig for lig in cfg["ligands"]}
+    assert list(got) == [
+        "oleic_acid", "octylamine_HCl", "sodium_octanoate", "butylammonium_bromide", "TOPO_tri-n-octyl", "Emile_s_thiol"
+    ]  # fmt: skip
+    assert got["oleic_acid"]["label"] == "oleic acid" and got["TOPO_tri-n-octyl"]["label"] == "the classic"
+    assert got["octylamine_HCl"]["smiles"] == "CCCCCCCCN"
+    assert got["sodium_octanoate"]["smiles"] == "CCCCCCCC(=O)[O-]"
+    assert got["butylammonium_bromide"]["smiles"] == "CCCC[NH3+].[Br-]"
+    report = cfg["ligands_file_report"]
+    changed = {row["line"]: row["change"] for row in report["changed"]}
+    assert set(changed) == {2, 3, 4, 5, 6, 7}
+    assert "counter-ion(s) Cl removed" in changed[3] and "[Na+] removed" in changed[4]
+    assert "removed" not in changed[5] and "kept as its label" not in changed[6]
+    skipped = {row["line"]: row["reason"] for row in report["skipped"]}
+    assert "duplicate of line 3" in skipped[8] and "already used by line 2" in skipped[9]
+    # names that leave nothing file-safe are still refused
+    with pytest.raises(ConfigError, match=r"library.csv:2 .*does not match"):
+        load_config(_config(tmp_path, "name,smiles\n???,CN\n"))
+
+
 def test_smiles_file_names_header_and_comments(tmp_path):
     path = tmp_path / "lib.smi"
     path.write_text("SMILES Name\n# a comment\nCC(C)=O acetone\n\nCS(C)=O  dimethyl sulfoxide\nCN\n")
@@ -125,9 +162,73 @@ def test_sdf_records_their_names_properties_and_3d_stereo(tmp_path):
     assert [r.entry.get("name") for r in rows] == ["S_sulfoxide", "acetone", "garbage"]
     chiral = Chem.MolFromSmiles(rows[0].entry["smiles"])
     assert Chem.FindMolChiralCenters(chiral) == Chem.FindMolChiralCenters(Chem.MolFromSmiles("C[S@](=O)c1ccccc1"))
+    structure = rows[1].entry.pop("structure")
     assert rows[1].entry == {"name": "acetone", "smiles": "CC(C)=O", "anchor": "C=O"}
+    assert structure["file"] == str(path.resolve()) and structure["line"] == rows[1].line
+    assert "structure" not in rows[2].entry
     assert rows[0].line == 1 and rows[1].line > rows[0].line and rows[2].problem
     assert rows[2].line == path.read_text().splitlines().index("garbage") + 1
+
+
+def _distances(positions) -> np.ndarray:
+    """Every interatomic distance, sorted: the same for one geometry whatever the atoms' order."""
+    from scipy.spatial.distance import pdist
+
+    return np.sort(pdist(np.asarray(positions)))
+
+
+def test_an_sdf_row_s_3d_coordinates_are_its_first_conformer(tmp_path):
+    """An SDF record's coordinates (a twisted conformer RDKit would not make first; hydrogens missing in one
+    record) are the ligand's first conformer in every step that builds it, and its ligand job says so; a record
+    whose molecule is not the placed species (an acid, placed as its anion) is not used and the job says why;
+    a record edited after validation stops its ligand job with a clear error."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem, rdMolTransforms
+
+    from passivscreen.ligands import LigandError
+    from passivscreen.ligands.molecules import entry_ligand
+    from passivscreen.steps.ligand import run_ligand
+
+    mols = {}
+    for name, smiles in (("propylamine", "CCCN"), ("butanone", "CCC(C)=O"), ("acid", "CCC(=O)O")):
+        mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
+        AllChem.EmbedMolecule(mol, randomSeed=7)
+        mol.SetProp("_Name", name)
+        mols[name] = mol
+    # propylamine with its C-C-C-N torsion at 70 deg (a gauche conformer, placed as given)
+    rdMolTransforms.SetDihedralDeg(mols["propylamine"].GetConformer(), 0, 1, 2, 3, 70.0)
+    mols["butanone"] = Chem.RemoveHs(mols["butanone"])  # heavy atoms only: RDKit adds the hydrogens
+    path = tmp_path / "project" / "library.sdf"
+    path.parent.mkdir()
+    with Chem.SDWriter(str(path)) as writer:
+        for mol in mols.values():
+            writer.write(mol)
+    cfg = load_config(_config(tmp_path, path.read_text(), ".sdf"))
+    entries = {e["name"]: e for e in cfg["ligands"]}
+    amine = entry_ligand(cfg, entries["propylamine"])
+    heavy = [i for i, sym in enumerate(amine.atoms.get_chemical_symbols()) if sym != "H"]
+    given = mols["propylamine"].GetConformer().GetPositions()
+    assert np.allclose(_distances(amine.conformers[0]), _distances(given), atol=1e-4)
+    assert np.allclose(amine.atoms.positions, amine.conformers[0])
+    assert "library.sdf:1: the first conformer" in amine.input_structure
+    assert len(heavy) == 4
+    ketone = entry_ligand(cfg, entries["butanone"])
+    assert ketone.input_structure.endswith("the first conformer") and len(ketone.conformers[0]) == 13
+    kheavy = [i for i, sym in enumerate(ketone.atoms.get_chemical_symbols()) if sym != "H"]
+    assert np.allclose(
+        _distances(np.asarray(ketone.conformers[0])[kheavy]),
+        _distances(mols["butanone"].GetConformer().GetPositions()),
+        atol=1e-4,
+    )
+    acid = entry_ligand(cfg, entries["acid"])  # COOH binds L as the acid: placed as given
+    assert acid.input_structure.endswith("the first conformer")
+    anion = entry_ligand(cfg, {**entries["acid"], "binding": "X"})
+    assert "not used" in anion.input_structure and anion.conformers
+    rec = run_ligand(cfg, "propylamine", tmp_path / "p.json", tmp_path / "p.extxyz", tmp_path / "work")
+    assert rec["status"] == "ok" and "the first conformer" in rec["input_structure"], rec
+    path.write_text(path.read_text().replace("propylamine", "propylamin", 1))
+    with pytest.raises(LigandError, match="changed since"):
+        entry_ligand(cfg, entries["propylamine"])
 
 
 def test_files_that_cannot_be_read(tmp_path):

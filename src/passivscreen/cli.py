@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+#: ``validate`` lists this many of a library's changed rows (file-safe names, counter-ions removed)
+CHANGED_SHOWN = 20
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="passivscreen", description=__doc__)
@@ -88,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         report = cfg.get("ligands_file_report")
         if report:
             print(f"ligands_file {report['file']}: {report['used']} of {report['rows']} rows used")
+            changed = report.get("changed", [])
+            for row in changed[:CHANGED_SHOWN]:
+                print(f"  changed: line {row['line']} ({row['name']}): {row['change']}")
+            if len(changed) > CHANGED_SHOWN:
+                print(f"  changed: {len(changed) - CHANGED_SHOWN} more rows the same ways")
             for row in report["skipped"]:
                 print(f"  not run: line {row['line']} ({row['name']}): {row['reason']}")
         for name, row in (cfg.get("stored_report") or {}).items():

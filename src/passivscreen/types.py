@@ -119,6 +119,8 @@ LigandRecord = TypedDict(
         "references": list,
         "n_conformers": int,
         "conformer_energies_eV": list,
+        # an entry's SDF record: "<file>:<line>: the first conformer", or why it was not used
+        "input_structure": str,
         "n_steps": int,
         "n_force_calls": int,
         "wall_s": float,

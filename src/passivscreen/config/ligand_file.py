@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
+import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,58 @@ from passivscreen.schema import schema
 
 #: The columns of ``skipped.csv``.
 SKIPPED_COLUMNS = ("file", "line", "name", "smiles", "reason")
+
+#: The characters a ligand's name may have (it names files and Snakemake wildcards; the schema's pattern).
+SAFE_NAME = re.compile(r"[A-Za-z0-9_.+-]+")
+
+
+def file_safe_name(name: str) -> str:
+    """``name`` as a ligand name may be written: accents dropped (NFKD), every run of other characters
+    (spaces, commas, slashes, brackets) one ``_``, no ``_`` at either end; "" if nothing is left.
+
+    A catalogue's "tri-n-octylphosphine oxide, TOPO" becomes ``tri-n-octylphosphine_oxide_TOPO``.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", ascii_name).strip("_")[:100]
+
+
+@functools.cache
+def _salt_remover() -> Any:
+    """RDKit's salt remover with its own list of salts (built once)."""
+    from rdkit.Chem.SaltRemover import SaltRemover
+
+    return SaltRemover()
+
+
+def strip_counter_ions(smiles: str) -> tuple[str, str] | None:
+    """A catalogue's salt form reduced to the molecule screened: the counter-ions and solvent of RDKit's salt
+    list (halides and hydrogen halides, alkali and alkaline-earth ions, water, sulfuric, nitric and
+    phosphoric acid, TFA, ...) removed from a SMILES of several fragments that is not an ammonium salt
+    (an ammonium salt is an ion pair, placed as written). Returns (the SMILES left, what was removed) when
+    exactly one fragment is left, else None (the row is judged as written).
+
+    ``CCCCCCCCN.Cl`` (octylamine hydrochloride) gives octylamine, ``CCCCCCCC(=O)[O-].[Na+]`` the octanoate
+    anion (binding X, in a Br site).
+    """
+    from rdkit import Chem, RDLogger
+
+    from passivscreen.ligands.anchors import find_anchors
+
+    if "." not in smiles:
+        return None
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromSmiles(smiles)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if mol is None or len(Chem.GetMolFrags(mol)) < 2 or "ammonium" in find_anchors(mol):
+        return None
+    kept = _salt_remover().StripMol(mol, dontRemoveEverything=True)
+    if len(Chem.GetMolFrags(kept)) != 1:
+        return None
+    left = Chem.MolToSmiles(kept)
+    removed = [f for f in Chem.MolToSmiles(mol).split(".") if f != left]
+    return left, ".".join(removed)
 
 
 def _entry_problem(entry: dict[str, Any], validator: Any) -> str | None:
@@ -39,9 +94,14 @@ def _canonical(entry: dict[str, Any]) -> str:
 
 
 def check_rows(
-    rows: list[Row], backends: list[str], taken: dict[str, str]
+    rows: list[Row], backends: list[str], taken: dict[str, str], changed: list[tuple[Row, str]] | None = None
 ) -> tuple[list[tuple[Row, dict[str, Any]]], list[tuple[Row, str]]]:
     """The rows that can be run (row, entry) and the others (row, reason), in file order.
+
+    Two things a catalogue writes are made usable first, and each accepted row so changed is appended to
+    ``changed`` (row, what was done): a name with characters a file name cannot have is made file-safe
+    (:func:`file_safe_name`, the original kept as ``label``), and a salt form loses its counter-ions
+    (:func:`strip_counter_ions`).
 
     ``taken``: names already used (lower case -> where), filled with the accepted rows' names. A row is
     refused for what refuses a config entry: the schema of a ``ligands`` item (name characters, anchor and
@@ -64,9 +124,20 @@ def check_rows(
     good: list[tuple[Row, dict[str, Any]]] = []
     bad: list[tuple[Row, str]] = []
     seen: dict[tuple[str, str | None, str | None], tuple[int, str]] = {}
+    changed = [] if changed is None else changed
     for row in rows:
         entry: dict[str, Any] = dict(row.entry)
         name = entry.get("name", "")
+        changes = []
+        if name and not SAFE_NAME.fullmatch(name) and not row.problem and file_safe_name(name):
+            kept = "" if entry.get("label") else f" (the file's name {name!r} kept as its label)"
+            entry.setdefault("label", name)
+            entry["name"] = name = file_safe_name(name)
+            changes.append(f"named {name!r}{kept}")
+        stripped = strip_counter_ions(entry["smiles"]) if entry.get("smiles") and not row.problem else None
+        if stripped is not None:
+            entry["smiles"] = stripped[0]
+            changes.append(f"counter-ion(s) {stripped[1]} removed: {stripped[0]} is screened")
         problem = row.problem or _entry_problem(entry, validator)
         if problem is None and "smiles" not in entry and "library" not in entry:
             problem = "no smiles"
@@ -93,6 +164,8 @@ def check_rows(
         seen[key] = (row.line, name)
         taken[name.lower()] = f"line {row.line}"
         good.append((row, entry))
+        if changes:
+            changed.append((row, "; ".join(changes)))
     return good, bad
 
 
@@ -120,7 +193,8 @@ def expand_ligands_file(cfg: dict[str, Any], base: str | Path | None, backends: 
     except LigandFileError as err:
         raise ConfigError(f"config field ligands_file: {err}") from err
     taken = {lig["name"].lower(): f"ligands entry {lig['name']!r}" for lig in out["ligands"]}
-    good, bad = check_rows(rows, backends, taken)
+    changed: list[tuple[Row, str]] = []
+    good, bad = check_rows(rows, backends, taken, changed)
     refused = [(r, why) for r, why in bad if not why.startswith("duplicate of line")]
     if refused and out["on_bad_ligand"] == "refuse":
         lines = "\n".join(f"  {path}:{r.line} ({r.entry.get('name', '?')}): {why}" for r, why in refused)
@@ -145,6 +219,7 @@ def expand_ligands_file(cfg: dict[str, Any], base: str | Path | None, backends: 
             }
             for r, why in bad
         ],
+        "changed": [{"line": r.line, "name": r.entry.get("name", ""), "change": what} for r, what in changed],
     }
     return out
 

@@ -8,8 +8,11 @@ problem that names the line. Whether an entry can be run is decided elsewhere
 from __future__ import annotations
 
 import csv
+import hashlib
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: The columns a CSV row may give (others, such as a catalogue number or a price, are ignored).
 COLUMNS = ("name", "smiles", "anchor", "binding", "label", "library")
@@ -26,7 +29,7 @@ class Row:
     """One row of a library file: its first line, the entry it gives, or why it gives none."""
 
     line: int
-    entry: dict[str, str] = field(default_factory=dict)
+    entry: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None
 
 
@@ -58,7 +61,7 @@ def read_rows(path: str | Path) -> list[Row]:
     if suffix in SMILES_SUFFIXES:
         return _smiles_rows(path, text)
     if suffix in SDF_SUFFIXES:
-        return _sdf_rows(text)
+        return _sdf_rows(text, path)
     raise LigandFileError(
         f"{path}: unknown format {suffix!r} (.csv with name,smiles; {', '.join(SMILES_SUFFIXES)}; "
         f"{', '.join(SDF_SUFFIXES)})"
@@ -104,24 +107,53 @@ def _smiles_rows(path: Path, text: str) -> list[Row]:
     return rows
 
 
-def _sdf_rows(text: str) -> list[Row]:
+def _sdf_rows(text: str, path: Path) -> list[Row]:
     rows: list[Row] = []
     block: list[str] = []
     start = 1
     for line, raw in enumerate(text.splitlines(), start=1):
         if raw.strip() == "$$$$":
             if any(b.strip() for b in block):
-                rows.append(_sdf_record("\n".join(block), start, len(rows)))
+                rows.append(_sdf_record("\n".join(block), start, len(rows), path))
             block, start = [], line + 1
             continue
         block.append(raw)
     if any(b.strip() for b in block):
-        rows.append(_sdf_record("\n".join(block), start, len(rows)))
+        rows.append(_sdf_record("\n".join(block), start, len(rows), path))
     return rows
 
 
-def _sdf_record(body: str, line: int, index: int) -> Row:
-    """One SDF record (``body``: its lines up to ``$$$$``) as a row."""
+def record_sha256(body: str) -> str:
+    """SHA-256 of an SDF record's text (its lines up to ``$$$$``, joined by newlines)."""
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def read_sdf_record(structure: dict[str, Any]) -> str:
+    """The text of the SDF record a ligand entry's ``structure`` names (``file``, ``line`` its record starts on,
+    optional ``sha256``), as :func:`read_rows` read it.
+
+    Raises
+    ------
+    LigandFileError
+        The file is gone, or the record's text is no longer the one validated (its SHA-256 differs).
+    """
+    path = Path(structure["file"])
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            lines = itertools.takewhile(
+                lambda raw: raw.strip() != "$$$$", itertools.islice(fh, structure["line"] - 1, None)
+            )
+            body = "\n".join(raw.rstrip("\r\n") for raw in lines)
+    except OSError as err:
+        raise LigandFileError(f"the structure file {path} cannot be read: {err}") from err
+    if structure.get("sha256") and record_sha256(body) != structure["sha256"]:
+        raise LigandFileError(f"{path}:{structure['line']}: the SDF record changed since the config was validated")
+    return body
+
+
+def _sdf_record(body: str, line: int, index: int, path: Path) -> Row:
+    """One SDF record (``body``: its lines up to ``$$$$``) as a row; a 3D record's coordinates are named in
+    its entry's ``structure`` (the ligand job's first conformer)."""
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
@@ -136,13 +168,16 @@ def _sdf_record(body: str, line: int, index: int) -> Row:
     title = body.splitlines()[0].strip() if body.splitlines() else ""
     if mol is None:
         return Row(line, {"name": title} if title else {}, "RDKit cannot read this record's molblock")
-    if mol.GetNumConformers() and mol.GetConformer().Is3D():
+    is_3d = bool(mol.GetNumConformers()) and mol.GetConformer().Is3D()
+    if is_3d:
         Chem.AssignStereochemistryFrom3D(mol)
-    entry = {
+    entry: dict[str, Any] = {
         "name": props.get("name") or title or f"record_{index + 1}",
         "smiles": Chem.MolToSmiles(Chem.RemoveHs(mol)),
     }
     entry.update({k: props[k] for k in ("anchor", "binding", "label") if props.get(k)})
+    if is_3d:
+        entry["structure"] = {"file": str(path.resolve()), "line": line, "sha256": record_sha256(body)}
     return Row(line, entry)
 
 

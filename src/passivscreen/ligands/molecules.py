@@ -4,6 +4,7 @@ binding mode and conformers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,9 @@ class Ligand:
         Positions of every conformer kept (lowest MMFF energy first); ``atoms`` holds the first.
     other_anchors
         The other atoms of the anchor class (DPEPO's second P=O oxygen): partners of a bidentate placement.
+    input_structure
+        Where the first conformer came from when the entry gave a 3D structure (``structure``: an SDF
+        record), or why it was not used; "" without one.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Ligand:
     cation_index: int | None = None
     conformers: list[np.ndarray] = field(default_factory=list)
     other_anchors: list[int] = field(default_factory=list)
+    input_structure: str = ""
 
 
 def parse_smiles(smiles: str, name: str = "ligand"):
@@ -234,6 +239,43 @@ def placed_species(
     return plan, placed, cls, idx
 
 
+def structure_positions(structure: dict[str, Any], molh, name: str) -> tuple[np.ndarray | None, str]:
+    """The positions of ``molh``'s atoms (the placed species, hydrogens explicit) in the SDF record an entry's
+    ``structure`` names, and a note: where they came from, or why there are none.
+
+    The record's atoms are matched onto ``molh`` by substructure (its counter-ions, if any, left out);
+    hydrogens the record lacks get coordinates from RDKit (``AddHs(addCoords=True)``). A record whose
+    molecule is not the one placed (an acid placed as its anion, binding X) or has only 2D coordinates gives
+    no positions: the embedded conformers alone are used, and the note says why.
+
+    Raises
+    ------
+    LigandError
+        The file cannot be read or its record changed since validation.
+    """
+    from rdkit import Chem, RDLogger
+
+    from passivscreen.ligands.files import LigandFileError, read_sdf_record
+
+    where = f"{Path(structure['file']).name}:{structure['line']}"
+    try:
+        body = read_sdf_record(structure)
+    except LigandFileError as err:
+        raise LigandError(f"ligand '{name}': {err}") from err
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromMolBlock(body, removeHs=False)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if mol is None or not mol.GetNumConformers() or not mol.GetConformer().Is3D():
+        return None, f"{where} not used: no 3D coordinates"
+    molh_file = Chem.AddHs(mol, addCoords=True)
+    match = molh_file.GetSubstructMatch(molh)
+    if not match:
+        return None, f"{where} not used: its molecule is not the placed species {Chem.MolToSmiles(molh)}"
+    return molh_file.GetConformer().GetPositions()[list(match)], f"{where}: the first conformer"
+
+
 def ligand_from_smiles(
     name: str,
     smiles: str,
@@ -242,11 +284,13 @@ def ligand_from_smiles(
     seed: int | None = None,
     binding: str | None = None,
     conformers: int | None = 1,
+    structure: dict[str, Any] | None = None,
 ) -> Ligand:
     """Build the placed species of a ligand from SMILES (see :func:`~.binding.binding_plan`), in 3D.
 
     ``seed`` seeds the embedding (default: the config schema's ``seed``); ``conformers`` is how many
-    to keep (None: :func:`default_conformers`).
+    to keep (None: :func:`default_conformers`). ``structure`` (an entry's SDF record,
+    :func:`structure_positions`): its coordinates are the first conformer, RDKit's fill the others.
     """
     from rdkit import Chem
 
@@ -254,6 +298,9 @@ def ligand_from_smiles(
     molh = Chem.AddHs(placed)  # heavy atoms keep their indices
     n = default_conformers(molh) if conformers is None else int(conformers)
     confs = embed(molh, name, int(top_level_default("seed") if seed is None else seed), n)
+    given, note = structure_positions(structure, molh, name) if structure else (None, "")
+    if given is not None:
+        confs = [given, *confs[: max(n, 1) - 1]]
     atoms = Atoms([a.GetSymbol() for a in molh.GetAtoms()], positions=confs[0])
     bonds = [(b.GetBeginAtomIdx(), b.GetEndAtomIdx()) for b in molh.GetBonds()]
     cation = None
@@ -275,6 +322,7 @@ def ligand_from_smiles(
         cation,
         confs,
         others,
+        note,
     )
 
 
@@ -296,6 +344,7 @@ def entry_ligand(
         cfg["seed"],
         entry.get("binding"),
         n,
+        entry.get("structure"),
     )
 
 

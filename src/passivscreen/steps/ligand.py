@@ -135,6 +135,7 @@ def run_ligand(
             cation_index=lig.cation_index, formula=r.atoms.get_chemical_formula(), charge=lig.charge,
             multiplicity=lig.multiplicity, bonds=lig.bonds, energy_eV=per_tier[best.tier.name], references=refs,
             n_conformers=len(placed), conformer_energies_eV=[placed[k].result.energy for k in order],
+            **({"input_structure": lig.input_structure} if lig.input_structure else {}),
             n_steps=r.n_steps, n_force_calls=sum(p.result.n_force_calls for p in placed),
             wall_s=sum(p.result.wall_s for p in placed), calc_s=sum(p.result.calc_s for p in placed),
             scf_recoveries=r.scf_recoveries, bonds_changed=ligand_bonds_changed(lig.atoms, r.atoms),
