@@ -4,10 +4,11 @@ Usage: python benchmarks/library_scale.py [N] [--batch-size B]     (default 10,0
 
 Generates a CSV library of N rows as a chemist's file brings them: distinct molecules of 10-60 atoms over the
 neutral anchor classes (phosphine oxides, sulfoxides, ketones, acids, amines, thiols, nitroso compounds) with
-their own alkyl groups, on alkyl chains, branches and substituted phenylenes, with one broken row and one
-repeat of a molecule per 100 rows; then times ``passivscreen validate`` (``on_bad_ligand: skip``) and
-``snakemake -n`` on a config that names it (``slab.repeat: auto``, the default), counts the cluster jobs, and
-states both times in machine units (``benchmarks/machine_unit.py``, measured first).
+their own alkyl groups, on alkyl chains, branches and substituted phenylenes, with one broken row, one
+repeat of a molecule and one hydrochloride per 100 rows and one name in ten with spaces and a comma; then
+times ``passivscreen validate`` (``on_bad_ligand: skip``) and ``snakemake -n`` on a config that names it
+(``slab.repeat: auto``, the default), counts the cluster jobs, and states both times in machine units
+(``benchmarks/machine_unit.py``, measured first).
 Goals (issue 24): validate < 2 min, ``snakemake -n`` < 2 min, at most 500 cluster jobs. Exits 1 on a miss
 (for N other than 10,000 the goals are scaled to N / 10,000).
 """
@@ -80,7 +81,10 @@ def write_library(path: Path, n: int) -> int:
                 smi, bad = smi + "((", bad + 1
             elif i % 100 == 71 and i > 0:
                 smi, bad = mols[i - 1], bad + 1
-            w.writerow([f"cand{i:05d}", smi, "generated"])
+            elif i % 100 == 53:
+                smi += ".Cl"  # a hydrochloride, as catalogues sell amines: screened without its HCl
+            # one name in ten as a catalogue writes it (spaces, a comma): run under a file-safe name
+            w.writerow([f"candidate {i:05d}, lot A" if i % 10 == 3 else f"cand{i:05d}", smi, "generated"])
     return bad
 
 
