@@ -129,6 +129,35 @@ def test_a_catalogue_s_names_and_salt_forms_are_made_usable_and_said(tmp_path):
         load_config(_config(tmp_path, "name,smiles\n???,CN\n"))
 
 
+def test_spreadsheet_and_database_exports(tmp_path):
+    """A semicolon or tab between fields, a .tsv, PubChem's headers (cmpdname, IsomericSMILES), a CXSMILES
+    extension in a SMILES file: read as the rows they are; a header with neither a name nor an alias is refused."""
+    want = [
+        {"name": "oleic acid", "smiles": "CCCCCCCC/C=C\\CCCCCCCC(=O)O"},
+        {"name": "TOPO", "smiles": "CCCP(=O)(CCC)CCC"},
+    ]
+    body = [(w["name"], w["smiles"]) for w in want]
+    for fname, text in (
+        ("semi.csv", "Name;SMILES;MW\n" + "".join(f"{n};{s};1,5\n" for n, s in body)),
+        ("tabs.csv", "name\tsmiles\n" + "".join(f"{n}\t{s}\n" for n, s in body)),
+        ("lib.tsv", "smiles\tname\n" + "".join(f"{s}\t{n}\n" for n, s in body)),
+        ("pubchem.csv", "cid,cmpdname,IsomericSMILES\n" + "".join(f"{k},{n},{s}\n" for k, (n, s) in enumerate(body))),
+    ):
+        path = tmp_path / fname
+        path.write_text(text)
+        assert [r.entry for r in read_rows(path)] == want, fname
+    cx = tmp_path / "cx.smi"
+    cx.write_text("C[C@H](N)CC |&1:1| racemic amine\nCCCS\tpropanethiol\n")
+    assert [r.entry for r in read_rows(cx)] == [
+        {"name": "racemic amine", "smiles": "C[C@H](N)CC |&1:1|"},
+        {"name": "propanethiol", "smiles": "CCCS"},
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("CompoundID,IsomericSMILES\n1,CCN\n")
+    with pytest.raises(LigandFileError, match="no name column"):
+        read_rows(bad)
+
+
 def test_smiles_file_names_header_and_comments(tmp_path):
     path = tmp_path / "lib.smi"
     path.write_text("SMILES Name\n# a comment\nCC(C)=O acetone\n\nCS(C)=O  dimethyl sulfoxide\nCN\n")

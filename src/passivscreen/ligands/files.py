@@ -16,6 +16,12 @@ from typing import Any
 
 #: The columns a CSV row may give (others, such as a catalogue number or a price, are ignored).
 COLUMNS = ("name", "smiles", "anchor", "binding", "label", "library")
+#: Other headers of the name column, in the order they are looked for when there is no ``name`` (PubChem's
+#: ``cmpdname``, a database's ``compound`` or ``id``).
+NAME_COLUMNS = ("compound_name", "molecule_name", "cmpdname", "compound", "molecule", "title", "id")
+#: Other headers of the SMILES column (besides any single column whose header contains ``smiles``).
+SMILES_COLUMNS = ("isomeric_smiles", "canonical_smiles")
+TABLE_SUFFIXES = (".csv", ".tsv")
 SMILES_SUFFIXES = (".smi", ".smiles", ".ism", ".can")
 SDF_SUFFIXES = (".sdf", ".sd")
 
@@ -36,9 +42,11 @@ class Row:
 def read_rows(path: str | Path) -> list[Row]:
     """The rows of a ligand library file, in file order.
 
-    Formats by suffix: ``.csv`` (a header with at least ``name`` and ``smiles``; optional ``anchor``,
-    ``binding``, ``label``, ``library``; other columns ignored), ``.smi``/``.smiles`` (SMILES, whitespace,
-    name; a row without a name is named ``<file stem>_<line>``; ``#`` lines are comments) or ``.sdf``
+    Formats by suffix: ``.csv`` or ``.tsv`` (a header with at least ``name`` and ``smiles``, also under the
+    headers of :data:`NAME_COLUMNS` and :data:`SMILES_COLUMNS`; comma, semicolon or tab between fields;
+    optional ``anchor``, ``binding``, ``label``, ``library``; other columns ignored), ``.smi``/``.smiles``
+    (SMILES with its CXSMILES extension if any, whitespace, name; a row without a name is named
+    ``<file stem>_<line>``; ``#`` lines are comments) or ``.sdf``
     (one record per molecule: its title line or a ``name`` property is the name, its SMILES is written
     from the structure with the stereochemistry of its 3D coordinates; ``anchor``, ``binding``, ``label``
     properties are read).
@@ -56,27 +64,52 @@ def read_rows(path: str | Path) -> list[Row]:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise LigandFileError(f"{path} is not UTF-8 text (byte {err.start})") from err
-    if suffix == ".csv":
+    if suffix in TABLE_SUFFIXES:
         return _csv_rows(path, text)
     if suffix in SMILES_SUFFIXES:
         return _smiles_rows(path, text)
     if suffix in SDF_SUFFIXES:
         return _sdf_rows(text, path)
     raise LigandFileError(
-        f"{path}: unknown format {suffix!r} (.csv with name,smiles; {', '.join(SMILES_SUFFIXES)}; "
+        f"{path}: unknown format {suffix!r} (.csv or .tsv with name,smiles; {', '.join(SMILES_SUFFIXES)}; "
         f"{', '.join(SDF_SUFFIXES)})"
     )
 
 
+def _delimiter(first: str) -> str:
+    """The delimiter of a table whose header is ``first``: a comma, a semicolon (a spreadsheet's export where
+    the comma is the decimal mark) or a tab, whichever gives a name and a SMILES column (default comma)."""
+    for delim in (",", ";", "\t"):
+        header = [h.strip().lower() for h in first.split(delim)]
+        if _column(header, "smiles", SMILES_COLUMNS) is not None and _column(header, "name", NAME_COLUMNS):
+            return delim
+    return ","
+
+
+def _column(header: list[str], key: str, aliases: tuple[str, ...]) -> str | None:
+    """The header's column for ``key``: itself, else the first of ``aliases`` the header has, else (SMILES only)
+    the one column whose name contains ``smiles`` (PubChem's ``IsomericSMILES``, ``canonical_smiles``)."""
+    for name in (key, *aliases):
+        if name in header:
+            return name
+    if key == "smiles":
+        found = [h for h in header if "smiles" in h]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
 def _csv_rows(path: Path, text: str) -> list[Row]:
-    reader = csv.reader(text.splitlines())
+    lines = text.splitlines()
+    reader = csv.reader(lines, delimiter=_delimiter(lines[0]) if lines else ",")
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration as err:
         raise LigandFileError(f"{path} is empty: expected a header with name,smiles") from err
-    missing = [c for c in ("name", "smiles") if c not in header]
+    columns = {k: _column(header, k, a) for k, a in (("name", NAME_COLUMNS), ("smiles", SMILES_COLUMNS))}
+    missing = [k for k, c in columns.items() if c is None]
     if missing:
         raise LigandFileError(f"{path}: the header {header} has no {' or '.join(missing)} column")
+    header = [next((k for k, c in columns.items() if c == h), h) for h in header]
     dup = sorted({h for h in header if h in COLUMNS and header.count(h) > 1})
     if dup:
         raise LigandFileError(f"{path}: the header gives the column(s) {dup} twice")
@@ -102,6 +135,11 @@ def _smiles_rows(path: Path, text: str) -> list[Row]:
         parts = stripped.split(None, 1)
         if line == 1 and parts[0].lower() == "smiles":
             continue  # a header line
+        if len(parts) > 1 and parts[1].startswith("|") and "|" in parts[1][1:]:
+            # a CXSMILES extension (|...|) belongs to the SMILES, the name follows it
+            end = parts[1].index("|", 1) + 1
+            rest = parts[1][end:].strip()
+            parts = [f"{parts[0]} {parts[1][:end]}", *([rest] if rest else [])]
         name = parts[1].strip() if len(parts) > 1 else f"{path.stem}_{line}"
         rows.append(Row(line, {"name": name, "smiles": parts[0]}))
     return rows
