@@ -260,6 +260,41 @@ def test_an_sdf_row_s_3d_coordinates_are_its_first_conformer(tmp_path):
         entry_ligand(cfg, entries["propylamine"])
 
 
+def test_a_config_entry_names_its_own_sdf_structure(tmp_path):
+    """``structure`` in a ``ligands`` entry: a relative file is read from the config's folder and its record's
+    SHA-256 recorded; a record of another molecule, a missing file or a line that starts no record is refused
+    naming the entry's field."""
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(Chem.MolFromSmiles("CCCN"))
+    AllChem.EmbedMolecule(mol, randomSeed=3)
+    folder = tmp_path / "project"
+    (folder / "structures").mkdir(parents=True)
+    with Chem.SDWriter(str(folder / "structures" / "pa.sdf")) as writer:
+        writer.write(mol)
+    cfg = yaml.safe_load((ROOT / "configs" / "test.yaml").read_text())
+
+    def with_entry(entry):
+        cfg["ligands"] = [entry]
+        path = folder / "config.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+
+    out = load_config(
+        with_entry({"name": "pa", "smiles": "CCCN", "structure": {"file": "structures/pa.sdf", "line": 1}})
+    )
+    st = out["ligands"][0]["structure"]
+    assert st["file"] == str((folder / "structures" / "pa.sdf").resolve()) and len(st["sha256"]) == 64
+    for entry, match in (
+        ({"name": "ea", "smiles": "CCN", "structure": {"file": "structures/pa.sdf", "line": 1}}, "not the entry's"),
+        ({"name": "pa", "smiles": "CCCN", "structure": {"file": "gone.sdf", "line": 1}}, "cannot be read"),
+        ({"name": "pa", "smiles": "CCCN", "structure": {"file": "structures/pa.sdf", "line": 4}}, "cannot read"),
+    ):
+        with pytest.raises(ConfigError, match=rf"ligands\[0\]\.structure .*{match}"):
+            load_config(with_entry(entry))
+
+
 def test_files_that_cannot_be_read(tmp_path):
     for text, suffix, match in (
         ("smiles,label\nCC,x\n", ".csv", "no name column"),

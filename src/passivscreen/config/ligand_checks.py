@@ -12,6 +12,7 @@ have the charge its binding mode needs (the plan) and embed in 3D (:func:`~.chec
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from passivscreen.calculators import BackendError, check_elements
@@ -88,6 +89,59 @@ def _library_agrees(lig: dict[str, Any]) -> None:
             )
 
 
+def resolve_structures(cfg: dict[str, Any], base: str | Path | None) -> dict[str, Any]:
+    """``cfg`` with each ``ligands`` entry's ``structure`` file made absolute (a relative one is read from
+    ``base``, the config file's folder, as ``ligands_file`` is) and the SHA-256 of its record added, so that the
+    ligand job reads the record that was validated (a new dict; entries without ``structure`` unchanged)."""
+    from passivscreen.ligands.files import LigandFileError, read_sdf_record, record_sha256
+
+    if not any(lig.get("structure") for lig in cfg["ligands"]):
+        return cfg
+    ligands = []
+    for i, lig in enumerate(cfg["ligands"]):
+        st = lig.get("structure")
+        if st:
+            path = Path(st["file"])
+            st = {**st, "file": str(path if path.is_absolute() else (Path(base or ".") / path).resolve())}
+            try:
+                st.setdefault("sha256", record_sha256(read_sdf_record(st)))
+            except LigandFileError as err:
+                raise ConfigError(f"config field ligands[{i}].structure (ligand '{lig['name']}'): {err}") from err
+            lig = {**lig, "structure": st}
+        ligands.append(lig)
+    return {**cfg, "ligands": ligands}
+
+
+def _structure_agrees(lig: dict[str, Any], smiles: str) -> None:
+    """An entry's ``structure`` (an SDF record) is a 3D structure of its molecule: one of the record's fragments
+    is the SMILES's molecule (stereochemistry aside; the record may carry the counter-ions a library row lost)."""
+    from rdkit import Chem, RDLogger
+
+    from passivscreen.ligands.files import LigandFileError, read_sdf_record
+
+    st = lig["structure"]
+    where = f"{st['file']}:{st['line']}"
+    try:
+        body = read_sdf_record(st)
+    except LigandFileError as err:
+        raise EntryProblem("structure", str(err)) from err
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromMolBlock(body, removeHs=False)
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if mol is None:
+        raise EntryProblem("structure", f"{where}: RDKit cannot read the record's molblock")
+
+    def flat(m: Any) -> str:
+        return Chem.MolToSmiles(Chem.RemoveHs(m), isomericSmiles=False)
+
+    want = flat(parse_smiles(smiles, lig["name"]))
+    frags = {flat(f) for f in Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)} | {flat(mol)}
+    if want not in frags:
+        raise EntryProblem("structure", f"{where} holds {flat(mol)}, not the entry's molecule {want}")
+
+
 def placed_smiles(lig: dict[str, Any], backends: list[str]) -> list[str]:
     """Check one ligand entry; the SMILES of every molecule its run computes (placed species, references).
 
@@ -100,6 +154,8 @@ def placed_smiles(lig: dict[str, Any], backends: list[str]) -> list[str]:
     """
     _library_agrees(lig)
     smiles = resolve_smiles(lig)
+    if lig.get("structure"):
+        _structure_agrees(lig, smiles)
     problem = uncomputable(parse_smiles(smiles, lig["name"]), backends)
     if problem:
         raise EntryProblem("smiles", f"{smiles!r}: {problem}")

@@ -18,7 +18,7 @@ from passivscreen.config.checks import (
     check_thresholds,
 )
 from passivscreen.config.errors import ConfigError
-from passivscreen.config.ligand_checks import check_ligands
+from passivscreen.config.ligand_checks import check_ligands, resolve_structures
 from passivscreen.config.ligand_file import expand_ligands_file
 from passivscreen.schema import schema
 from passivscreen.structures import SlabError, build_slab, surface_pb_indices
@@ -169,6 +169,7 @@ def validate_config(config: dict[str, Any], base: str | Path | None = None) -> d
     dups = sorted({n for n in names if names.count(n) > 1})
     if dups:
         raise ConfigError(f"config field ligands: duplicate ligand name(s) {dups}")
+    cfg = resolve_structures(cfg, base)
     check_thresholds(cfg)
     check_hold(cfg)
     check_backends(cfg)
