@@ -1,6 +1,14 @@
 """Issue 24 item 4: the throughput of a library screen, measured on a generated library from a clean tree.
 
-Usage: python benchmarks/library_throughput.py [N] [--cores 2] [--plumbing]      (default 50 ligands)
+Usage: python benchmarks/library_throughput.py [N] [--cores 2] [--plumbing] [--workdir DIR] [--hours H]
+(default 50 ligands, in a temporary folder, to the end)
+
+The whole run is about 8-10 h of 2 cores, more than one sitting. ``--workdir DIR`` keeps the library, the
+results tree and the time spent in DIR, so that the run goes on where it stopped when the command is given
+again (finished jobs are kept, a cut relaxation resumes from its trajectory); ``--hours H`` stops it after H
+hours (Snakemake ends its jobs) and reports what has finished so far from ``passivscreen rank``: the figures
+of a partial run are labelled PARTIAL and rest on the ligands finished, with the wall time of every sitting
+(each in the machine unit measured at its start).
 
 Generates N distinct candidates of 10-40 atoms (hydrogens included), the neutral anchor classes in turn
 (phosphine oxides, sulfoxides, ketones, acids, amines, thiols, nitroso compounds; the generator of
@@ -22,6 +30,8 @@ import argparse
 import csv
 import itertools
 import json
+import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -76,27 +86,51 @@ def candidates(n: int, low: int = 10, high: int = 40) -> list[tuple[str, str]]:
     return out
 
 
+def run_for(cmd: list[str], cwd: Path, hours: float | None) -> tuple[int, str, bool]:
+    """Run ``cmd`` in ``cwd`` (its own process group), stopped with SIGINT after ``hours`` (Snakemake then ends
+    its jobs); (exit code, the end of its stderr, whether it was stopped)."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, start_new_session=True)
+        stopped = False
+        try:
+            proc.wait(timeout=None if hours is None else hours * 3600)
+        except subprocess.TimeoutExpired:
+            stopped = True
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        err.seek(0)
+        return proc.returncode, err.read()[-3000:], stopped
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=50)
     ap.add_argument("--cores", default="2")
     ap.add_argument("--plumbing", action="store_true", help="tiny slab and one start: checks the script only")
+    ap.add_argument("--workdir", type=Path, help="keep the run here and go on with it when given again")
+    ap.add_argument("--hours", type=float, help="stop after this many hours and report what has finished")
     args = ap.parse_args()
     announce()
     unit = machine_unit()
     from rdkit import Chem
 
     with tempfile.TemporaryDirectory(prefix="passivscreen-throughput-") as tmp:
-        work = Path(tmp)
+        work = (args.workdir or Path(tmp)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
         cands = candidates(args.n)
-        atoms = {}
-        with (work / "library.csv").open("w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["name", "smiles", "label"])
-            for i, (cls, smi) in enumerate(cands):
-                name = f"lib{i:03d}"
-                atoms[name] = Chem.AddHs(Chem.MolFromSmiles(smi)).GetNumAtoms()
-                w.writerow([name, smi, cls])
+        atoms = {f"lib{i:03d}": Chem.AddHs(Chem.MolFromSmiles(smi)).GetNumAtoms() for i, (_, smi) in enumerate(cands)}
+        sittings_file = work / "sittings.json"
+        sittings = json.loads(sittings_file.read_text()) if sittings_file.exists() else []
+        if not (work / "library.csv").exists():
+            with (work / "library.csv").open("w", newline="") as fh:
+                w = csv.writer(fh)
+                w.writerow(["name", "smiles", "label"])
+                for i, (cls, smi) in enumerate(cands):
+                    w.writerow([f"lib{i:03d}", smi, cls])
         cfg = yaml.safe_load((ROOT / "configs" / "default.yaml").read_text())
         cfg.update(set="throughput", ligands=[], ligands_file="library.csv", on_bad_ligand="skip")
         if args.plumbing:
@@ -104,16 +138,21 @@ def main() -> int:
             cfg.update(slab=test["slab"], relax=test["relax"], placement=test["placement"], sites=["pristine"])
             cfg.update(faces=["top"], conformers=1)
         (work / "library.yaml").write_text(yaml.safe_dump(cfg))
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", tmp]
-        cmd += ["--configfile", "library.yaml", "--cores", args.cores, "--keep-going"]
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
+        cmd += ["--configfile", "library.yaml", "--cores", args.cores, "--keep-going", "--rerun-incomplete"]
         t0 = time.perf_counter()
-        run = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
-        wall = time.perf_counter() - t0
+        code, stderr, stopped = run_for(cmd, work, args.hours)
+        sittings.append({"wall_s": time.perf_counter() - t0, "mu_s": unit, "stopped": stopped, "exit": code})
+        sittings_file.write_text(json.dumps(sittings, indent=1))
+        wall = sum(x["wall_s"] for x in sittings)
+        wall_mu = sum(x["wall_s"] / x["mu_s"] for x in sittings)
         res = work / "results" / "throughput"
+        if stopped:  # what has finished, ranked as a campaign is ranked while it runs
+            subprocess.run([sys.executable, "-m", "passivscreen.cli", "rank", "library.yaml"], cwd=work, check=False)
         if not (res / "ranking.csv").exists():
-            print(run.stderr[-3000:])
-            print("no ranking.csv: the run failed")
-            return 1
+            print(stderr)
+            print("no ranking.csv: the run failed" if not stopped else "PARTIAL: no complex has finished yet")
+            return 1 if not stopped else 2
         ranking = pd.read_csv(res / "ranking.csv")
         # the cell each ligand's job chose (slab.repeat: auto; ranking.csv's repeat column says the same per row)
         cells = Counter(int(json.loads(p.read_text()).get("cell", [0])[0]) for p in (res / "ligands").glob("*.json"))
@@ -121,10 +160,17 @@ def main() -> int:
         for tsv in (res / "benchmarks" / "adsorption").glob("*.tsv"):
             jobs[tsv.stem] = float(tsv.read_text().splitlines()[1].split("\t")[0])
     cores = int(args.cores)
+    complete = ranking.groupby("ligand")["complete"].all() if "complete" in ranking else None
+    if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
+        ranking = ranking[ranking["ligand"].isin(complete[complete].index)]
     names = set(ranking["ligand"])
     n_ok = ranking.loc[ranking["status"] == "ok", "ligand"].nunique()
     per_core_hour = n_ok / (wall / 3600 * cores)
     what = "plumbing" if args.plumbing else "shipped protocol"
+    if len(sittings) > 1 or stopped:
+        print(f"{'PARTIAL: ' if stopped else ''}{len(sittings)} sitting(s): "
+              + ", ".join(f"{x['wall_s']:.0f} s at MU {x['mu_s']:.2f} s" for x in sittings)
+              + f"; {wall_mu:.0f} MU in all")  # fmt: skip
     print(f"library: {args.n} generated ligands, {min(atoms.values())}-{max(atoms.values())} atoms "
           f"(median {statistics.median(atoms.values()):.0f}), classes in turn; {what}")  # fmt: skip
     print(
@@ -142,8 +188,12 @@ def main() -> int:
         print(f"10,000 ligands: {core_h:,.0f} core-hours; in one day {core_h / 24:,.0f} cores = "
               f"{core_h / 24 / 64:,.1f} 64-core nodes (MU here {unit:.2f} s)")  # fmt: skip
     missing = {f"lib{i:03d}" for i in range(args.n)} - names
-    if missing or run.returncode != 0:
-        print(f"run exit {run.returncode}; ligands without a row: {sorted(missing)}")
+    if stopped:
+        print(f"PARTIAL: {len(names)} of {args.n} ligands finished; run the same command to go on")
+        return 2
+    if missing or code != 0:
+        print(stderr)
+        print(f"run exit {code}; ligands without a row: {sorted(missing)}")
         return 1
     return 0
 
