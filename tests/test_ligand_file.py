@@ -107,19 +107,24 @@ def test_a_catalogue_s_names_and_salt_forms_are_made_usable_and_said(tmp_path):
         "Émile's thiol,CCCCS,\n"
         "octylamine,CCCCCCCCN,\n"  # line 8: octylamine HCl's molecule again
         "oleic_acid,CCCC(=O)O,\n"  # line 9: the name line 2 was given
+        "glycine,NCC(=O)O,\n"  # line 10: two anchor classes, no anchor column: one ligand per class
     )
     cfg = load_config(_config(tmp_path, text, on_bad_ligand="skip"))
     got = {lig["name"]: lig for lig in cfg["ligands"]}
     assert list(got) == [
-        "oleic_acid", "octylamine_HCl", "sodium_octanoate", "butylammonium_bromide", "TOPO_tri-n-octyl", "Emile_s_thiol"
+        "oleic_acid", "octylamine_HCl", "sodium_octanoate", "butylammonium_bromide", "TOPO_tri-n-octyl", "Emile_s_thiol",
+        "glycine_COOH", "glycine_amine",
     ]  # fmt: skip
+    assert (got["glycine_COOH"]["anchor"], got["glycine_amine"]["anchor"]) == ("COOH", "amine")
+    assert got["glycine_amine"]["label"] == "glycine"
     assert got["oleic_acid"]["label"] == "oleic acid" and got["TOPO_tri-n-octyl"]["label"] == "the classic"
     assert got["octylamine_HCl"]["smiles"] == "CCCCCCCCN"
     assert got["sodium_octanoate"]["smiles"] == "CCCCCCCC(=O)[O-]"
     assert got["butylammonium_bromide"]["smiles"] == "CCCC[NH3+].[Br-]"
     report = cfg["ligands_file_report"]
     changed = {row["line"]: row["change"] for row in report["changed"]}
-    assert set(changed) == {2, 3, 4, 5, 6, 7}
+    assert set(changed) == {2, 3, 4, 5, 6, 7, 10} and (report["used"], report["entries"]) == (7, 8)
+    assert sum("screened at" in row["change"] for row in report["changed"]) == 2
     assert "counter-ion(s) Cl removed" in changed[3] and "[Na+] removed" in changed[4]
     assert "removed" not in changed[5] and "kept as its label" not in changed[6]
     skipped = {row["line"]: row["reason"] for row in report["skipped"]}

@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         report = cfg.get("ligands_file_report")
         if report:
-            print(f"ligands_file {report['file']}: {report['used']} of {report['rows']} rows used")
+            extra = report.get("entries", report["used"]) - report["used"]
+            more = f" ({report['entries']} ligands: {extra} more for their other anchor classes)" if extra else ""
+            print(f"ligands_file {report['file']}: {report['used']} of {report['rows']} rows used{more}")
             changed = report.get("changed", [])
             for row in changed[:CHANGED_SHOWN]:
                 print(f"  changed: line {row['line']} ({row['name']}): {row['change']}")

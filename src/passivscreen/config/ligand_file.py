@@ -93,6 +93,40 @@ def _canonical(entry: dict[str, Any]) -> str:
     return canonical_smiles(resolve_smiles(entry), entry["name"])
 
 
+#: How an anchor class appears in the name of a row screened at that anchor (``glycine_amine``).
+ANCHOR_TAGS = {"P=O": "PO", "S=O": "SO", "C=O": "CO", "N=O": "NO"}
+
+
+def _per_anchor(entry: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+    """The entries a row is screened as, each with what was done ("" for the row as it is): a molecule with
+    groups of several anchor classes and no ``anchor`` column (glycine: COOH and amine; a ketone amine) is
+    screened once per class, as ``<name>_<class>`` with its ``anchor`` set, so that the ranking says which group
+    binds (a config's ``ligands`` entry must choose instead). A row that cannot be parsed or has one class is
+    returned as it is; so is one whose classes the run itself would not choose among (an ammonium salt's anion
+    is its counter-ion)."""
+    from passivscreen.ligands.anchors import find_anchors
+
+    if entry.get("anchor") or entry.get("anchor_index") is not None or not entry.get("smiles"):
+        return [(entry, "")]
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromSmiles(entry["smiles"])
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    found = find_anchors(mol) if mol is not None else {}
+    if "ammonium" in found or len(found) < 2:
+        return [(entry, "")]
+    name = entry["name"]
+    out = []
+    for cls in sorted(found):
+        one = {**entry, "name": f"{name}_{ANCHOR_TAGS.get(cls, cls)}", "anchor": cls}
+        one.setdefault("label", name)
+        out.append((one, f"anchor classes {sorted(found)}: screened at {cls} as {one['name']!r}"))
+    return out
+
+
 def check_rows(
     rows: list[Row], backends: list[str], taken: dict[str, str], changed: list[tuple[Row, str]] | None = None
 ) -> tuple[list[tuple[Row, dict[str, Any]]], list[tuple[Row, str]]]:
@@ -101,7 +135,8 @@ def check_rows(
     Two things a catalogue writes are made usable first, and each accepted row so changed is appended to
     ``changed`` (row, what was done): a name with characters a file name cannot have is made file-safe
     (:func:`file_safe_name`, the original kept as ``label``), and a salt form loses its counter-ions
-    (:func:`strip_counter_ions`).
+    (:func:`strip_counter_ions`). A molecule with several anchor classes and no ``anchor`` column is screened
+    once per class (:func:`_per_anchor`).
 
     ``taken``: names already used (lower case -> where), filled with the accepted rows' names. A row is
     refused for what refuses a config entry: the schema of a ``ligands`` item (name characters, anchor and
@@ -138,34 +173,36 @@ def check_rows(
         if stripped is not None:
             entry["smiles"] = stripped[0]
             changes.append(f"counter-ion(s) {stripped[1]} removed: {stripped[0]} is screened")
-        problem = row.problem or _entry_problem(entry, validator)
-        if problem is None and "smiles" not in entry and "library" not in entry:
-            problem = "no smiles"
-        if problem is None and dots_only(name):
-            problem = f"{name!r} is not a name (only dots)"
-        if problem is None and name.lower() in taken:
-            problem = f"the name {name!r} is already used by {taken[name.lower()]}"
-        if problem is None:
-            try:
-                key = (_canonical(entry), entry.get("anchor"), entry.get("binding"))
-                if key in seen:
-                    line, first = seen[key]
-                    problem = f"duplicate of line {line} ({first!r}): the same molecule, anchor and binding"
-                else:
-                    # parsed, anchored, computable; the 3D embedding is the ligand job's (a failure there is a row)
-                    placed_smiles(entry, backends)
-            except EntryProblem as err:
-                problem = f"{err.key}: {err}"
-            except (LigandError, BackendError) as err:
-                problem = str(err)
-        if problem is not None:
-            bad.append((row, problem))
-            continue
-        seen[key] = (row.line, name)
-        taken[name.lower()] = f"line {row.line}"
-        good.append((row, entry))
-        if changes:
-            changed.append((row, "; ".join(changes)))
+        for one, more in _per_anchor(entry) if not row.problem else [(entry, "")]:
+            problem = row.problem or _entry_problem(one, validator)
+            name = one.get("name", "")
+            if problem is None and "smiles" not in one and "library" not in one:
+                problem = "no smiles"
+            if problem is None and dots_only(name):
+                problem = f"{name!r} is not a name (only dots)"
+            if problem is None and name.lower() in taken:
+                problem = f"the name {name!r} is already used by {taken[name.lower()]}"
+            if problem is None:
+                try:
+                    key = (_canonical(one), one.get("anchor"), one.get("binding"))
+                    if key in seen:
+                        line, first = seen[key]
+                        problem = f"duplicate of line {line} ({first!r}): the same molecule, anchor and binding"
+                    else:
+                        # parsed, anchored, computable; the 3D embedding is the ligand job's (a failure there is a row)
+                        placed_smiles(one, backends)
+                except EntryProblem as err:
+                    problem = f"{err.key}: {err}"
+                except (LigandError, BackendError) as err:
+                    problem = str(err)
+            if problem is not None:
+                bad.append((row, problem))
+                continue
+            seen[key] = (row.line, name)
+            taken[name.lower()] = f"line {row.line}"
+            good.append((row, one))
+            if changes or more:
+                changed.append((row, "; ".join([*changes, *([more] if more else [])])))
     return good, bad
 
 
@@ -208,7 +245,8 @@ def expand_ligands_file(cfg: dict[str, Any], base: str | Path | None, backends: 
     out["ligands_file_report"] = {
         "file": str(path),
         "rows": len(rows),
-        "used": len(good),
+        "used": len({r.line for r, _ in good}),
+        "entries": len(good),
         "skipped": [
             {
                 "file": str(path),
