@@ -112,8 +112,8 @@ def test_a_catalogue_s_names_and_salt_forms_are_made_usable_and_said(tmp_path):
     cfg = load_config(_config(tmp_path, text, on_bad_ligand="skip"))
     got = {lig["name"]: lig for lig in cfg["ligands"]}
     assert list(got) == [
-        "oleic_acid", "octylamine_HCl", "sodium_octanoate", "butylammonium_bromide", "TOPO_tri-n-octyl", "Emile_s_thiol",
-        "glycine_COOH", "glycine_amine",
+        "oleic_acid", "octylamine_HCl", "sodium_octanoate", "butylammonium_bromide", "TOPO_tri-n-octyl",
+        "Emile_s_thiol", "glycine_COOH", "glycine_amine",
     ]  # fmt: skip
     assert (got["glycine_COOH"]["anchor"], got["glycine_amine"]["anchor"]) == ("COOH", "amine")
     assert got["glycine_amine"]["label"] == "glycine"
