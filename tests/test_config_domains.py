@@ -122,6 +122,8 @@ def _base_for(path: list[Any]) -> dict[str, Any]:
     cfg = yaml.safe_load(yaml.safe_dump(BASE))
     if path[0] == "tiers":
         cfg["tiers"] = [{"backend": "gfn2"}]
+    if "structure" in path:  # an object with required keys: the others valid, the one under test set after
+        cfg["ligands"][0]["structure"] = {"file": "ligand.sdf", "line": 1}
     return cfg
 
 
