@@ -90,56 +90,52 @@ def _library_agrees(lig: dict[str, Any]) -> None:
 
 
 def resolve_structures(cfg: dict[str, Any], base: str | Path | None) -> dict[str, Any]:
-    """``cfg`` with each ``ligands`` entry's ``structure`` file made absolute (a relative one is read from
-    ``base``, the config file's folder, as ``ligands_file`` is) and the SHA-256 of its record added, so that the
-    ligand job reads the record that was validated (a new dict; entries without ``structure`` unchanged)."""
+    """``cfg`` with each ``ligands`` entry's own ``structure`` checked and fingerprinted (a new dict).
+
+    A structure without ``sha256`` was named by hand: its file is made absolute (a relative one is read from
+    ``base``, the config file's folder, as ``ligands_file`` is), its record read once, checked to hold the
+    entry's molecule (:func:`_structure_agrees`) and its SHA-256 added, so that the ligand job reads the record
+    that was validated. One with ``sha256`` has been through this (a validated config validated again) or
+    comes from a ``ligands_file`` SDF row, whose SMILES was written from that record: it is not read again.
+    """
     from passivscreen.ligands.files import LigandFileError, read_sdf_record, record_sha256
 
-    if not any(lig.get("structure") for lig in cfg["ligands"]):
+    if not any(lig.get("structure") and "sha256" not in lig["structure"] for lig in cfg["ligands"]):
         return cfg
     ligands = []
     for i, lig in enumerate(cfg["ligands"]):
         st = lig.get("structure")
-        if st:
+        if st and "sha256" not in st:
             path = Path(st["file"])
             st = {**st, "file": str(path if path.is_absolute() else (Path(base or ".") / path).resolve())}
             try:
-                st.setdefault("sha256", record_sha256(read_sdf_record(st)))
-            except LigandFileError as err:
+                body = read_sdf_record(st)
+                _structure_agrees(body, f"{st['file']}:{st['line']}", resolve_smiles(lig), lig["name"])
+            except (LigandFileError, LigandError) as err:
                 raise ConfigError(f"config field ligands[{i}].structure (ligand '{lig['name']}'): {err}") from err
-            lig = {**lig, "structure": st}
+            lig = {**lig, "structure": {**st, "sha256": record_sha256(body)}}
         ligands.append(lig)
     return {**cfg, "ligands": ligands}
 
 
-def _structure_agrees(lig: dict[str, Any], smiles: str) -> None:
-    """An entry's ``structure`` (an SDF record) is a 3D structure of its molecule: one of the record's fragments
-    is the SMILES's molecule (stereochemistry aside; the record may carry the counter-ions a library row lost)."""
-    from rdkit import Chem, RDLogger
+def _structure_agrees(body: str, where: str, smiles: str, name: str) -> None:
+    """An SDF record (``body``, at ``where``) is a 3D structure of ``smiles``'s molecule: one of the record's
+    fragments is that molecule, stereochemistry aside. Raises :class:`LigandError` saying why not."""
+    from rdkit import Chem
 
-    from passivscreen.ligands.files import LigandFileError, read_sdf_record
+    from passivscreen.ligands.files import read_molblock
 
-    st = lig["structure"]
-    where = f"{st['file']}:{st['line']}"
-    try:
-        body = read_sdf_record(st)
-    except LigandFileError as err:
-        raise EntryProblem("structure", str(err)) from err
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromMolBlock(body, removeHs=False)
-    finally:
-        RDLogger.EnableLog("rdApp.*")
+    mol = read_molblock(body)
     if mol is None:
-        raise EntryProblem("structure", f"{where}: RDKit cannot read the record's molblock")
+        raise LigandError(f"{where}: RDKit cannot read the record's molblock")
 
     def flat(m: Any) -> str:
         return Chem.MolToSmiles(Chem.RemoveHs(m), isomericSmiles=False)
 
-    want = flat(parse_smiles(smiles, lig["name"]))
+    want = flat(parse_smiles(smiles, name))
     frags = {flat(f) for f in Chem.GetMolFrags(mol, asMols=True, sanitizeFrags=True)} | {flat(mol)}
     if want not in frags:
-        raise EntryProblem("structure", f"{where} holds {flat(mol)}, not the entry's molecule {want}")
+        raise LigandError(f"{where} holds {flat(mol)}, not the entry's molecule {want}")
 
 
 def placed_smiles(lig: dict[str, Any], backends: list[str]) -> list[str]:
@@ -154,8 +150,6 @@ def placed_smiles(lig: dict[str, Any], backends: list[str]) -> list[str]:
     """
     _library_agrees(lig)
     smiles = resolve_smiles(lig)
-    if lig.get("structure"):
-        _structure_agrees(lig, smiles)
     problem = uncomputable(parse_smiles(smiles, lig["name"]), backends)
     if problem:
         raise EntryProblem("smiles", f"{smiles!r}: {problem}")

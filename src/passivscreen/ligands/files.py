@@ -189,20 +189,25 @@ def read_sdf_record(structure: dict[str, Any]) -> str:
     return body
 
 
-def _sdf_record(body: str, line: int, index: int, path: Path) -> Row:
-    """One SDF record (``body``: its lines up to ``$$$$``) as a row; a 3D record's coordinates are named in
-    its entry's ``structure`` (the ligand job's first conformer)."""
+def read_molblock(body: str) -> Any:
+    """The RDKit molecule of an SDF record's text (hydrogens kept), or None if RDKit cannot read it (quietly)."""
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
     try:
-        mol = Chem.MolFromMolBlock(body, removeHs=False)
-        props = {}
-        if mol is not None:
-            # data items (> <name>) follow the molblock's M  END
-            props = {k.strip("<> "): v.strip() for k, v in _sdf_data(body).items()}
+        return Chem.MolFromMolBlock(body, removeHs=False)
     finally:
         RDLogger.EnableLog("rdApp.*")
+
+
+def _sdf_record(body: str, line: int, index: int, path: Path) -> Row:
+    """One SDF record (``body``: its lines up to ``$$$$``) as a row; a 3D record's coordinates are named in
+    its entry's ``structure`` (the ligand job's first conformer)."""
+    from rdkit import Chem
+
+    mol = read_molblock(body)
+    # data items (> <name>) follow the molblock's M  END
+    props = {k.strip("<> "): v.strip() for k, v in _sdf_data(body).items()} if mol is not None else {}
     title = body.splitlines()[0].strip() if body.splitlines() else ""
     if mol is None:
         return Row(line, {"name": title} if title else {}, "RDKit cannot read this record's molblock")

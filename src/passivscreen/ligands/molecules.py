@@ -253,20 +253,15 @@ def structure_positions(structure: dict[str, Any], molh, name: str) -> tuple[np.
     LigandError
         The file cannot be read or its record changed since validation.
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem
 
-    from passivscreen.ligands.files import LigandFileError, read_sdf_record
+    from passivscreen.ligands.files import LigandFileError, read_molblock, read_sdf_record
 
     where = f"{Path(structure['file']).name}:{structure['line']}"
     try:
-        body = read_sdf_record(structure)
+        mol = read_molblock(read_sdf_record(structure))
     except LigandFileError as err:
         raise LigandError(f"ligand '{name}': {err}") from err
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromMolBlock(body, removeHs=False)
-    finally:
-        RDLogger.EnableLog("rdApp.*")
     if mol is None or not mol.GetNumConformers() or not mol.GetConformer().Is3D():
         return None, f"{where} not used: no 3D coordinates"
     molh_file = Chem.AddHs(mol, addCoords=True)
