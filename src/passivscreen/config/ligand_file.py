@@ -19,7 +19,7 @@ from typing import Any
 from passivscreen.calculators import BackendError
 from passivscreen.config.errors import ConfigError
 from passivscreen.config.ligand_checks import EntryProblem, placed_smiles
-from passivscreen.ligands import LigandError, canonical_smiles, resolve_smiles
+from passivscreen.ligands import LigandError, canonical_smiles, parse_smiles, resolve_smiles
 from passivscreen.ligands.files import LigandFileError, Row, read_rows
 from passivscreen.schema import schema
 
@@ -40,6 +40,15 @@ def file_safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "_", ascii_name).strip("_")[:100]
 
 
+def _parsed(smiles: str) -> Any:
+    """The RDKit molecule of ``smiles``, or None where :func:`~passivscreen.ligands.parse_smiles` refuses it
+    (the row's own check reports why)."""
+    try:
+        return parse_smiles(smiles)
+    except LigandError:
+        return None
+
+
 @functools.cache
 def _salt_remover() -> Any:
     """RDKit's salt remover with its own list of salts (built once)."""
@@ -58,17 +67,11 @@ def strip_counter_ions(smiles: str) -> tuple[str, str] | None:
     ``CCCCCCCCN.Cl`` (octylamine hydrochloride) gives octylamine, ``CCCCCCCC(=O)[O-].[Na+]`` the octanoate
     anion (binding X, in a Br site).
     """
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem
 
     from passivscreen.ligands.anchors import find_anchors
 
-    if "." not in smiles:
-        return None
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromSmiles(smiles)
-    finally:
-        RDLogger.EnableLog("rdApp.*")
+    mol = _parsed(smiles) if "." in smiles else None
     if mol is None or len(Chem.GetMolFrags(mol)) < 2 or "ammonium" in find_anchors(mol):
         return None
     kept = _salt_remover().StripMol(mol, dontRemoveEverything=True)
@@ -108,13 +111,7 @@ def _per_anchor(entry: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
 
     if entry.get("anchor") or entry.get("anchor_index") is not None or not entry.get("smiles"):
         return [(entry, "")]
-    from rdkit import Chem, RDLogger
-
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromSmiles(entry["smiles"])
-    finally:
-        RDLogger.EnableLog("rdApp.*")
+    mol = _parsed(entry["smiles"])
     found = find_anchors(mol) if mol is not None else {}
     if "ammonium" in found or len(found) < 2:
         return [(entry, "")]
@@ -128,13 +125,13 @@ def _per_anchor(entry: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
 
 
 def check_rows(
-    rows: list[Row], backends: list[str], taken: dict[str, str], changed: list[tuple[Row, str]] | None = None
-) -> tuple[list[tuple[Row, dict[str, Any]]], list[tuple[Row, str]]]:
-    """The rows that can be run (row, entry) and the others (row, reason), in file order.
+    rows: list[Row], backends: list[str], taken: dict[str, str]
+) -> tuple[list[tuple[Row, dict[str, Any]]], list[tuple[Row, str]], list[tuple[Row, str]]]:
+    """The rows that can be run (row, entry), the others (row, reason) and the accepted rows that were
+    changed (row, what was done), in file order.
 
-    Two things a catalogue writes are made usable first, and each accepted row so changed is appended to
-    ``changed`` (row, what was done): a name with characters a file name cannot have is made file-safe
-    (:func:`file_safe_name`, the original kept as ``label``), and a salt form loses its counter-ions
+    Two things a catalogue writes are made usable first: a name with characters a file name cannot have is
+    made file-safe (:func:`file_safe_name`, the original kept as ``label``), and a salt form loses its counter-ions
     (:func:`strip_counter_ions`). A molecule with several anchor classes and no ``anchor`` column is screened
     once per class (:func:`_per_anchor`).
 
@@ -159,7 +156,7 @@ def check_rows(
     good: list[tuple[Row, dict[str, Any]]] = []
     bad: list[tuple[Row, str]] = []
     seen: dict[tuple[str, str | None, str | None], tuple[int, str]] = {}
-    changed = [] if changed is None else changed
+    changed: list[tuple[Row, str]] = []
     for row in rows:
         entry: dict[str, Any] = dict(row.entry)
         name = entry.get("name", "")
@@ -203,7 +200,7 @@ def check_rows(
             good.append((row, one))
             if changes or more:
                 changed.append((row, "; ".join([*changes, *([more] if more else [])])))
-    return good, bad
+    return good, bad, changed
 
 
 def expand_ligands_file(cfg: dict[str, Any], base: str | Path | None, backends: list[str]) -> dict[str, Any]:
@@ -230,8 +227,7 @@ def expand_ligands_file(cfg: dict[str, Any], base: str | Path | None, backends: 
     except LigandFileError as err:
         raise ConfigError(f"config field ligands_file: {err}") from err
     taken = {lig["name"].lower(): f"ligands entry {lig['name']!r}" for lig in out["ligands"]}
-    changed: list[tuple[Row, str]] = []
-    good, bad = check_rows(rows, backends, taken, changed)
+    good, bad, changed = check_rows(rows, backends, taken)
     refused = [(r, why) for r, why in bad if not why.startswith("duplicate of line")]
     if refused and out["on_bad_ligand"] == "refuse":
         lines = "\n".join(f"  {path}:{r.line} ({r.entry.get('name', '?')}): {why}" for r, why in refused)
