@@ -6,6 +6,7 @@ from rdkit.Chem.rdMolDescriptors import CalcMolFormula
 
 from passivscreen.ligands import (
     ANCHOR_SMARTS,
+    BINDING_MODES,
     LIGAND_LIBRARY,
     LigandError,
     anchor_axis,
@@ -30,6 +31,15 @@ CASES = [
     ("CNc1ccccc1", "amine", "N"),
     ("CC(=O)Nc1ccccc1", "C=O", "O"),  # an anilide's N is an amide N, not an amine
     ("CS", "thiol", "S"),
+    # lone-pair donors through N, P or S that no oxygen carries
+    ("c1ccncc1", "pyridine", "N"),
+    ("Cc1ccc2ncccc2c1", "pyridine", "N"),  # a quinoline
+    ("Cn1ccnc1", "pyridine", "N"),  # N-methylimidazole: its N3, not the methylated N1
+    ("CC#N", "nitrile", "N"),
+    ("CCCCCCCCP(CCCCCCCC)CCCCCCCC", "phosphine", "P"),  # trioctylphosphine, TOP
+    ("c1ccc(P(c2ccccc2)c2ccccc2)cc1", "phosphine", "P"),
+    ("CSC", "thioether", "S"),
+    ("Cc1cccs1", "thioether", "S"),  # a thiophene
     # ions: an ammonium cation is not a Lewis base (no lone pair); anions bind as X-type
     ("CCCC[NH3+]", "ammonium", "N"),
     ("C[N+](C)(C)C", "ammonium", "N"),
@@ -147,3 +157,23 @@ def test_seed_paper_smiles_match_known_formulas(root):
         mol = parse_smiles(lig["smiles"], lig["name"])
         assert CalcMolFormula(mol) == known[lig["name"]], lig["name"]
         assert choose_anchor(mol, lig["name"])[0] == expected_anchor[lig["name"]]
+
+
+@pytest.mark.parametrize(
+    "smiles, absent",
+    [
+        ("c1cc[nH]c1", "pyridine"),  # pyrrole: its N's lone pair is in the ring
+        ("c1cc[nH+]cc1", "pyridine"),  # pyridinium: no lone pair left
+        ("[C-]#[N+]C", "nitrile"),  # an isonitrile
+        ("CP(C)(C)=O", "phosphine"),  # a phosphine oxide is P=O
+        ("COP(OC)OC", "phosphine"),  # a phosphite: P on O
+        ("CS(C)=O", "thioether"),  # a sulfoxide is S=O
+        ("CS", "thioether"),  # a thiol is its own class
+        ("CSSC", "thioether"),  # a disulfide
+    ],
+)
+def test_look_alikes_of_the_lone_pair_donors_are_not_them(smiles, absent):
+    """Pyridines, nitriles, phosphines and thioethers are L-type classes; what looks like them but has no free
+    lone pair on that atom (or is another class) is not."""
+    assert all(BINDING_MODES[c] == "L" for c in ("pyridine", "nitrile", "phosphine", "thioether"))
+    assert absent not in find_anchors(parse_smiles(smiles))

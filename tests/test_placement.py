@@ -347,3 +347,37 @@ def test_the_polar_roll_start_heads_for_the_hydrogen_bonded_minimum(root):
         end[rolled] = atoms.get_potential_energy(), float(atoms.get_distances(h, br, mic=True).min())
     assert end[True][0] < end[False][0] - 0.08, end
     assert end[True][1] < 3.0 < end[False][1], end
+
+
+@pytest.mark.slow
+def test_the_lone_pair_donors_bind_a_surface_pb(small_slab):
+    """Real GFN2-xTB (small slab, held): a pyridine, a nitrile, a phosphine and a thioether, each placed upright on
+    a surface Pb by its anchor class (N, N, P, S at their initial distances), relax onto that Pb and bind: the
+    anchor stays the ligand atom nearest the Pb, within 3.3 A of it, and the complex is lower than slab plus
+    ligand (GFN2-xTB here: pyridine -0.9, acetonitrile -0.7, trimethylphosphine -1.1, dimethyl sulfide -0.3 eV).
+    About a minute."""
+    from ase.constraints import FixAtoms
+    from ase.optimize import BFGS
+
+    from passivscreen.calculators import get_calculator
+
+    site = surface_pb_indices(small_slab)[0]
+    e_slab = small_slab.copy()
+    e_slab.calc = get_calculator("gfn2", fresh=True)
+    e_slab = e_slab.get_potential_energy()
+    for smiles, element in [("c1ccncc1", "N"), ("CC#N", "N"), ("CP(C)C", "P"), ("CSC", "S")]:
+        lig = ligand_from_smiles("l", smiles, seed=1)
+        assert lig.atoms[lig.anchor_index].symbol == element
+        free = lig.atoms.copy()
+        free.cell, free.pbc = small_slab.cell, small_slab.pbc
+        free.calc = get_calculator("gfn2", fresh=True)
+        BFGS(free, maxstep=0.2, alpha=30.0, logfile=None).run(fmax=0.1, steps=40)
+        c = place_ligand(small_slab, lig, site)
+        atoms = c.atoms.copy()
+        atoms.set_constraint(FixAtoms(indices=range(c.n_slab)))
+        atoms.calc = get_calculator("gfn2", fresh=True)
+        BFGS(atoms, maxstep=0.2, alpha=30.0, logfile=None).run(fmax=0.1, steps=40)
+        d = atoms.get_distances(site, list(range(c.n_slab, len(atoms))), mic=True)
+        assert int(np.argmin(d)) + c.n_slab == c.anchor and d.min() < 3.3, (smiles, d.min())
+        e_bind = atoms.get_potential_energy() - e_slab - free.get_potential_energy()
+        assert e_bind < -0.15, (smiles, e_bind)

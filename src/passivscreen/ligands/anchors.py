@@ -21,6 +21,11 @@ ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
     "COOH": ("[OX1]=[CX3][OX2H1]",),
     "amine": ("[NX3;H2,H1;!$(N[#6,#16,#15]=[O,S,N]);!$(N=*);!$(N#*)]",),
     "thiol": ("[SX2H1]",),
+    # neutral donors through a lone pair that no oxygen carries: what catalogues hold besides the above
+    "pyridine": ("[nX2;H0;+0]",),  # aromatic N with a free lone pair: pyridines, quinolines, azoles' N3
+    "nitrile": ("[NX1;+0]#[CX2]",),
+    "phosphine": ("[PX3;+0;!$(P=*);!$(P~[!#6;!#1])]",),  # P(III) on carbon and H only: TOP, PPh3
+    "thioether": ("[#16X2;H0;+0;!$([#16]~[!#6])]",),  # sulfides and thiophenes: S between two carbons
     # anions: X-type ligands, bound in the place of a surface Br-
     "carboxylate": ("[OX1-][CX3]=[OX1]",),
     "thiolate": ("[SX1-]",),
@@ -34,6 +39,7 @@ ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
 #: X-type anions in the place of a surface Br-, ammonium cations as an ion pair with Br-.
 BINDING_MODES: dict[str, str] = {
     "P=O": "L", "S=O": "L", "C=O": "L", "N=O": "L", "COOH": "L", "amine": "L", "thiol": "L",
+    "pyridine": "L", "nitrile": "L", "phosphine": "L", "thioether": "L",
     "carboxylate": "X", "thiolate": "X", "phosphonate": "X", "halide": "X",
     "ammonium": "ion_pair",
 }  # fmt: skip

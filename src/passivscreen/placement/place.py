@@ -13,7 +13,7 @@ from passivscreen.ligands.anchors import anchor_axis
 from passivscreen.ligands.molecules import Ligand
 
 #: Initial anchor-Pb distance (A) by anchor element.
-INITIAL_DISTANCE: dict[str, float] = {"O": 2.5, "N": 2.65, "S": 3.0}
+INITIAL_DISTANCE: dict[str, float] = {"O": 2.5, "N": 2.65, "S": 3.0, "P": 3.0}
 
 
 def initial_distance(element: str) -> float:
