@@ -43,6 +43,11 @@ CASES = [
     # ions: an ammonium cation is not a Lewis base (no lone pair); anions bind as X-type
     ("CCCC[NH3+]", "ammonium", "N"),
     ("C[N+](C)(C)C", "ammonium", "N"),
+    # the other organic N cations of perovskite additives: an ion pair with Br- in the A-site pocket too
+    ("NC=[NH2+]", "ammonium", "N"),  # formamidinium
+    ("NC(N)=[NH2+]", "ammonium", "N"),  # guanidinium
+    ("c1cc[nH+]cc1", "ammonium", "N"),  # pyridinium
+    ("CCCCn1cc[n+](C)c1", "ammonium", "N"),  # 1-butyl-3-methylimidazolium
     ("CC(=O)[O-]", "carboxylate", "O"),
     ("CC[S-]", "thiolate", "S"),
     ("CP(=O)([O-])O", "phosphonate", "O"),
@@ -170,6 +175,10 @@ def test_seed_paper_smiles_match_known_formulas(root):
         ("CS(C)=O", "thioether"),  # a sulfoxide is S=O
         ("CS", "thioether"),  # a thiol is its own class
         ("CSSC", "thioether"),  # a disulfide
+        ("O=[N+]([O-])c1ccccc1", "ammonium"),  # a nitro group's N+ (an N=O donor) is no cation
+        ("[O-][n+]1ccccc1", "ammonium"),  # nor is an N-oxide's
+        ("C[N+]#N", "ammonium"),  # a diazonium
+        ("CN=[N+]=[N-]", "ammonium"),  # an azide
     ],
 )
 def test_look_alikes_of_the_lone_pair_donors_are_not_them(smiles, absent):
