@@ -308,3 +308,52 @@ def test_probe_scf_quick_gives_the_probes_the_short_ladder(probed, monkeypatch):
     assert ladders == [quick_ladder(None)]
     full = SimpleNamespace(cfg=cfg)
     assert probe_step.probe_ladder(full, SimpleNamespace(scf_ladder=None)) is None  # the tier's own ladder
+
+
+def test_the_offset_comes_from_the_first_start_whose_scf_converges(reduced_probed, tmp_path, monkeypatch):
+    """The reduced model's offset is taken from the first start whose two single points converge without
+    recovery: with the first start's whole-slab SCF failing, the second start gives it (the probes stay on the
+    reduced model, not the whole-slab fallback); with every start's plain SCF failing, the first start's whole
+    ladder does, as before. Real GFN2-xTB single points; the probes themselves are not run."""
+    import passivscreen.steps.adsorption as adsorption
+    import passivscreen.steps.probes as probe_step
+    from passivscreen.config import validate_config
+
+    cfg, done, record = reduced_probed
+    cfg = validate_config(copy.deepcopy(cfg))
+    real = probe_step.single_point
+    calls, failing = [], {}
+
+    class Stop(BaseException):
+        pass
+
+    def no_probe(*args, **kwargs):
+        raise Stop
+
+    def offsets(fail):
+        calls.clear()
+        failing["when"] = fail
+        member = own_outputs(done, tmp_path / str(len(list(tmp_path.iterdir()))))
+        Path(member["workdir"]).mkdir(parents=True)
+        with pytest.raises(Stop):
+            adsorption.run_adsorption_member(cfg, member)
+        return read_json_key(Path(member["workdir"]) / "probes.json", "offset_eV"), list(calls)
+
+    def single_point(atoms, calc, scf_ladder=None):
+        whole = len(atoms) == 36
+        calls.append((whole, scf_ladder == []))
+        if whole and scf_ladder == [] and failing["when"](sum(w for w, _ in calls)):
+            return {"status": "scf_failed", "energy": None, "fmax": None, "reason": "test", "recoveries": []}
+        return real(atoms, calc, scf_ladder)
+
+    monkeypatch.setattr(probe_step, "single_point", single_point)
+    monkeypatch.setattr(probe_step, "run_tier", no_probe)
+    reference = read_json_key(Path(done["workdir"]) / "probes.json", "offset_eV")
+    # the first start's whole slab fails: the second start's pair gives the offset
+    offset, seen = offsets(lambda n_whole: n_whole == 1)
+    assert seen == [(False, True), (True, True), (False, True), (True, True)], seen
+    assert offset is not None and offset == pytest.approx(reference, abs=0.05)
+    # every plain whole-slab SCF fails: the first start with the ladder, the offset of the fixture's probes
+    offset, seen = offsets(lambda n_whole: True)
+    assert seen[-2:] == [(False, False), (True, False)] and len(seen) == 2 * 2 + 2, seen
+    assert offset == pytest.approx(reference, abs=1e-4)

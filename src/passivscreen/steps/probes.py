@@ -155,17 +155,43 @@ def probe_ladder(job: Job, tier: Tier) -> list[dict[str, Any]] | None:
     return None
 
 
-def probe_offset(job: Job, c: Complex, layers: int) -> float | None:
+#: How many starts :func:`first_offset` tries with a plain SCF before it climbs the SCF ladder on the first.
+OFFSET_STARTS = 4
+
+
+def probe_offset(job: Job, c: Complex, layers: int, scf_ladder: list[dict[str, Any]] | None = None) -> float | None:
     """E(whole placement) - E(reduced model) of one start with the first tier (two single points): the shift
     that puts the reduced model's probe energies on the whole slab's scale (the deeper layers' own energy and
     their share of the binding at that start; the same for every start to within the model's error, which
-    the relaxation's first step measures: ``probe_model_error_eV``). None if either single point failed."""
+    the relaxation's first step measures: ``probe_model_error_eV``). None if either single point failed.
+    ``scf_ladder``: the recovery rungs of the single points (None: the tier's own; ``[]``: none). The reduced
+    model's, the cheaper, comes first: the whole slab's is not computed when it fails."""
     tier = job.chain[0]
+    ladder = tier.scf_ladder if scf_ladder is None else scf_ladder
     energies = []
-    for atoms in (held_placement(job, c)[0], probe_model(job, c, layers)[0]):
+    for atoms in (probe_model(job, c, layers)[0], held_placement(job, c)[0]):
         tier.attach(atoms)
-        energies.append(single_point(atoms, atoms.calc, tier.scf_ladder)["energy"])
-    return None if None in energies else energies[0] - energies[1]
+        energies.append(single_point(atoms, atoms.calc, ladder)["energy"])
+        if energies[-1] is None:
+            return None
+    return energies[1] - energies[0]
+
+
+def first_offset(job: Job, starts: list[Complex], layers: int) -> float | None:
+    """The reduced model's offset (:func:`probe_offset`) from the first of ``starts`` whose two single points
+    converge without recovery (at most :data:`OFFSET_STARTS` tried), else from the first start with the whole
+    SCF ladder; None if that fails too (the probes then run on the whole slab).
+
+    One start's SCF can stall where its neighbours' do not: propylammonium bromide's whole-slab SCF fails in 250
+    cycles at the rotations 0 and 22.5 deg of its first conformer and converges in 28-31 s at 45 and 67.5 deg
+    (the reduced model's in 4 s at each); the ladder on the first start took 13 min and failed, and every probe
+    then ran on the whole slab, starting with that same stalled start. The offset is one constant added to
+    every probe's energy, so which start gives it does not change which probes are relaxed or any E_ads."""
+    for c in starts[:OFFSET_STARTS]:
+        offset = probe_offset(job, c, layers, scf_ladder=[])
+        if offset is not None:
+            return offset
+    return probe_offset(job, starts[0], layers) if starts else None
 
 
 def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[str, Any]]:
@@ -214,8 +240,8 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
                 done = {tuple(r["pose"]): r for r in cached["probes"]}
                 offset, resumed = cached.get("offset_eV", 0.0), True
     if layers and not resumed and chosen:
-        first = next(q for q in placements if pose(q) == row_pose(chosen[0]))
-        offset = probe_offset(job, first, layers)
+        order = [next(q for q in placements if pose(q) == row_pose(s)) for s in chosen]
+        offset = first_offset(job, order, layers)
         write_json(cache, {"key": key, "offset_eV": offset, "probes": []})
     if offset is None:  # a single point of the offset failed: the whole slab, as without the option
         layers, offset = 0, 0.0
