@@ -68,6 +68,21 @@ def test_the_cross_validated_model_wins_shift_line_or_nothing():
     assert fit_class(list("abc"), x[:3], 0.5 * x[:3]).model in ("none", "shift")
 
 
+def test_a_line_that_turns_the_screens_order_round_is_not_a_calibration():
+    """The four alkylammonium bromides (stop 40): screen -1.51 to -1.65 eV, DFT -1.81 to -1.91 eV, anti-correlated.
+    A line through them (slope -0.39) predicts the left-out molecules better than a shift (LOO MAE 0.042 against
+    0.085 eV), but a negative slope is no calibration: the class gets the shift."""
+    names = ["methyl", "ethyl", "propyl", "butyl"]
+    x = np.array([-1.512, -1.615, -1.646, -1.633])
+    y = np.array([-1.912, -1.893, -1.890, -1.814])
+    assert np.polyfit(x, y, 1)[0] < 0
+    fit = fit_class(names, x, y)
+    assert "linear" not in fit.cv_mae_eV and fit.model == "shift", fit
+    assert fit.loo_mae_eV == pytest.approx(0.085, abs=0.002)
+    # the same molecules with a positive slope keep the line as a candidate
+    assert "linear" in fit_class(names, x, 0.5 * x - 1.1 + np.array([0.01, -0.01, 0.0, 0.005])).cv_mae_eV
+
+
 def test_interval_is_t_times_rms_of_cross_validated_residuals():
     r = [0.1, -0.1, 0.1, -0.1]
     assert half_width(r, 0.9) == pytest.approx(student.ppf(0.95, 3) * 0.1)
