@@ -34,7 +34,7 @@ ANCHOR_SMARTS: dict[str, tuple[str, ...]] = {
     # cations: an ion pair with Br- in the A-site pocket above the PbBr2 surface; alkylammonium (R-NH3+ to
     # R4N+) and the other organic N cations of perovskite additives: formamidinium, guanidinium, pyridinium,
     # imidazolium (not a nitro group, an N-oxide, a diazonium, an isonitrile or an azide)
-    "ammonium": ("[NX4+;!$(N~[OX1-])]", "[#7+;!$([#7]~[OX1-]);!$([#7]#*);!$([#7]=[#7-])]"),
+    "ammonium": ("[#7+;!$([#7]~[OX1-]);!$([#7]#*);!$([#7]=[#7-])]",),
 }
 
 #: How each anchor class binds (overridable per ligand with ``binding``): L-type donors on a surface Pb,

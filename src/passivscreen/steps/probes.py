@@ -239,14 +239,14 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
             if cached.get("key") == key:
                 done = {tuple(r["pose"]): r for r in cached["probes"]}
                 offset, resumed = cached.get("offset_eV", 0.0), True
+    by_pose = {pose(q): q for q in placements}
     if layers and not resumed and chosen:
-        order = [next(q for q in placements if pose(q) == row_pose(s)) for s in chosen]
-        offset = first_offset(job, order, layers)
+        offset = first_offset(job, [by_pose[row_pose(s)] for s in chosen], layers)
         write_json(cache, {"key": key, "offset_eV": offset, "probes": []})
     if offset is None:  # a single point of the offset failed: the whole slab, as without the option
         layers, offset = 0, 0.0
     for s in chosen:
-        c = next(q for q in placements if pose(q) == row_pose(s))
+        c = by_pose[row_pose(s)]
         traj = job.workdir / f"probe_{placement_stem(c)}.traj"
         if pose(c) not in done:
             done[pose(c)] = run_probe(job, c, steps, traj, layers, offset)
