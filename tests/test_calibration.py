@@ -593,6 +593,20 @@ def test_a_shift_per_functional_group_where_cross_validation_prefers_it():
     hmpa = calibrate(cal, anchor="P=O", binding="L", site="pristine-Pb10-2x2", tier="gfn2", e_raw=-0.9,
                      smiles="CN(C)P(=O)(N(C)C)N(C)C")  # fmt: skip
     assert hmpa[0] == pytest.approx(-0.9 - np.mean(err)) and "group P=O(N) not in the data set" in hmpa[2]
+    # its interval is the error of a group the fit did not see: each molecule predicted by the shift of the other
+    # group's molecules (leave one group out), not the 0.1 eV the class's own molecules earned
+    logo = [0.20 + e for e in err[:4]] + [-0.15 + e for e in err[4:]]
+    assert fit.new_group_residuals_eV == pytest.approx(logo)
+    assert hmpa[1] == pytest.approx(student.ppf(0.95, 5) * np.sqrt(np.mean(np.square(logo)))) and hmpa[1] > 0.5
+    assert tppo[1] == pytest.approx(0.1)
+    # a class of one group has no such measure: a new group gets the data set's pooled raw error
+    one = {**_cal(), "classes": {"P=O": {**same.as_dict(), "half_width_eV": 0.1}}, "pooled_half_width_eV": 0.3}
+    assert same.new_group_half_width_eV is None and same.groups == ["P=O(C)"]
+    ester = calibrate(one, anchor="P=O", binding="L", site="pristine-Pb10-2x2", tier="gfn2", e_raw=-0.9,
+                      smiles="COP(=O)(OC)OC")  # fmt: skip
+    assert ester[1] == pytest.approx(0.3) and "group P=O(O) not in the data set" in ester[2]
+    assert calibrate(one, anchor="P=O", binding="L", site="pristine-Pb10-2x2", tier="gfn2", e_raw=-0.9,
+                     smiles="CCCP(CCC)(CCC)=O")[1] == pytest.approx(0.1)  # fmt: skip
     recs = [_rec("tppo", -0.9, anchor="P=O", smiles="O=P(c1ccccc1)(c1ccccc1)c1ccccc1"),
             _rec("ester", -1.0, anchor="P=O", smiles="CCCOP(=O)(OCCC)OCCC")]  # fmt: skip
     df = ranking_table(recs, ["flags", "E_ads_eV"], {}, cal).set_index("ligand")
@@ -618,7 +632,7 @@ def test_check_a_calibration_on_molecules_it_was_not_made_from(tmp_path, monkeyp
         "tmpo": ("CP(C)(C)=O", -0.85, -1.00),  # in the data set
         "tbpo": ("CCCCP(CCCC)(CCCC)=O", -0.90, -1.06),  # phosphine oxide, held out: its group's shift
         "tpp": ("CCCOP(=O)(OCCC)OCCC", -1.10, -0.89),  # phosphate, held out
-        "hmpa": ("CN(C)P(=O)(N(C)C)N(C)C", -1.00, -0.60),  # a group the data set lacks: outside its interval
+        "hmpa": ("CN(C)P(=O)(N(C)C)N(C)C", -1.00, -0.60),  # a group the data set lacks: its wide interval
     }
     ligands = [{"name": n, "smiles": s} for n, (s, _, _) in mols.items()]
     cfg = validate_config({"set": "chk", "tiers": tiers, "ligands": ligands})
@@ -648,9 +662,11 @@ def test_check_a_calibration_on_molecules_it_was_not_made_from(tmp_path, monkeyp
     assert by["tmpo"]["in_data_set"] and not by["tbpo"]["in_data_set"]
     assert by["tbpo"]["E_calibrated_eV"] == pytest.approx(-0.90 - 0.15) and by["tbpo"]["inside"]
     assert by["tpp"]["E_calibrated_eV"] == pytest.approx(-1.10 + 0.20) and by["tpp"]["group"] == "P=O(O)"
-    assert not by["hmpa"]["inside"] and "P=O(N) not in the data set" in by["hmpa"]["calibration"]
+    # 0.4 eV off, inside the interval of a group the data set lacks (leave one group out: +/-0.66 eV)
+    assert by["hmpa"]["inside"] and "P=O(N) not in the data set" in by["hmpa"]["calibration"]
+    assert by["hmpa"]["interval_eV"] > 0.5 > by["tbpo"]["interval_eV"]
     held = summary["held_out"]
-    assert held["n"] == 3 and held["coverage"] == pytest.approx(2 / 3) and summary["all"]["n"] == 4
+    assert held["n"] == 3 and held["coverage"] == pytest.approx(1.0) and summary["all"]["n"] == 4
     assert held["mae_eV"] < held["mae_raw_eV"]
     assert main(["calibrate", "--check", str(tmp_path / "chk.yaml")]) == 0
     assert len(pd.read_csv(tmp_path / "results" / "chk" / "calibration_check.csv")) == 4

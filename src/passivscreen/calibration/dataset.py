@@ -177,13 +177,18 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
         return {**out, "reason": f"protocol differs from {data['name']}'s ({', '.join(diff[:4]) or 'fingerprint'})"}
     classes = {}
     for cls, fit in data["classes"].items():
-        hw = fit["half_width_eV"] if math.isclose(level, fit["level"]) else half_width(fit["loo_residuals_eV"], level)
+        same = math.isclose(level, fit["level"])
+        hw = fit["half_width_eV"] if same else half_width(fit["loo_residuals_eV"], level)
+        new = fit.get("new_group_residuals_eV") or []
+        new_hw = (fit.get("new_group_half_width_eV") if same else half_width(new, level)) if new else None
         classes[cls] = {
             "model": fit["model"],
             "a": fit["a"],
             "b": fit["b"],
             "group_shifts_eV": dict(fit.get("group_shifts_eV") or {}),
             "half_width_eV": hw,
+            "groups": list(fit.get("groups") or []),
+            "new_group_half_width_eV": new_hw,
             "n": fit["n"],
         }
     pooled = data["pooled"]["raw_errors_eV"]
@@ -238,8 +243,16 @@ def calibrate(
         why = (cal.get("uncalibrated") or {}).get(cls or "")
         why = f"uncalibrated in {cal['name']} ({why})" if why else f"not in {cal['name']}"
         return e_raw, math.hypot(pooled, conv), f"none: class {cls} {why}"
-    group = functional_group(smiles, anchor) if fit["model"] == "group" else None
-    how = cal["name"]
-    if fit["model"] == "group" and group not in (fit.get("group_shifts_eV") or {}):
+    seen = fit.get("groups") or []
+    group = functional_group(smiles, anchor) if fit["model"] == "group" or seen else None
+    how, hw = cal["name"], fit["half_width_eV"]
+    if group is not None and seen and group not in seen:
+        # a functional group the data set lacks: the class's correction, with the error measured for a group the
+        # fit did not see (leave one group out), or the pooled raw error where the class has one group only
+        new = fit.get("new_group_half_width_eV")
+        hw = max(hw, new if new is not None else pooled)
+        fix = "class shift" if fit["model"] == "group" else "class fit"
+        how += f" ({fix}: group {group} not in the data set; interval of a new group)"
+    elif fit["model"] == "group" and group not in (fit.get("group_shifts_eV") or {}):
         how += f" (class shift: group {group} not in the data set)"
-    return predict(fit, e_raw, group), math.hypot(fit["half_width_eV"], conv), how
+    return predict(fit, e_raw, group), math.hypot(hw, conv), how

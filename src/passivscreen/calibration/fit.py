@@ -87,6 +87,22 @@ def loo_predictions(model: str, x: np.ndarray, y: np.ndarray, groups: Sequence[s
     return out
 
 
+def new_group_predictions(model: str, x: np.ndarray, y: np.ndarray, groups: Sequence[str | None]) -> np.ndarray:
+    """Each molecule's value predicted as for a functional group the data set lacks: ``model`` (``group``: the
+    class's shift) fitted to the molecules of the other groups only (leave one group out). A molecule without a
+    group is left out with the molecules without one."""
+    out = np.empty(len(x))
+    for i in range(len(x)):
+        keep = np.array([g != groups[i] for g in groups])
+        if model == "none":
+            out[i] = x[i]
+            continue
+        m = "shift" if model == "group" or keep.sum() < MIN_MOLECULES.get(model, 1) else model
+        a, b = fit_model(m, x[keep], y[keep])
+        out[i] = a * x[i] + b
+    return out
+
+
 def t_factor(level: float, n: int) -> float:
     """Student's t quantile for a two-sided ``level`` interval from ``n`` residuals (n - 1 degrees of freedom)."""
     from scipy.stats import t
@@ -118,6 +134,12 @@ class ClassFit:
     cv_mae_eV: dict[str, float] = field(default_factory=dict)
     loo_residuals_eV: list[float] = field(default_factory=list)
     group_shifts_eV: dict[str, float] = field(default_factory=dict)
+    #: the functional groups of the class's molecules (a row of another group is a new group)
+    groups: list[str] = field(default_factory=list)
+    #: leave-one-group-out residuals and their half-width: the error of a group the data set lacks (None: the
+    #: class has one group, so that error is not measured)
+    new_group_residuals_eV: list[float] = field(default_factory=list)
+    new_group_half_width_eV: float | None = None
 
     def predict(self, e_screen: float, group: str | None = None) -> float:
         """The calibrated E_ads of a screening E_ads (of a molecule of functional group ``group``: with the
@@ -170,6 +192,8 @@ def fit_class(
     best = min(cv, key=lambda m: (round(cv[m], 6), MODELS.index(m)))
     a, b = fit_model("shift" if best == "group" else best, xa, ya)
     res = residuals[best]
+    seen = sorted({g for g in groups or [] if g is not None})
+    new = new_group_predictions(best, xa, ya, groups) - ya if len(seen) >= 2 and groups else np.array([])
     return ClassFit(
         model=best,
         a=a,
@@ -185,4 +209,7 @@ def fit_class(
         cv_mae_eV=cv,
         loo_residuals_eV=[float(r) for r in res],
         group_shifts_eV=group_shifts(xa, ya, groups) if best == "group" else {},
+        groups=seen,
+        new_group_residuals_eV=[float(r) for r in new],
+        new_group_half_width_eV=half_width(new, level) if new.size else None,
     )
