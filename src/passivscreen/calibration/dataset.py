@@ -177,10 +177,8 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
         return {**out, "reason": f"protocol differs from {data['name']}'s ({', '.join(diff[:4]) or 'fingerprint'})"}
     classes = {}
     for cls, fit in data["classes"].items():
-        same = math.isclose(level, fit["level"])
-        hw = fit["half_width_eV"] if same else half_width(fit["loo_residuals_eV"], level)
+        hw = fit["half_width_eV"] if math.isclose(level, fit["level"]) else half_width(fit["loo_residuals_eV"], level)
         new = fit.get("new_group_residuals_eV") or []
-        new_hw = (fit.get("new_group_half_width_eV") if same else half_width(new, level)) if new else None
         classes[cls] = {
             "model": fit["model"],
             "a": fit["a"],
@@ -188,7 +186,7 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
             "group_shifts_eV": dict(fit.get("group_shifts_eV") or {}),
             "half_width_eV": hw,
             "groups": list(fit.get("groups") or []),
-            "new_group_half_width_eV": new_hw,
+            "new_group_half_width_eV": half_width(new, level) if new else None,
             "n": fit["n"],
         }
     pooled = data["pooled"]["raw_errors_eV"]

@@ -91,13 +91,12 @@ def new_group_predictions(model: str, x: np.ndarray, y: np.ndarray, groups: Sequ
     """Each molecule's value predicted as for a functional group the data set lacks: ``model`` (``group``: the
     class's shift) fitted to the molecules of the other groups only (leave one group out). A molecule without a
     group is left out with the molecules without one."""
+    if model == "none":
+        return x.copy()
     out = np.empty(len(x))
     for i in range(len(x)):
         keep = np.array([g != groups[i] for g in groups])
-        if model == "none":
-            out[i] = x[i]
-            continue
-        m = "shift" if model == "group" or keep.sum() < MIN_MOLECULES.get(model, 1) else model
+        m = "shift" if model == "group" or keep.sum() < MIN_MOLECULES[model] else model
         a, b = fit_model(m, x[keep], y[keep])
         out[i] = a * x[i] + b
     return out
@@ -193,7 +192,7 @@ def fit_class(
     a, b = fit_model("shift" if best == "group" else best, xa, ya)
     res = residuals[best]
     seen = sorted({g for g in groups or [] if g is not None})
-    new = new_group_predictions(best, xa, ya, groups) - ya if len(seen) >= 2 and groups else np.array([])
+    new = new_group_predictions(best, xa, ya, groups) - ya if len(seen) >= 2 else np.array([])
     return ClassFit(
         model=best,
         a=a,
