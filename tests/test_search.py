@@ -113,6 +113,36 @@ def test_a_resumed_job_repeats_no_probe(probed, monkeypatch):
     assert len(calls) == len([r for r in record["orientations"] if r["status"] != "screened"])
 
 
+def test_a_start_whose_probe_failed_is_kept_as_a_dropped_row(probed):
+    """A probe whose SCF failed (here: read back from probes.json, as a resumed job reads it) is not ranked and
+    not relaxed, but its start stays in the record and in orientations.csv with status ``dropped``, why, and
+    what it cost: the record says all 4 starts were tried, and the result is that of the other three."""
+    import json
+
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, record = probed
+    cache = Path(member["workdir"]) / "probes.json"
+    saved = cache.read_text()
+    data = json.loads(saved)
+    screened = {row_key(r) for r in record["orientations"] if r["status"] == "screened"}
+    lost = next(p for p in data["probes"] if (p["pose"][1], p["pose"][2], p["pose"][3]) in screened)
+    lost.update(E_sp_eV=None, E_ads_sp_eV=None, sp_status="scf_failed", probe_calc_s=1182.0)
+    cache.write_text(json.dumps(data))
+    try:
+        again = run_adsorption_member(cfg, member)
+    finally:
+        cache.write_text(saved)
+    assert again["status"] == "ok", again.get("reason")
+    assert again["n_orientations"] == len(record["orientations"]) == 4
+    rows = {row_key(r): r for r in again["orientations"]}
+    dropped = rows[(lost["pose"][1], lost["pose"][2], lost["pose"][3])]
+    assert dropped["status"] == "dropped"
+    assert "scf_failed" in dropped["reason"] and "1182 s" in dropped["reason"]
+    assert [r for r in again["orientations"] if r["status"] == "dropped"] == [dropped]
+    assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)
+
+
 def test_probe_steps_zero_ranks_by_single_point(tiny_screen):
     """Without probes the rows are the starts' single points (no probe columns)."""
     rows = tiny_screen.records["formaldehyde"]["orientations"]

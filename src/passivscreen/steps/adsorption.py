@@ -122,6 +122,7 @@ def _relax_best(
     settings = {**section_defaults("placement"), **job.cfg["placement"]}
     go_on = {id(s) for s in to_relax(screened, settings["relax_top"], settings["probe_tie_eV"])}
     best: tuple[dict[str, Any], Atoms] | None = None
+    dropped = [dropped_row(s) for s in screened if s["E_ads_sp_eV"] is None]
     for s in sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"]):
         if id(s) not in go_on:
             orientations_out.append({**s, "status": "screened"})
@@ -135,13 +136,26 @@ def _relax_best(
             and (best is None or row["E_ads_eV"] < best[0]["E_ads_eV"])
         ):
             best = (row, atoms)
+    orientations_out.extend(dropped)
     if best is None:
-        failed = [o for o in orientations_out if o["status"] not in ("screened", "clash")]
+        failed = [o for o in orientations_out if o["status"] not in ("screened", "clash", "dropped")]
+        if not failed and dropped:  # no start got as far as its relaxation
+            raise Skip(dropped[0]["sp_status"], f"all {len(dropped)} starts dropped: {dropped[0]['reason']}")
         raise Skip(
             failed[0]["status"] if failed else "failed",
             "; ".join(o.get("reason", "") for o in failed) or "no orientation converged",
         )
     return best
+
+
+def dropped_row(s: dict[str, Any]) -> dict[str, Any]:
+    """The orientation row of a start whose probe (or single point) gave no energy: kept with status ``dropped``
+    and why, so that the record says how many starts were tried and what the lost ones cost (``sp_calc_s``: an SCF
+    that fails every rung of the ladder costs minutes, docs/benchmarks.md stop 42)."""
+    how = f"single point {s['sp_status']}"
+    if "probe_force_calls" in s:
+        how = f"probe ended {s['sp_status']} after {s['probe_force_calls']} calls"
+    return {**s, "status": "dropped", "reason": f"{how} ({s['sp_calc_s']:.0f} s): not ranked, not relaxed"}
 
 
 def _references(slab_rec: dict[str, Any], lig_rec: dict[str, Any], n_lig: int, first: str) -> References:
