@@ -1,0 +1,96 @@
+"""Where the search's probe time goes, from the probe records a run leaves (issue 22 item 3; docs/slurm.md).
+
+Usage: python benchmarks/probe_time.py RESULTS [RESULTS ...]
+
+RESULTS: results trees (``results/<set>``) or folders above them; every ``work/adsorption/*/*/*/probes.json``
+below them is read (the probes the search cached, ``passivscreen.steps.probes``), with the starts each search
+went on to relax (its ``reduced_<start>.json``). Prints, over all searches:
+
+- the probes whose SCF failed every rung of the ladder, and their share of the probe time (what
+  ``placement.probe_scf: quick`` would cut to its cheap rungs);
+- probes that took more than 3x their search's median and 60 s while converging: an SCF that needed the
+  ladder's damped rungs (the only probes whose result ``quick`` would change; a job paused while it ran also
+  shows here);
+- the share of probe time in starts more than 0.5, 1, 3 eV above the lowest start's single point, and the
+  largest such gap among the starts that were relaxed (what a start-energy cut would lose).
+
+No calculation; seconds to run. Exits 1 when no probe record is found.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+THRESHOLDS_EV = (0.5, 1.0, 3.0)
+
+
+def stem(pose: list) -> str:
+    """The start's name in the work directory (``passivscreen.steps.probes.placement_stem``) from a probe's
+    ``pose`` (``passivscreen.steps.screening.row_pose``): conformer, rotation, height offset, tilt, then
+    ``"roll", deg`` for a polar-H roll and a last 2 for a bidentate start."""
+    conformer, rotation, height, tilt, *rest = pose
+    roll = rest[1] if rest[:1] == ["roll"] else 0.0
+    out = f"rot{rotation:06.2f}" + (f"_c{conformer}" if conformer else "")
+    out += f"_h{height:+.2f}" if height else ""
+    out += f"_t{tilt:02.0f}" if tilt else ""
+    out += f"_r{roll:03.0f}" if roll else ""
+    return out + ("_bi" if rest[-1:] == [2] else "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results", nargs="+", type=Path)
+    args = ap.parse_args()
+    files = sorted({f for r in args.results for f in r.glob("**/work/adsorption/*/*/*/probes.json")})
+    if not files:
+        print("no probes.json below " + ", ".join(map(str, args.results)))
+        return 1
+    total = failed_s = 0.0
+    n = 0
+    failed, slow, relaxed_gaps = [], [], []
+    above = dict.fromkeys(THRESHOLDS_EV, 0.0)
+    for f in files:
+        probes = json.loads(f.read_text())["probes"]
+        name = "/".join(f.parts[-4:-1])
+        relaxed = {p.name[len("reduced_") : -len(".json")] for p in f.parent.glob("reduced_*.json")}
+        starts = [p["E_ads_start_eV"] for p in probes if p.get("E_ads_start_eV") is not None]
+        lowest = min(starts) if starts else 0.0
+        median = statistics.median(p.get("probe_calc_s", 0.0) for p in probes)
+        for p in probes:
+            t = p.get("probe_calc_s", 0.0)
+            total += t
+            n += 1
+            if p.get("sp_status") == "scf_failed":
+                failed.append((name, stem(p["pose"]), t))
+                failed_s += t
+                continue
+            if t > 3 * median and t > 60:
+                slow.append((name, stem(p["pose"]), t, median))
+            gap = p["E_ads_start_eV"] - lowest
+            for th in above:
+                above[th] += t * (gap > th)
+            if stem(p["pose"]) in relaxed:
+                relaxed_gaps.append((gap, name, stem(p["pose"])))
+    print(f"{len(files)} searches, {n} probes, {total:,.0f} s of probe time")
+    print(f"SCF failed: {len(failed)} probes ({len(failed) / n:.0%}), {failed_s:,.0f} s ({failed_s / total:.0%})")
+    for name, s, t in failed:
+        print(f"  {name} {s}: {t:,.0f} s")
+    print(f"converged only after more than 3x the search's median time: {len(slow)}")
+    for name, s, t, med in slow:
+        print(f"  {name} {s}: {t:,.0f} s (median {med:.0f} s)")
+    print(
+        "probe time in starts above the lowest start by "
+        + ", ".join(f"> {th:g} eV: {v / total:.0%}" for th, v in above.items())
+    )
+    if relaxed_gaps:
+        gap, name, s = max(relaxed_gaps)
+        print(f"relaxed starts: {len(relaxed_gaps)}; the highest {gap:.3f} eV above its search's lowest ({name} {s})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
