@@ -140,6 +140,8 @@ def main() -> int:
         (work / "library.yaml").write_text(yaml.safe_dump(cfg))
         cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
         cmd += ["--configfile", "library.yaml", "--cores", args.cores, "--keep-going", "--rerun-incomplete"]
+        if sittings:  # a sitting stopped with SIGKILL (a job in a long SCF outlasts the SIGINT) leaves its lock
+            subprocess.run([*cmd, "--unlock"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.perf_counter()
         code, stderr, stopped = run_for(cmd, work, args.hours)
         sittings.append({"wall_s": time.perf_counter() - t0, "mu_s": unit, "stopped": stopped, "exit": code})
