@@ -24,21 +24,27 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 THRESHOLDS_EV = (0.5, 1.0, 3.0)
 
 
 def stem(pose: list) -> str:
-    """The start's name in the work directory (``passivscreen.steps.probes.placement_stem``) from a probe's
+    """The start's name in the work directory (:func:`passivscreen.steps.probes.placement_stem`) from a probe's
     ``pose`` (``passivscreen.steps.screening.row_pose``): conformer, rotation, height offset, tilt, then
     ``"roll", deg`` for a polar-H roll and a last 2 for a bidentate start."""
+    from passivscreen.steps.probes import placement_stem
+
     conformer, rotation, height, tilt, *rest = pose
-    roll = rest[1] if rest[:1] == ["roll"] else 0.0
-    out = f"rot{rotation:06.2f}" + (f"_c{conformer}" if conformer else "")
-    out += f"_h{height:+.2f}" if height else ""
-    out += f"_t{tilt:02.0f}" if tilt else ""
-    out += f"_r{roll:03.0f}" if roll else ""
-    return out + ("_bi" if rest[-1:] == [2] else "")
+    start = SimpleNamespace(
+        conformer=conformer,
+        rotation_deg=rotation,
+        height_offset=height,
+        tilt_deg=tilt,
+        roll_deg=rest[1] if rest[:1] == ["roll"] else 0.0,
+        denticity=2 if rest[-1:] == [2] else 1,
+    )
+    return placement_stem(start)
 
 
 def main() -> int:

@@ -140,7 +140,7 @@ def _relax_best(
     if best is None:
         failed = [o for o in orientations_out if o["status"] not in ("screened", "clash", "dropped")]
         if not failed and dropped:  # no start got as far as its relaxation
-            raise Skip(dropped[0]["sp_status"], f"all {len(dropped)} starts dropped: {dropped[0]['reason']}")
+            raise Skip(dropped[0]["sp_status"], f"{len(dropped)} starts dropped, none relaxed: {dropped[0]['reason']}")
         raise Skip(
             failed[0]["status"] if failed else "failed",
             "; ".join(o.get("reason", "") for o in failed) or "no orientation converged",
