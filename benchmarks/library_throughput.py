@@ -1,9 +1,12 @@
 """Issue 24 item 4: the throughput of a library screen, measured on a generated library from a clean tree.
 
 Usage: python benchmarks/library_throughput.py [N] [--cores 2] [--plumbing] [--workdir DIR] [--hours H]
-(default 50 ligands, in a temporary folder, to the end)
+[--archive ARCHIVE]   (default 50 ligands, in a temporary folder, to the end)
 
-The whole run is about 8-10 h of 2 cores, more than one sitting. ``--workdir DIR`` keeps the library, the
+The whole run is about 12-18 h of 2 cores, more than one sitting, and a later sitting may be on a fresh
+machine: ``--archive benchmarks/runs/throughput.tar.xz`` carries the finished work from machine to machine
+(``benchmarks/sittings.py``: restored when the work directory holds no run, written after each sitting, refused
+when the screening protocol changed). ``--workdir DIR`` keeps the library, the
 results tree and the time spent in DIR, so that the run goes on where it stopped when the command is given
 again (finished jobs are kept, a cut relaxation resumes from its trajectory); ``--hours H`` stops it after H
 hours (Snakemake ends its jobs) and reports what has finished so far from ``passivscreen rank``: the figures
@@ -30,13 +33,10 @@ import argparse
 import csv
 import itertools
 import json
-import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -44,6 +44,7 @@ import pandas as pd
 import yaml
 from library_scale import ALKYL, CORES, RESIDUES
 from machine_unit import announce, in_units, machine_unit, with_units
+from sittings import check_protocol, protocol_of, restore, save, sit, sittings_of, snakemake_command
 
 ROOT = Path(__file__).resolve().parents[1]
 #: one anchor family per neutral class, each with its own alkyl groups
@@ -86,26 +87,6 @@ def candidates(n: int, low: int = 10, high: int = 40) -> list[tuple[str, str]]:
     return out
 
 
-def run_for(cmd: list[str], cwd: Path, hours: float | None) -> tuple[int, str, bool]:
-    """Run ``cmd`` in ``cwd`` (its own process group), stopped with SIGINT after ``hours`` (Snakemake then ends
-    its jobs); (exit code, the end of its stderr, whether it was stopped)."""
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, start_new_session=True)
-        stopped = False
-        try:
-            proc.wait(timeout=None if hours is None else hours * 3600)
-        except subprocess.TimeoutExpired:
-            stopped = True
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=300)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        err.seek(0)
-        return proc.returncode, err.read()[-3000:], stopped
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("n", nargs="?", type=int, default=50)
@@ -113,6 +94,9 @@ def main() -> int:
     ap.add_argument("--plumbing", action="store_true", help="tiny slab and one start: checks the script only")
     ap.add_argument("--workdir", type=Path, help="keep the run here and go on with it when given again")
     ap.add_argument("--hours", type=float, help="stop after this many hours and report what has finished")
+    ap.add_argument("--archive", type=Path, help="carry the run in this archive from machine to machine "
+                    "(benchmarks/sittings.py): restored into the work directory when it holds no run, written "
+                    "after the sitting")  # fmt: skip
     args = ap.parse_args()
     announce()
     unit = machine_unit()
@@ -120,11 +104,12 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="passivscreen-throughput-") as tmp:
         work = (args.workdir or Path(tmp)).resolve()
+        archive = args.archive.resolve() if args.archive else None
+        if archive and restore(archive, work):
+            print(f"restored {len(sittings_of(work))} sitting(s) of work from {archive} into {work}")
         work.mkdir(parents=True, exist_ok=True)
         cands = candidates(args.n)
         atoms = {f"lib{i:03d}": Chem.AddHs(Chem.MolFromSmiles(smi)).GetNumAtoms() for i, (_, smi) in enumerate(cands)}
-        sittings_file = work / "sittings.json"
-        sittings = json.loads(sittings_file.read_text()) if sittings_file.exists() else []
         if not (work / "library.csv").exists():
             with (work / "library.csv").open("w", newline="") as fh:
                 w = csv.writer(fh)
@@ -137,20 +122,26 @@ def main() -> int:
             test = yaml.safe_load((ROOT / "configs" / "test.yaml").read_text())
             cfg.update(slab=test["slab"], relax=test["relax"], placement=test["placement"], sites=["pristine"])
             cfg.update(faces=["top"], conformers=1)
-        (work / "library.yaml").write_text(yaml.safe_dump(cfg))
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
-        cmd += ["--configfile", "library.yaml", "--cores", args.cores, "--keep-going", "--rerun-incomplete"]
-        if sittings:  # a sitting stopped with SIGKILL (a job in a long SCF outlasts the SIGINT) leaves its lock
-            subprocess.run([*cmd, "--unlock"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        t0 = time.perf_counter()
-        code, stderr, stopped = run_for(cmd, work, args.hours)
-        sittings.append({"wall_s": time.perf_counter() - t0, "mu_s": unit, "stopped": stopped, "exit": code})
-        sittings_file.write_text(json.dumps(sittings, indent=1))
-        wall = sum(x["wall_s"] for x in sittings)
+        text = yaml.safe_dump(cfg)
+        if not (work / "library.yaml").exists() or (work / "library.yaml").read_text() != text:
+            (work / "library.yaml").write_text(text)  # rewritten only when changed: its time is an input's
+        protocol, fp = protocol_of(work / "library.yaml")
+        why = check_protocol(sittings_of(work), protocol, fp)
+        if why:
+            print(f"{work}: {why}")
+            return 1
+        cmd = snakemake_command(work, "library.yaml", args.cores)
+        record, stderr = sit(work, cmd, args.hours, unit, protocol, fp)
+        code, stopped = record["exit"], record["stopped"]
+        sittings = sittings_of(work)
+        # each sitting's time in the unit of its own machine, then in seconds of this one
         wall_mu = sum(x["wall_s"] / x["mu_s"] for x in sittings)
+        wall = wall_mu * unit
         res = work / "results" / "throughput"
         if stopped:  # what has finished, ranked as a campaign is ranked while it runs
             subprocess.run([sys.executable, "-m", "passivscreen.cli", "rank", "library.yaml"], cwd=work, check=False)
+        if archive:
+            print(f"archive: {archive} ({save(work, archive) / 1e6:.2f} MB)")
         if not (res / "ranking.csv").exists():
             print(stderr)
             print("no ranking.csv: the run failed" if not stopped else "PARTIAL: no complex has finished yet")
@@ -158,9 +149,13 @@ def main() -> int:
         ranking = pd.read_csv(res / "ranking.csv")
         # the cell each ligand's job chose (slab.repeat: auto; ranking.csv's repeat column says the same per row)
         cells = Counter(int(json.loads(p.read_text()).get("cell", [0])[0]) for p in (res / "ligands").glob("*.json"))
-        jobs = {}
-        for tsv in (res / "benchmarks" / "adsorption").glob("*.tsv"):
-            jobs[tsv.stem] = float(tsv.read_text().splitlines()[1].split("\t")[0])
+        # the adsorption jobs' times, each in the unit of the machine it ran on, then in seconds of this one
+        jobs = {
+            name: sec / x["mu_s"] * unit
+            for x in sittings
+            for name, sec in x.get("jobs", {}).items()
+            if "/benchmarks/adsorption/" in name
+        }
     cores = int(args.cores)
     complete = ranking.groupby("ligand")["complete"].all() if "complete" in ranking else None
     if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
@@ -178,7 +173,8 @@ def main() -> int:
     print(
         "cells: " + ", ".join(f"{n}x{n} {k} ligands" if n else f"given {k} ligands" for n, k in sorted(cells.items()))
     )
-    print(f"wall: {with_units(wall)} on {cores} cores; ranking.csv has {len(names)} ligands, {n_ok} with an ok row")
+    print(f"wall: {with_units(wall)} on {cores} cores (the sittings' MU in seconds of this machine); "
+          f"ranking.csv has {len(names)} ligands, {n_ok} with an ok row")  # fmt: skip
     print(f"throughput: {per_core_hour:.2f} ligands per core-hour "
           f"({in_units(wall * cores / max(n_ok, 1))} of core time per ligand)")  # fmt: skip
     if jobs:

@@ -106,3 +106,53 @@ def test_search_comparison_flags_a_search_above_the_exhaustive_minimum(compariso
     assert "bad: thiol/pristine/top +0.060 eV" in out and "amine/pristine/top" not in out.split("MISS")[1]
     assert comparison.main([str(ref), str(bad), "--tolerance", "0.07"]) == 0
     assert comparison.main([str(ref), str(other)]) == 2
+
+
+@pytest.fixture(scope="module")
+def sittings(root):
+    """benchmarks/sittings.py."""
+    yield from _benchmark(root, "sittings")
+
+
+def test_a_carried_run_keeps_its_outputs_and_times_and_leaves_out_locks_and_trajectories(sittings, tmp_path):
+    """A sitting's work restored on a fresh machine: the outputs with their file times (so Snakemake sees them
+    up to date), the sittings' record and the jobs' seconds; no Snakemake state, no trajectories; a directory
+    that holds a run is not overwritten."""
+    work = tmp_path / "work"
+    bench = work / "results" / "s" / "benchmarks" / "adsorption" / "batch_0000.tsv"
+    record = work / "results" / "s" / "adsorption" / "L" / "pristine" / "top.json"
+    for path, text in [(bench, "s\th:m:s\n812.5\t0:13:32\n"), (record, "{}"), (work / ".snakemake" / "lock", "x")]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    (work / "results" / "s" / "work").mkdir()
+    (work / "results" / "s" / "work" / "relax.traj").write_bytes(b"\0" * 100)
+    (work / sittings.RECORD).write_text(json.dumps([{"wall_s": 900.0, "mu_s": 3.0, "stopped": True}]))
+    os.utime(record, (1_000_000, 1_000_000))
+    archive = tmp_path / "runs" / "s.tar.xz"
+    assert sittings.save(work, archive) > 0
+    fresh = tmp_path / "fresh"
+    assert sittings.restore(archive, fresh)
+    assert (fresh / record.relative_to(work)).stat().st_mtime == 1_000_000
+    assert sittings.job_seconds(fresh) == {str(bench.relative_to(work)): 812.5}
+    assert (
+        sittings.sittings_of(archive)
+        == sittings.sittings_of(fresh)
+        == [{"wall_s": 900.0, "mu_s": 3.0, "stopped": True}]
+    )
+    assert not (fresh / ".snakemake").exists()
+    assert not list(fresh.rglob("*.traj"))
+    assert not sittings.restore(archive, work)  # a directory with a run of its own keeps it
+
+
+def test_a_carried_run_is_not_continued_with_another_protocol(sittings, root):
+    """The carried jobs' protocol against the config's: the same goes on, another is refused with what differs."""
+    protocol, fp = sittings.protocol_of(root / "configs" / "default.yaml")
+    made = [{"protocol_fingerprint": fp, "protocol": protocol}]
+    assert sittings.check_protocol([], protocol, fp) is None
+    assert sittings.check_protocol(made, protocol, fp) is None
+    other = json.loads(json.dumps(protocol))
+    other["slab"]["vacuum"] += 5.0
+    from passivscreen.calibration.protocol import fingerprint
+
+    why = sittings.check_protocol(made, other, fingerprint(other))
+    assert why is not None and "slab.vacuum" in why

@@ -1,0 +1,253 @@
+"""A long run in sittings, each on whatever machine is at hand, the finished work carried in an archive.
+
+Usage: python benchmarks/sittings.py CONFIG --archive benchmarks/runs/NAME.tar.xz --hours H [--cores 2]
+       [--workdir DIR] [TARGET ...]
+       python benchmarks/sittings.py --show benchmarks/runs/NAME.tar.xz
+
+A screen of the seed's molecules or a 50-ligand library is 10-20 h of 2 cores; a sitting is the 1-3 h a
+machine is free, and the next sitting may be on a fresh machine. One sitting:
+
+1. restores the work directory from the archive when the directory holds no run yet (a fresh machine);
+2. refuses to go on when the config's screening protocol (:func:`passivscreen.calibration.protocol.fingerprint`:
+   backend, engine version, slab, relaxation, search, hold, seed) is not the one the carried jobs were made
+   with (the table would mix two protocols), naming the settings that differ;
+3. runs ``snakemake --keep-going --rerun-incomplete --rerun-triggers mtime`` on the config (and the targets)
+   for at most H hours, then stops it with SIGINT (SIGKILL 300 s later: a job inside a long SCF does not see
+   the signal; the next sitting unlocks the directory). Only an input newer than a job's output reruns it:
+   a change of the code between sittings does not rerun finished jobs, the protocol check above stands guard;
+4. records the sitting in ``sittings.json`` of the work directory: the wall time, the machine unit measured at
+   its start (``benchmarks/machine_unit.py``), the commit, the protocol's fingerprint, the exit, and the
+   Snakemake ``benchmark:`` seconds of every job that finished in it (so each job's time can be read in the
+   unit of the machine it ran on);
+5. writes the archive: the work directory without ``.snakemake/`` and without trajectories (``*.traj``: a
+   relaxation cut by the end of a sitting restarts from its start on the next machine; on the same machine it
+   resumes from the trajectory, which stays in the directory).
+
+``--show`` prints the sittings of an archive and the jobs' times in machine units, without running anything.
+Exits 0 when the run is complete, 2 when a sitting stopped it (run the same command to go on), 1 on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+#: the record of the sittings, inside the work directory (and so inside the archive)
+RECORD = "sittings.json"
+#: what the archive leaves out: Snakemake's own state (locks, metadata) and the trajectories
+LEFT_OUT_DIRS = {".snakemake"}
+LEFT_OUT_SUFFIXES = {".traj"}
+
+
+def _kept(rel: Path) -> bool:
+    return not (set(rel.parts) & LEFT_OUT_DIRS) and rel.suffix not in LEFT_OUT_SUFFIXES
+
+
+def save(work: Path, archive: Path) -> int:
+    """Write ``work`` (without what :data:`LEFT_OUT_DIRS` and :data:`LEFT_OUT_SUFFIXES` name) to ``archive``
+    (xz tar; written beside it and moved into place, so a killed save leaves the old archive); its size."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    part = archive.with_name(archive.name + ".part")
+    with tarfile.open(part, "w:xz") as tar:
+        for path in sorted(work.rglob("*")):
+            rel = path.relative_to(work)
+            if path.is_file() and _kept(rel):
+                tar.add(path, arcname=str(rel), recursive=False)
+    part.replace(archive)
+    return archive.stat().st_size
+
+
+def restore(archive: Path, work: Path) -> bool:
+    """Unpack ``archive`` into ``work`` when ``work`` holds no run (no :data:`RECORD`); whether it did. File
+    times are kept, so Snakemake sees the carried outputs as up to date."""
+    if (work / RECORD).exists() or not archive.exists():
+        return False
+    work.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "r:xz") as tar:
+        tar.extractall(work, filter="data")
+    return True
+
+
+def sittings_of(source: Path) -> list[dict[str, Any]]:
+    """The sittings recorded in a work directory or an archive (empty when there are none)."""
+    if source.is_dir():
+        rec = source / RECORD
+        return json.loads(rec.read_text()) if rec.exists() else []
+    with tarfile.open(source, "r:xz") as tar:
+        try:
+            member = tar.extractfile(RECORD)
+        except KeyError:
+            return []
+        return json.load(io.TextIOWrapper(member)) if member is not None else []
+
+
+def job_seconds(work: Path) -> dict[str, float]:
+    """The wall seconds of every finished job of the work directory, from Snakemake's ``benchmark:`` files
+    (``results/<set>/benchmarks/...tsv``), keyed by the file's path relative to ``work``."""
+    out = {}
+    for tsv in sorted(work.glob("results/*/benchmarks/**/*.tsv")):
+        lines = tsv.read_text().splitlines()
+        if len(lines) > 1:
+            out[str(tsv.relative_to(work))] = float(lines[1].split("\t")[0])
+    return out
+
+
+def protocol_of(config: Path) -> tuple[dict[str, Any], str]:
+    """The screening protocol of a config and its fingerprint (what a calibration is made for)."""
+    from passivscreen.calibration.protocol import fingerprint, screen_protocol
+    from passivscreen.config import load_config, validate_config
+
+    protocol = screen_protocol(validate_config(load_config(config)))
+    return protocol, fingerprint(protocol)
+
+
+def check_protocol(sittings: list[dict[str, Any]], protocol: dict[str, Any], fp: str) -> str | None:
+    """Why the carried jobs cannot be continued with this protocol (None when they can)."""
+    from passivscreen.calibration.protocol import differences
+
+    made = [s for s in sittings if s.get("protocol_fingerprint")]
+    if not made or made[-1]["protocol_fingerprint"] == fp:
+        return None
+    diff = differences(made[-1].get("protocol", {}), protocol)
+    return (
+        f"the carried jobs were made with protocol {made[-1]['protocol_fingerprint']}, this config's is {fp} "
+        f"(differs in: {', '.join(diff) or 'the engine or a default'}): start a new archive or restore the settings"
+    )
+
+
+def run_for(cmd: list[str], cwd: Path, hours: float | None) -> tuple[int, str, bool]:
+    """Run ``cmd`` in ``cwd`` (its own process group), stopped with SIGINT after ``hours`` (Snakemake then ends
+    its jobs; SIGKILL when it has not ended 300 s later); (exit code, the end of its stderr, whether it was
+    stopped)."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, start_new_session=True)
+        stopped = False
+        try:
+            proc.wait(timeout=None if hours is None else hours * 3600)
+        except subprocess.TimeoutExpired:
+            stopped = True
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=300)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        err.seek(0)
+        return proc.returncode, err.read()[-3000:], stopped
+
+
+def snakemake_command(work: Path, configfile: str, cores: str, targets: list[str] = ()) -> list[str]:
+    """The Snakemake command of a sitting (the project's Snakefile, run in ``work``)."""
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
+    cmd += ["--configfile", configfile, "--cores", cores, "--keep-going", "--rerun-incomplete"]
+    return [*cmd, "--rerun-triggers", "mtime", *targets]
+
+
+def sit(
+    work: Path, cmd: list[str], hours: float | None, unit: float, protocol: dict[str, Any], fp: str
+) -> tuple[dict[str, Any], str]:
+    """One sitting in ``work`` (restored already): unlock, run ``cmd`` for at most ``hours``, record it in
+    :data:`RECORD`; (the sitting's record, the end of Snakemake's stderr)."""
+    sittings = sittings_of(work)
+    # a sitting stopped with SIGKILL leaves Snakemake's lock; a restored directory has none, unlocking is harmless
+    subprocess.run([*cmd, "--unlock"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    before = job_seconds(work)
+    start, t0 = time.strftime("%Y-%m-%d %H:%M:%S %Z"), time.perf_counter()
+    code, stderr, stopped = run_for(cmd, work, hours)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    record = {
+        "start": start,
+        "host": socket.gethostname(),
+        "commit": commit,
+        "wall_s": time.perf_counter() - t0,
+        "mu_s": unit,
+        "stopped": stopped,
+        "exit": code,
+        "protocol_fingerprint": fp,
+        "protocol": protocol,
+        "jobs": {k: v for k, v in job_seconds(work).items() if k not in before},
+    }
+    (work / RECORD).write_text(json.dumps([*sittings, record], indent=1))
+    return record, stderr
+
+
+def show(sittings: list[dict[str, Any]]) -> None:
+    """Print the sittings and the jobs finished in each, every time also in the unit of its machine."""
+    total_mu = 0.0
+    for i, s in enumerate(sittings, 1):
+        jobs = s.get("jobs", {})
+        job_mu = sum(jobs.values()) / s["mu_s"]
+        total_mu += s["wall_s"] / s["mu_s"]
+        ended = "stopped" if s["stopped"] else f"exit {s['exit']}"
+        print(
+            f"sitting {i}: {s.get('start', '?')} on {s.get('host', '?')} at {str(s.get('commit', '?'))[:7]}: "
+            f"{s['wall_s']:.0f} s = {s['wall_s'] / s['mu_s']:.0f} MU (1 MU = {s['mu_s']:.2f} s), "
+            f"{ended}; {len(jobs)} jobs finished, {job_mu:.0f} MU of jobs"
+        )
+        for name, sec in sorted(jobs.items(), key=lambda kv: -kv[1])[:12]:
+            print(f"    {sec:8.0f} s = {sec / s['mu_s']:6.0f} MU  {name.split('/benchmarks/', 1)[-1]}")
+    print(f"{len(sittings)} sittings, {total_mu:.0f} MU of wall time in all")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", nargs="?", type=Path, help="the config to run (copied into the work directory)")
+    ap.add_argument("targets", nargs="*", help="Snakemake targets, relative to the work directory (default: all)")
+    ap.add_argument("--archive", type=Path, help="the carried work (created at the first sitting)")
+    ap.add_argument("--workdir", type=Path, help="default: <tmp>/passivscreen-<archive name>")
+    ap.add_argument("--hours", type=float, help="stop the sitting after this many hours")
+    ap.add_argument("--cores", default="2")
+    ap.add_argument("--show", type=Path, metavar="ARCHIVE", help="print the sittings of an archive and stop")
+    args = ap.parse_args()
+    if args.show:
+        show(sittings_of(args.show))
+        return 0
+    if args.config is None or args.archive is None:
+        ap.error("a config and --archive are needed (or --show ARCHIVE)")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from machine_unit import announce, machine_unit
+
+    archive = args.archive.resolve()
+    work = (args.workdir or Path(tempfile.gettempdir()) / f"passivscreen-{archive.name.split('.')[0]}").resolve()
+    protocol, fp = protocol_of(args.config)
+    carried = sittings_of(archive) if archive.exists() else []
+    why = check_protocol(carried, protocol, fp)
+    if why:
+        print(f"{archive}: {why}", file=sys.stderr)
+        return 1
+    if restore(archive, work):
+        print(f"restored {len(carried)} sitting(s) of work from {archive} into {work}")
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "config.yaml"
+    text = args.config.read_text()
+    if not config.exists() or config.read_text() != text:  # rewritten only when changed: its time is an input's
+        config.write_text(text)
+    announce()
+    record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets), args.hours,
+                         machine_unit(), protocol, fp)  # fmt: skip
+    size = save(work, archive)
+    show(sittings_of(work))
+    print(f"archive: {archive} ({size / 1e6:.2f} MB)")
+    if record["stopped"]:
+        print("PARTIAL: the sitting was stopped; run the same command to go on")
+        return 2
+    if record["exit"] != 0:
+        print(stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
