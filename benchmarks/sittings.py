@@ -150,9 +150,10 @@ def run_for(cmd: list[str], cwd: Path, hours: float | None) -> tuple[int, str, b
 
 def snakemake_command(work: Path, configfile: str, cores: str, targets: list[str] = ()) -> list[str]:
     """The Snakemake command of a sitting (the project's Snakefile, run in ``work``)."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
-    cmd += ["--configfile", configfile, "--cores", cores, "--keep-going", "--rerun-incomplete"]
-    return [*cmd, "--rerun-triggers", "mtime", *targets]
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile")]
+    cmd += ["--directory", str(work), "--configfile", configfile, "--cores", cores, "--keep-going"]
+    # the targets first: --rerun-triggers takes one or more values and would swallow them
+    return [*cmd, "--rerun-incomplete", "--rerun-triggers", "mtime"]
 
 
 def sit(
