@@ -191,6 +191,24 @@ def faults() -> FaultLog:
     return _FAULTS
 
 
+def pytest_sessionfinish(session):
+    """In a worker of ``pytest -n`` (pytest-xdist), hand this worker's faults to the controller, which prints the
+    summary of the whole run."""
+    out = getattr(session.config, "workeroutput", None)
+    if out is not None:
+        out["faults"] = {"rows": _FAULTS.rows, "lost": _FAULTS.lost}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """The controller of ``pytest -n`` collects each worker's faults (see :func:`pytest_sessionfinish`)."""
+    data = getattr(node, "workeroutput", {}).get("faults")
+    if data:
+        _FAULTS.rows += [tuple(row) for row in data["rows"]]
+        if data["lost"] is not None:
+            _FAULTS.lose(data["lost"])
+
+
 def pytest_terminal_summary(terminalreporter):
     if _FAULTS.rows:
         terminalreporter.write_sep("=", _FAULTS.summary())
