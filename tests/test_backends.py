@@ -514,3 +514,15 @@ def test_heavy_packages_are_imported_lazily():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_deep_work_directory_gets_a_label_that_fits_cp2k(tmp_path):
+    """CP2K reads PROJECT (ASE's label) into 80 characters: a deeper directory is reached through a short link."""
+    from passivscreen.calculators.cp2k import CP2K_STRING_LENGTH, short_label
+
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    label = short_label(str(deep))
+    assert len(label) + len("-RESTART.wfn") < CP2K_STRING_LENGTH
+    assert os.path.samefile(os.path.dirname(label), deep)
+    assert short_label(str(tmp_path.anchor + "w")) == os.path.join(tmp_path.anchor + "w", "cp2k")

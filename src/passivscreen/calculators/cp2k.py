@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import os
 import shutil
+import tempfile
+import uuid
 from typing import Any
 
 from ase.calculators.calculator import Calculator
@@ -66,6 +70,42 @@ def cp2k_class() -> type[Calculator]:
     return PassivCP2K
 
 
+#: CP2K reads a keyword's value into at most 80 characters: a longer ``PROJECT`` (ASE writes the label there, an
+#: absolute path) stops its input parser, as a work directory deep in a results tree or a test's tmp_path makes it
+CP2K_STRING_LENGTH = 80
+#: the longest suffix added to the label in a keyword (the wave function restart file)
+_LONGEST_SUFFIX = "-RESTART.wfn"
+_LINKS: list[str] = []
+
+
+def short_label(directory: str) -> str:
+    """The CP2K label (``<directory>/cp2k``); when it would not fit CP2K's 80 characters, the same files reached
+    through a short symbolic link to ``directory`` under the system's temporary folder (removed at exit).
+
+    Raises
+    ------
+    BackendError
+        When even the link's label is too long (a temporary folder with a very long path).
+    """
+    label = os.path.join(directory, "cp2k")
+    if len(label) + len(_LONGEST_SUFFIX) < CP2K_STRING_LENGTH:
+        return label
+    link = os.path.join(tempfile.gettempdir(), f"ps-cp2k-{uuid.uuid4().hex[:12]}")
+    os.symlink(os.path.abspath(directory), link)
+    _LINKS.append(link)
+    label = os.path.join(link, "cp2k")
+    if len(label) + len(_LONGEST_SUFFIX) >= CP2K_STRING_LENGTH:
+        raise BackendError(f"cp2k: the label {label!r} is longer than CP2K's {CP2K_STRING_LENGTH} characters")
+    return label
+
+
+@atexit.register
+def _remove_links() -> None:  # pragma: no cover - runs at interpreter exit
+    for link in _LINKS:
+        with contextlib.suppress(OSError):
+            os.unlink(link)
+
+
 def make_cp2k(
     threads: int | None = None,
     mpi_ranks: int | None = None,
@@ -88,7 +128,7 @@ def make_cp2k(
     data = data_dir or os.environ.get("CP2K_DATA_DIR") or (CP2K_DATA_DIR if os.path.isdir(CP2K_DATA_DIR) else None)
     if data:
         os.environ["CP2K_DATA_DIR"] = str(data)
-    label = os.path.join(workdir("cp2k", directory), "cp2k")
+    label = short_label(workdir("cp2k", directory))
     cls = cp2k_class()
     unknown = sorted(set(kw) - set(cls.default_parameters))
     if unknown:
