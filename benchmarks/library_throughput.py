@@ -44,7 +44,16 @@ import pandas as pd
 import yaml
 from library_scale import ALKYL, CORES, RESIDUES
 from machine_unit import announce, in_units, machine_unit, with_units
-from sittings import check_protocol, protocol_of, restore, save, sit, sittings_of, snakemake_command
+from sittings import (
+    check_protocol,
+    protocol_of,
+    restore,
+    save,
+    sit,
+    sittings_of,
+    snakemake_command,
+    write_if_changed,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: one anchor family per neutral class, each with its own alkyl groups
@@ -122,9 +131,7 @@ def main() -> int:
             test = yaml.safe_load((ROOT / "configs" / "test.yaml").read_text())
             cfg.update(slab=test["slab"], relax=test["relax"], placement=test["placement"], sites=["pristine"])
             cfg.update(faces=["top"], conformers=1)
-        text = yaml.safe_dump(cfg)
-        if not (work / "library.yaml").exists() or (work / "library.yaml").read_text() != text:
-            (work / "library.yaml").write_text(text)  # rewritten only when changed: its time is an input's
+        write_if_changed(work / "library.yaml", yaml.safe_dump(cfg))
         protocol, fp = protocol_of(work / "library.yaml")
         why = check_protocol(sittings_of(work), protocol, fp)
         if why:

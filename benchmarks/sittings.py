@@ -95,14 +95,24 @@ def sittings_of(source: Path) -> list[dict[str, Any]]:
 
 
 def job_seconds(work: Path) -> dict[str, float]:
-    """The wall seconds of every finished job of the work directory, from Snakemake's ``benchmark:`` files
-    (``results/<set>/benchmarks/...tsv``), keyed by the file's path relative to ``work``."""
+    """The wall seconds of every finished job of the work directory, from Snakemake's ``benchmark:`` files of
+    each results tree in it (:func:`snakemake_runs.job_times`), keyed by the file's path relative to ``work``."""
+    from snakemake_runs import job_times
+
+    from passivscreen.records.layout import Results
+
     out = {}
-    for tsv in sorted(work.glob("results/*/benchmarks/**/*.tsv")):
-        lines = tsv.read_text().splitlines()
-        if len(lines) > 1:
-            out[str(tsv.relative_to(work))] = float(lines[1].split("\t")[0])
+    for tree in sorted(p for p in (work / "results").glob("*") if p.is_dir()):
+        res = Results(str(tree))
+        for name, sec in job_times(res).items():
+            out[str(Path(res.benchmark(*name.split("/"))).relative_to(work))] = sec
     return out
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` only when it differs: a config is an input, a new file time would rerun jobs."""
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
 
 
 def protocol_of(config: Path) -> tuple[dict[str, Any], str]:
@@ -232,10 +242,7 @@ def main() -> int:
     if restore(archive, work):
         print(f"restored {len(carried)} sitting(s) of work from {archive} into {work}")
     work.mkdir(parents=True, exist_ok=True)
-    config = work / "config.yaml"
-    text = args.config.read_text()
-    if not config.exists() or config.read_text() != text:  # rewritten only when changed: its time is an input's
-        config.write_text(text)
+    write_if_changed(work / "config.yaml", args.config.read_text())
     announce()
     record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets), args.hours,
                          machine_unit(), protocol, fp)  # fmt: skip
