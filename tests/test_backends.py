@@ -292,6 +292,33 @@ def test_cp2k_input_takes_charge_and_spin_from_the_atoms(tmp_path):
     assert "MULTIPLICITY" not in inp and "UNRESTRICTED" not in inp and "CHARGE" not in inp
 
 
+@pytest.mark.cp2k
+@pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")
+def test_cp2k_gives_hirshfeld_charges_and_the_spin_of_a_radical(tmp_path):
+    """After each single point the calculator holds every atom's Hirshfeld charge and, spin-polarised, its spin
+    moment (ASE's ``charges`` and ``magmoms``): the methyl radical's unpaired electron sits on its carbon, the
+    charges sum to the molecule's charge, and water's oxygen is negative. Two evaluations: the second's values."""
+    from passivscreen.calculators.systems import electronic_state
+
+    methyl = molecule("CH3")
+    methyl.center(vacuum=4.0)
+    methyl.pbc = True
+    electronic_state(methyl, 0, 2)
+    methyl.calc = get_calculator("cp2k", {"directory": str(tmp_path / "ch3"), "cutoff_ry": 200.0}, fresh=True)
+    methyl.get_potential_energy()
+    q, m = methyl.calc.results["charges"], methyl.calc.results["magmoms"]
+    assert len(q) == len(m) == 4
+    assert abs(q.sum()) < 0.05 and m.sum() == pytest.approx(1.0, abs=0.05)
+    assert m[0] > 0.6 and m[0] == m.max()
+    methyl.positions[1] += [0.0, 0.0, 0.1]  # the next evaluation's table, not the first one's
+    methyl.get_potential_energy()
+    assert not np.allclose(methyl.calc.results["magmoms"], m)
+    water = _h2o_box()
+    water.calc = get_calculator("cp2k", {"directory": str(tmp_path / "h2o"), "cutoff_ry": 200.0}, fresh=True)
+    water.get_potential_energy()
+    assert water.calc.results["charges"][0] < -0.2 and "magmoms" not in water.calc.results
+
+
 @pytest.mark.slow
 @pytest.mark.cp2k
 @pytest.mark.skipif(not HAS_CP2K, reason="CP2K not installed (no cp2k_shell / cp2k.psmp on PATH): apt-get install cp2k")

@@ -185,8 +185,8 @@ def test_calculator_input_contains_the_users_extra_inp(tmp_path):
       EPS_SCF 3.0E-7
     &END SCF
     &PRINT
-      &HIRSHFELD ON
-      &END HIRSHFELD
+      &MULLIKEN ON
+      &END MULLIKEN
     &END PRINT
   &END DFT
 &END FORCE_EVAL
@@ -202,9 +202,49 @@ def test_calculator_input_contains_the_users_extra_inp(tmp_path):
     root = parse_input(text)
     scf = _one(root, "FORCE_EVAL/DFT/SCF")
     assert [k for k in scf.keywords if k.upper().startswith("EPS_SCF")] == ["EPS_SCF 3.0E-7"]
-    assert _one(root, "FORCE_EVAL/DFT/PRINT/HIRSHFELD").params == "ON"
+    assert _one(root, "FORCE_EVAL/DFT/PRINT/MULLIKEN").params == "ON"
+    assert _one(root, "FORCE_EVAL/DFT/PRINT/HIRSHFELD").params == "ON"  # the template's print key kept beside it
     assert calc.parameters.extra_inp == extra  # the parameter itself is not rewritten
-    # without extra_inp: the template's value, no HIRSHFELD
+    # without extra_inp: the template's value, its Hirshfeld populations, no MULLIKEN
     default = parse_input(plain._generate_input())
     assert "EPS_SCF 1.000e-06" in _one(default, "FORCE_EVAL/DFT/SCF").keywords
-    assert not _sections(default, "FORCE_EVAL/DFT/PRINT/HIRSHFELD")
+    assert "SHAPE_FUNCTION DENSITY" in _one(default, "FORCE_EVAL/DFT/PRINT/HIRSHFELD").keywords
+    assert not _sections(default, "FORCE_EVAL/DFT/PRINT/MULLIKEN")
+    plain.set(populations=False)  # a changed parameter resets the calculator: give it the atoms again
+    plain.atoms = atoms
+    assert not _sections(parse_input(plain._generate_input()), "FORCE_EVAL/DFT/PRINT/HIRSHFELD")
+
+
+# CP2K 2023's Hirshfeld tables (SHAPE_FUNCTION DENSITY), cut from real outputs: a doublet and a closed shell
+UKS_TABLE = """
+ !-----------------------------------------------------------------------------!
+                           Hirshfeld Charges
+
+  #Atom  Element  Kind  Ref Charge     Population       Spin moment  Net charge
+      1       C      1       4.000    2.583   1.768            0.815      -0.128
+      2       H      2       1.000    0.508   0.449            0.062       0.043
+      3      Pb      3      14.000    7.000   6.900            0.100       0.100
+
+  Total Charge                                                            0.015
+ !-----------------------------------------------------------------------------!
+"""
+RKS_TABLE = """
+                           Hirshfeld Charges
+
+  #Atom  Element  Kind  Ref Charge     Population                    Net charge
+      1       O      1       6.000          6.305                        -0.305
+      2       H      2       1.000          0.847                         0.153
+      3       H      2       1.000          0.847                         0.153
+
+  Total Charge                                                            0.000
+"""
+
+
+def test_hirshfeld_tables_give_charges_and_spins_of_the_last_table():
+    from passivscreen.calculators.cp2k_input import hirshfeld
+
+    charges, spins = hirshfeld(UKS_TABLE)
+    assert charges == [-0.128, 0.043, 0.100] and spins == [0.815, 0.062, 0.100]
+    assert hirshfeld(UKS_TABLE + RKS_TABLE) == ([-0.305, 0.153, 0.153], None)  # the last SCF's table
+    assert hirshfeld("no table here") is None
+    assert hirshfeld(" Hirshfeld Charges\n\n  Total Charge  0.0\n") is None

@@ -214,3 +214,31 @@ def test_agreement_statistics_and_parity(tmp_path):
     assert stats["kendall_tau"] == pytest.approx(1 / 3) and not stats["same_first"]
     plot_parity(both, stats, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_a_tier_that_finds_the_ligand_reduced_adds_its_own_flag_and_keeps_the_screens():
+    """The ligand's charge and spin at a tier are the sums over the atoms after the slab, per ligand; a charge
+    below -reduction flags ``ligand_reduced[<tier backend>]`` beside the screen's flags, a donor is only noted."""
+    from passivscreen.analysis.integrity import tier_reduction
+    from passivscreen.steps.funnel import ligand_populations
+
+    pops = {
+        "charges": np.array([0.5, -0.5, -0.2, -0.1, -0.3, -0.2]),
+        "magmoms": np.array([0.0, 0.1, 0.3, 0.2, 0.4, 0.1]),
+    }
+    row = ligand_populations(pops, n_slab=2, n_ligands=2)  # two ligands of two atoms each
+    assert row == {"ligand_charge_e": -0.4, "ligand_spin": 0.5}
+    assert ligand_populations({"charges": pops["charges"]}, 2, 1) == {"ligand_charge_e": -0.8}
+    assert ligand_populations({}, 2, 1) == {}
+    screen = {"flags": ["ligand_reduced[gfn2]"], "details": {"ligand_reduced": ["ligand charge -0.55 e"]}}
+    out = tier_reduction(screen, row, "cp2k")
+    assert out["flags"] == ["ligand_reduced[gfn2]", "ligand_reduced[cp2k]"]
+    assert out["details"]["ligand_reduced"][-1] == "ligand charge -0.40 e, spin +0.50 [cp2k]"
+    assert screen["flags"] == ["ligand_reduced[gfn2]"]  # the screen's record is not changed in place
+    donor = tier_reduction(screen, {"ligand_charge_e": 0.05, "ligand_spin": 0.01}, "cp2k")
+    assert donor["flags"] == ["ligand_reduced[gfn2]"] and donor["details"]["ligand_charge"]
+    assert tier_reduction(None, {"ligand_charge_e": -0.09}, "cp2k")["flags"] == []  # within the 0.1 e default
+    assert tier_reduction(None, {"ligand_charge_e": -0.09}, "cp2k", {"reduction": 0.05})["flags"] == [
+        "ligand_reduced[cp2k]"
+    ]
+    assert tier_reduction(screen, {}, "cp2k")["flags"] == screen["flags"]

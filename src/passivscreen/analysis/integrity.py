@@ -100,6 +100,28 @@ def integrity_flags(
     return {"flags": flags, "details": details, "surface_assessed": slab_free, "backend": backend}
 
 
+def tier_reduction(
+    integrity: dict[str, Any] | None, row: dict[str, Any], backend: str, cfg: dict | None = None
+) -> dict[str, Any]:
+    """The integrity of a record re-evaluated at another tier (a funnel's single point), with that tier's verdict on
+    reduction: ``ligand_reduced[backend]`` when the tier's ligand charge (``row["ligand_charge_e"]``) is below
+    ``-reduction``. The earlier tiers' flags stay, each with its backend: two levels that disagree both show."""
+    out = {"flags": [], "details": {}} | dict(integrity or {})
+    out["flags"] = list(out.get("flags", []))
+    out["details"] = dict(out.get("details", {}))
+    charge = row.get("ligand_charge_e")
+    if charge is None:
+        return out
+    limit = (integrity_defaults() | dict(cfg or {}))["reduction"]
+    spin = row.get("ligand_spin")
+    note = f"ligand charge {charge:+.2f} e" + ("" if spin is None else f", spin {spin:+.2f}") + f" [{backend}]"
+    out["details"].setdefault("ligand_charge", []).append(note)
+    if charge < -limit:
+        out["flags"].append(f"ligand_reduced[{backend}]")
+        out["details"].setdefault("ligand_reduced", []).append(note)
+    return out
+
+
 def record_backend(rec: dict[str, Any]) -> str | None:
     """Backend of the tier that computed a record's value (older records: their provenance)."""
     return rec.get("backend") or rec.get("provenance", {}).get("backend")

@@ -10,6 +10,7 @@ import os
 import re
 from typing import Any
 
+import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import CalculationFailed, all_changes
 from ase.calculators.cp2k import CP2K
@@ -20,6 +21,7 @@ from passivscreen.calculators.cp2k_input import (
     CP2K_EXTRA_DEFAULTS,
     NOT_CONVERGED,
     cp2k_template,
+    hirshfeld,
     merge_inputs,
     output_since,
 )
@@ -88,6 +90,8 @@ class PassivCP2K(CP2K):
         """One evaluation in the current force environment; ``check`` raises for an unconverged SCF."""
         out = self.label + ".out"
         start = os.path.getsize(out) if os.path.exists(out) else 0
+        pop = self.label + "-populations.hirshfeld"  # its own file: closed (so complete) after each SCF
+        pop_start = os.path.getsize(pop) if os.path.exists(pop) else 0
         try:
             super().calculate(atoms, properties, system_changes)
         except (AssertionError, ValueError, OSError, RuntimeError) as err:
@@ -102,6 +106,14 @@ class PassivCP2K(CP2K):
         dispersion = re.findall(r"Dispersion energy:\s+(\S+)", text)
         if dispersion:  # the D3 term of the energy (added after the SCF: E without D3 is E minus it)
             self.results["dispersion_energy"] = float(dispersion[-1]) * Hartree
+        populations = hirshfeld(output_since(pop, pop_start))
+        if populations is not None:  # Hirshfeld net charges and spin moments: ASE's "charges" and "magmoms"
+            charges, spins = populations
+            if len(charges) == len(self.atoms):
+                self.results["charges"] = np.array(charges)
+                if spins is not None:
+                    self.results["magmoms"] = np.array(spins)
+                    self.results["magmom"] = float(np.sum(spins))
 
     def _release_force_env(self) -> None:
         if self._shell is not None:

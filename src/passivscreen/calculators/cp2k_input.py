@@ -6,6 +6,7 @@ Shared by the factory (:mod:`.cp2k`) and the calculator class (:mod:`.cp2k_calc`
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from passivscreen.calculators.common import BackendError
@@ -32,6 +33,9 @@ CP2K_EXTRA_DEFAULTS: dict[str, Any] = {
     # EPS_SCF of that first, uncorrected stage: only its wavefunction is used (TMPO complex: 25 + 8 OT
     # steps instead of 30 + 8, the same energy to 1e-8 eV)
     "eps_scf_plain": 1.0e-4,
+    # Hirshfeld charges and spin moments of every atom, printed after each SCF (results "charges", "magmoms"):
+    # the funnel sums them over the ligand (is it reduced at this tier?)
+    "populations": True,
     "extra_inp": "",  # more CP2K input, merged into the generated template
 }
 
@@ -96,6 +100,14 @@ def cp2k_template(p: Any, dipole: bool, restart_wfn: str | None = None, eps_scf:
         &END PAIR_POTENTIAL
       &END VDW_POTENTIAL"""
     head = "\n    SURFACE_DIPOLE_CORRECTION T\n    SURF_DIP_DIR Z" if dipole else ""
+    prints = (
+        (
+            "\n    &PRINT\n      &HIRSHFELD ON\n        SHAPE_FUNCTION DENSITY\n        FILENAME populations"
+            "\n      &END HIRSHFELD\n    &END PRINT"
+        )
+        if p.populations
+        else ""
+    )
     if restart_wfn:
         head += f"\n    WFN_RESTART_FILE_NAME {restart_wfn}"
     return f"""&FORCE_EVAL
@@ -108,7 +120,7 @@ def cp2k_template(p: Any, dipole: bool, restart_wfn: str | None = None, eps_scf:
       EPS_DEFAULT {p.eps_default:.3e}
     &END QS{scf_section(p, "RESTART" if restart_wfn else "ATOMIC", eps_scf)}
     &XC{vdw}
-    &END XC
+    &END XC{prints}
   &END DFT
 &END FORCE_EVAL
 """
@@ -116,6 +128,34 @@ def cp2k_template(p: Any, dipole: bool, restart_wfn: str | None = None, eps_scf:
 
 #: What CP2K prints when an SCF (or its outer loop) gives up.
 NOT_CONVERGED = r"SCF run NOT converged|outer SCF loop FAILED to converge"
+
+
+#: One atom's row of CP2K's Hirshfeld table: index, element, kind, then the reference charge, the population
+#: (alpha and beta with spin), the spin moment (with spin) and the net charge.
+_HIRSHFELD_ROW = re.compile(r"^\s*(\d+)\s+[A-Z][a-z]?\s+\d+((?:\s+-?\d+\.\d+)+)\s*$")
+
+
+def hirshfeld(text: str) -> tuple[list[float], list[float] | None] | None:
+    """The last Hirshfeld table of CP2K output ``text``: the net charge of every atom (e) and, for a
+    spin-polarised run, its spin moment (alpha minus beta electrons); None when the text has no table."""
+    blocks = text.split("Hirshfeld Charges")
+    if len(blocks) < 2:
+        return None
+    charges: list[float] = []
+    spins: list[float] = []
+    for line in blocks[-1].splitlines():
+        if "Total Charge" in line:
+            break
+        m = _HIRSHFELD_ROW.match(line)
+        if m is None:
+            continue
+        values = [float(v) for v in m.group(2).split()]
+        charges.append(values[-1])
+        if len(values) == 5:  # reference, alpha, beta, spin moment, net charge
+            spins.append(values[-2])
+    if not charges:
+        return None
+    return charges, (spins if len(spins) == len(charges) else None)
 
 
 def output_since(path: str, start: int) -> str:

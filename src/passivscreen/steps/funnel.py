@@ -9,11 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from ase import Atoms
 from ase.io import read
 
 from passivscreen.analysis.energies import adsorption_energy
+from passivscreen.analysis.integrity import tier_reduction
 from passivscreen.calculators import Tier, funnel_tiers, set_threads, tiers_from_config
 from passivscreen.calculators.systems import complex_state, electronic_state, molecule_box, state_of
 from passivscreen.calibration import resolve
@@ -120,10 +122,24 @@ def select(
     return next(r for r in candidates if (r["ligand"], r.get("site"), r.get("face", "top")) == key), len(rows), why
 
 
-def _single_point(atoms, tier: Tier, charge: int, mult: int) -> tuple[float | None, dict[str, Any]]:
+def _single_point(atoms, tier: Tier, charge: int, mult: int) -> tuple[float | None, dict[str, Any], dict[str, Any]]:
+    """Energy, tier row and the calculator's atomic populations (``charges``, ``magmoms`` where it gives them)."""
     electronic_state(atoms, charge, mult)
     run = run_chain(held_copy(atoms), [tier], "steps")
-    return run.result.energy, run.rows[0]
+    results = getattr(getattr(run.result.atoms, "calc", None), "results", None) or {}
+    populations = {k: np.asarray(results[k], dtype=float) for k in ("charges", "magmoms") if k in results}
+    return run.result.energy, run.rows[0], populations
+
+
+def ligand_populations(populations: dict[str, Any], n_slab: int, n_ligands: int) -> dict[str, float]:
+    """The charge (e) and spin moment (unpaired electrons) of one ligand in a complex at a tier: the sums of
+    the calculator's atomic values over the atoms after the slab's ``n_slab``, per ligand. A ligand the slab
+    reduced holds a negative charge and, in a spin-polarised run, the unpaired electron."""
+    out: dict[str, float] = {}
+    for key, name in (("charges", "ligand_charge_e"), ("magmoms", "ligand_spin")):
+        if key in populations:
+            out[name] = round(float(np.sum(populations[key][n_slab:])) / n_ligands, 3)
+    return out
 
 
 def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref: dict[str, Any]) -> dict[str, Any]:
@@ -144,13 +160,14 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
     molecule_tier = tier.for_molecule()
     molecule_box(lig, molecule_tier, cell=slab.cell)
     n = len(face_tuple(chosen["face"]))
-    e_lig, lig_row = _single_point(lig, molecule_tier, *state_of(lig_rec))
+    e_lig, lig_row, _ = _single_point(lig, molecule_tier, *state_of(lig_rec))
     q, mult = complex_state(state_of(screen_slab), state_of(lig_rec), n)
-    e_cx, cx_row = _single_point(cx, tier, q, mult)
+    e_cx, cx_row, populations = _single_point(cx, tier, q, mult)
     if e_lig is None or e_cx is None:
         raise Skip("scf_failed", f"{tier.name}: ligand {lig_row['status']}, complex {cx_row['status']}")
     e_ads = adsorption_energy(e_cx, float(slab_ref["energy_eV"]), e_lig, n)
     row = {**cx_row, "E_ads_eV": e_ads, "E_ligand_eV": e_lig, "E_slab_eV": slab_ref["energy_eV"]}
+    row.update(ligand_populations(populations, len(slab), n))
     d_slab = (slab_ref.get("tiers") or [{}])[-1].get("dispersion_eV")
     if None not in (d_slab, cx_row.get("dispersion_eV"), lig_row.get("dispersion_eV")):
         row["E_ads_dispersion_eV"] = adsorption_energy(cx_row["dispersion_eV"], d_slab, lig_row["dispersion_eV"], n)
@@ -207,6 +224,7 @@ def run_funnel_member(
             tiers=[*chosen.get("tiers", []), out["row"]],
             **{key: out[key] for key in (E_ADS, E_ADS_PER_LIGAND, E_COMPLEX)},
         )
+        record["integrity"] = tier_reduction(record.get("integrity"), out["row"], tier.backend, cfg.get("integrity"))
         write_structures(out_xyz, out["atoms"])
     except Exception as err:  # noqa: BLE001 - a failure of the science becomes a row; failure() re-raises a bug
         record.update(failure(err, E_ADS), backend=tier.backend)
