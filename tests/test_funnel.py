@@ -63,7 +63,16 @@ def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():
             level=1,
             kind="funnel",
             backend="cp2k",
-            tiers=[{"name": "gfn2", "E_ads_eV": -0.8}, {"name": "dft", "E_ads_eV": -0.3, "E_ads_dispersion_eV": -0.2}],
+            tiers=[
+                {"name": "gfn2", "E_ads_eV": -0.8},
+                {
+                    "name": "dft",
+                    "E_ads_eV": -0.3,
+                    "E_ads_dispersion_eV": -0.2,
+                    "ligand_charge_e": -0.6,
+                    "ligand_spin": 0.9,
+                },
+            ],
         ),
         _rec(
             "a",
@@ -88,6 +97,9 @@ def test_higher_tier_ranks_first_and_tiers_csv_says_who_saw_it():
     assert t.loc["b", "E_ads_dispersion_per_ligand_eV_dft"] == -0.2 and pd.isna(
         t.loc["a", "E_ads_dispersion_per_ligand_eV_dft"]
     )
+    # and the ligand's charge and spin at the tier that computed them
+    assert (t.loc["b", "ligand_charge_e_dft"], t.loc["b", "ligand_spin_dft"]) == (-0.6, 0.9)
+    assert pd.isna(t.loc["a", "ligand_spin_dft"])
 
 
 def test_free_ligand_of_a_dft_tier_in_the_slab_lateral_cell():

@@ -193,6 +193,9 @@ def tier_table(
             row[f"seen_{tier['name']}"] = True
             if tier.get("E_ads_dispersion_eV") is not None:  # a DFT-D row: the dispersion part of its E_ads
                 row[f"E_ads_dispersion_per_ligand_eV_{tier['name']}"] = tier["E_ads_dispersion_eV"] / n
+            for what in ("ligand_charge_e", "ligand_spin"):  # a funnel tier's populations (CP2K's Hirshfeld)
+                if tier.get(what) is not None:
+                    row[f"{what}_{tier['name']}"] = tier[what]
         if rec.get("kind") == "funnel":
             row[f"seen_{rec['tier']}"] = True
             row[f"status_{rec['tier']}"] = rec.get("status")
