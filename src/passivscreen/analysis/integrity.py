@@ -40,6 +40,12 @@ def broken_pb_br_bonds(
     return out
 
 
+def ligand_reduced(charge: float | None, cfg: dict | None = None) -> bool:
+    """Whether a ligand holding ``charge`` (e per ligand; negative: electrons taken from the slab) was reduced:
+    below ``-integrity.reduction`` (``cfg``'s, else the schema's default). The one rule of every tier's flag."""
+    return charge is not None and charge < -(integrity_defaults() | dict(cfg or {}))["reduction"]
+
+
 def integrity_flags(
     final: Atoms,
     slab_reference: Atoms,
@@ -74,7 +80,7 @@ def integrity_flags(
     if reacted:
         flags.append(f"ligand_reacted[{backend}]")
         details["ligand_reacted"] = reacted
-    if ligand_charge is not None and ligand_charge < -c["reduction"]:
+    if ligand_reduced(ligand_charge, c):
         flags.append(f"ligand_reduced[{backend}]")
         details["ligand_reduced"] = [f"ligand charge {ligand_charge:+.2f} e"]
     far = []
@@ -112,11 +118,10 @@ def tier_reduction(
     charge = row.get("ligand_charge_e")
     if charge is None:
         return out
-    limit = (integrity_defaults() | dict(cfg or {}))["reduction"]
     spin = row.get("ligand_spin")
     note = f"ligand charge {charge:+.2f} e" + ("" if spin is None else f", spin {spin:+.2f}") + f" [{backend}]"
     out["details"].setdefault("ligand_charge", []).append(note)
-    if charge < -limit:
+    if ligand_reduced(charge, cfg):
         out["flags"].append(f"ligand_reduced[{backend}]")
         out["details"].setdefault("ligand_reduced", []).append(note)
     return out

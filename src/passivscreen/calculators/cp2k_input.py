@@ -100,14 +100,10 @@ def cp2k_template(p: Any, dipole: bool, restart_wfn: str | None = None, eps_scf:
         &END PAIR_POTENTIAL
       &END VDW_POTENTIAL"""
     head = "\n    SURFACE_DIPOLE_CORRECTION T\n    SURF_DIP_DIR Z" if dipole else ""
-    prints = (
-        (
-            "\n    &PRINT\n      &HIRSHFELD ON\n        SHAPE_FUNCTION DENSITY\n        FILENAME populations"
-            "\n      &END HIRSHFELD\n    &END PRINT"
-        )
-        if p.populations
-        else ""
-    )
+    prints = ""
+    if p.populations:  # to its own file (<label>-populations.hirshfeld), closed and so complete after each SCF
+        prints = "\n    &PRINT\n      &HIRSHFELD ON\n        SHAPE_FUNCTION DENSITY\n        FILENAME populations"
+        prints += "\n      &END HIRSHFELD\n    &END PRINT"
     if restart_wfn:
         head += f"\n    WFN_RESTART_FILE_NAME {restart_wfn}"
     return f"""&FORCE_EVAL
