@@ -674,3 +674,87 @@ def test_check_a_calibration_on_molecules_it_was_not_made_from(tmp_path, monkeyp
     other = {**raw, "slab": {"vacuum": 12.0}}
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(other))
     assert main(["calibrate", "--check", str(tmp_path / "other.yaml")]) == 2
+
+
+def test_a_row_the_screen_finds_reduced_gets_the_error_of_reduced_complexes(tmp_path):
+    """A ligand the screen flags reduced (a radical anion, not a donor) is outside every class fit, at any site: the
+    raw value with the interval of the data set's reduced complexes at DFT (Student's t x their RMS raw error), or
+    no interval where the data set has fewer than two; the screen's own flag decides, not a later tier's."""
+    cfg = validate_config(copy.deepcopy(BASE))
+    x = np.linspace(-1.0, -0.4, 4)
+    pairs = _pairs("C=O", x, x + 0.1 + NOISE[:4])
+    red = [{**p, "site": "vBr0-Pb10"} for p in _pairs("N=O", [-2.3, -2.2, -1.3], [-0.5, -0.9, -1.25], anchor="N=O")]
+    path = tmp_path / "set.json"
+    path.write_text(json.dumps(build_dataset(pairs, screen_protocol(cfg), name="set", reduced=red)))
+    cal = resolve(validate_config({**copy.deepcopy(BASE), "calibration": {"data": str(path)}}))
+    want = half_width([1.8, 1.3, 0.05], 0.9)
+    assert cal["reduced_n"] == 3 and cal["reduced_half_width_eV"] == pytest.approx(want) and want > 1.8
+    flag = {"integrity": {"flags": ["ligand_reduced[gfn2]"]}}
+    recs = [
+        _rec("donor_v", -1.2, site="vBr0-Pb10-2x2"),  # not flagged: the pooled interval of a vacancy row
+        _rec("reduced_v", -2.0, site="vBr0-Pb10-2x2", **flag),
+        _rec("reduced_p", -0.9, **flag),  # pristine and of a fitted class, but reduced: no class fit
+        _rec("ketone", -0.9),
+        _rec("dft_says", -0.8, integrity={"flags": ["ligand_reduced[cp2k]"]}),  # another level's verdict
+    ]
+    unc = {"tier": "gfn2", "anchors": {"C=O": 0.03}}
+    df = ranking_table(recs, ["flags", "E_ads_eV"], unc, cal).set_index("ligand")
+    for name, e in (("reduced_v", -2.0), ("reduced_p", -0.9)):
+        assert df.loc[name, "E_ads_calibrated_eV"] == e
+        assert df.loc[name, "E_ads_interval_eV"] == pytest.approx(np.hypot(want, 0.03))
+        assert (
+            df.loc[name, "calibration"]
+            == "none: ligand reduced in the screen (interval of 3 reduced complexes at DFT in set)"
+        )
+    assert df.loc["donor_v", "calibration"].startswith("none: site vBr0")
+    assert df.loc["donor_v", "E_ads_interval_eV"] < 1.0
+    for name in ("ketone", "dft_says"):
+        assert df.loc[name, "calibration"] == "set" and df.loc[name, "E_ads_calibrated_eV"] != -0.9
+    tiers = tier_table(recs, ["gfn2"], cal).set_index("ligand")
+    assert tiers.loc["reduced_p", "E_ads_per_ligand_eV_gfn2_calibrated"] == -0.9
+    # fewer than two reduced complexes: no interval at all, and the column says why
+    path.write_text(json.dumps(build_dataset(pairs, screen_protocol(cfg), name="set", reduced=red[:1])))
+    one = resolve(validate_config({**copy.deepcopy(BASE), "calibration": {"data": str(path)}}))
+    df = ranking_table(recs, ["flags", "E_ads_eV"], unc, one).set_index("ligand")
+    assert np.isnan(df.loc["reduced_v", "E_ads_interval_eV"]) and "no interval" in df.loc["reduced_v", "calibration"]
+
+
+def test_the_store_keeps_reduced_rows_apart_and_the_refit_carries_them(tmp_path):
+    from ase.build import molecule
+
+    cfg = validate_config(
+        {
+            **copy.deepcopy(BASE),
+            "tiers": [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": 2}],
+        }
+    )
+    tier = tiers_from_config(cfg)[-1]
+    store = tmp_path / "store.db"
+    x = np.linspace(-1.0, -0.3, 4)
+    screen = [{"name": "gfn2", "backend": "gfn2"}]
+    for i, (e_screen, e_dft) in enumerate(zip(x, x + 0.12 + NOISE[:4])):
+        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[{**screen[0], "E_ads_eV": e_screen}])
+        store_pair(store, cfg, tier, rec, molecule("H2O"))
+    flag = {"integrity": {"flags": ["ligand_reduced[gfn2]"]}}
+    for site, e_screen, e_dft in (("vBr0-Pb10-2x2", -2.3, -0.5), ("pristine-Pb10-2x2", -1.5, -0.9)):
+        rec = _rec("nitroso", e_dft, site=site, tier="dft", smiles="O=Nc1ccccc1", **flag)
+        rec["tiers"] = [{**screen[0], "E_ads_eV": e_screen}]
+        store_pair(store, cfg, tier, rec, molecule("H2O"))
+    pairs = read_pairs(store)
+    assert sorted(p["ligand"] for p in pairs) == ["k0", "k1", "k2", "k3"]  # the reduced pristine row is not a donor's
+    red = read_pairs(store, reduced=True)
+    assert sorted((p["site"], p["E_screen_eV"] - p["E_dft_eV"]) for p in red) == [
+        ("pristine-Pb10-2x2", pytest.approx(-0.6)),
+        ("vBr0-Pb10-2x2", pytest.approx(-1.8)),
+    ]
+    data = calibrate_from([], [store], name="mine", shipped=False)
+    assert data["statistics"]["overall"]["n"] == 4 and data["reduced"]["n"] == 2
+    assert sorted(data["reduced"]["raw_errors_eV"]) == [pytest.approx(-1.8), pytest.approx(-0.6)]
+
+
+def test_the_shipped_calibration_sizes_the_error_of_a_reduced_row_from_dft(root):
+    """The shipped data set holds the seed's vacancy complexes at PBE-D3 (stop 44): GFN2-xTB's error for a ligand
+    it finds reduced is measured, and far beyond the donors' intervals."""
+    cal = resolve(load_config(root / "configs" / "default.yaml"))
+    assert cal["active"] and cal["reduced_n"] >= 3
+    assert cal["reduced_half_width_eV"] > max(1.0, 4 * cal["pooled_half_width_eV"])

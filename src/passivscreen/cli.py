@@ -185,6 +185,15 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
         )
     for cls, why in sorted(data["uncalibrated"].items()):
         print(f"  {cls:<10} not calibrated: {why}")
+    red = data["reduced"]
+    if red["n"]:
+        from passivscreen.calibration import half_width
+
+        hw = f"+/-{half_width(red['raw_errors_eV'], data['level']):.3f} eV" if red["n"] >= 2 else "none (one pair)"
+        errors = ", ".join(f"{p['ligand']} at {p['site']} {e:+.3f}" for p, e in zip(red["pairs"], red["raw_errors_eV"]))
+        print(f"  reduced in the screen: n={red['n']}, raw errors {errors} eV; interval {hw} at {data['level']:.0%}")
+    else:
+        print("  reduced in the screen: no pair (a row the screen flags ligand_reduced gets no interval)")
     return 0
 
 

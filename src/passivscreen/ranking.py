@@ -10,6 +10,7 @@ import pandas as pd
 from passivscreen.analysis.figures import plot_ranking
 from passivscreen.analysis.integrity import flags_of, record_backend
 from passivscreen.calibration import calibrate
+from passivscreen.calibration.dataset import screen_reduced
 from passivscreen.records.files import atomic_write_text, read_json
 from passivscreen.records.layout import RankingFiles
 from passivscreen.types import (
@@ -146,6 +147,7 @@ def _energies(rec: dict[str, Any], unc: dict[str, Any], calibration: dict[str, A
         e_raw=per_ligand,
         convergence=conv,
         smiles=rec.get("smiles"),
+        reduced=screen_reduced(rec, (calibration or {}).get("backend")),
     )
     return {
         E_ADS_PER_LIGAND: per_ligand,
@@ -209,6 +211,7 @@ def tier_table(
                 tier=calibration["tier"],
                 e_raw=row[tier_column(calibration["tier"])],
                 smiles=rec.get("smiles"),
+                reduced=screen_reduced(rec, calibration.get("backend")),
             )[0]
     merged = {_key(r): r for r in merge_levels(records)}
     for key, row in by_key.items():

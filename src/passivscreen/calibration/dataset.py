@@ -31,6 +31,9 @@ SHIPPED = "presets/calibration.json"
 #: Columns of a pair.
 PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "group", "E_screen_eV", "E_dft_eV")
 
+#: Columns of a reduced pair (a complex whose ligand the screen finds reduced, at any site).
+REDUCED_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "site", "E_screen_eV", "E_dft_eV")
+
 
 class CalibrationError(ValueError):
     """A calibration data set that cannot be read or built."""
@@ -69,6 +72,7 @@ def build_dataset(
     reference: dict[str, Any] | None = None,
     command: str = "",
     level: float = LEVEL,
+    reduced: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A data set from the pairs of one protocol (one pair per molecule and class).
 
@@ -76,7 +80,9 @@ def build_dataset(
     others stay uncalibrated (their rows keep the raw value). ``statistics``: raw and calibrated
     leave-one-molecule-out MAE, largest error and Kendall tau, overall and per class (a molecule of an
     uncalibrated class counts with its raw value). ``pooled``: the raw error of every pair, the interval of a
-    row whose class has no fit.
+    row whose class has no fit. ``reduced``: the pairs of complexes whose ligand the screen finds reduced (flag
+    ``ligand_reduced[<screen backend>]``, at any site): no class fit covers them (the classes are fitted to Lewis
+    donors), so their raw errors give the interval of a flagged row on their own (:func:`calibrate`).
     """
     if not pairs:
         raise CalibrationError("no (screening, DFT) pair to calibrate from")
@@ -118,8 +124,30 @@ def build_dataset(
         "classes": classes,
         "uncalibrated": uncalibrated,
         "pooled": {"n": len(rows), "raw_errors_eV": [float(v) for v in raw - dft]},
+        "reduced": reduced_block(reduced or []),
         "statistics": stats,
     }
+
+
+def reduced_block(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data set's reduced complexes: their pairs (one per molecule, class and site) and raw errors."""
+    rows = [{k: p.get(k) for k in REDUCED_KEYS} for p in pairs]
+    for r in rows:
+        r["class"] = r["class"] or class_of(r["anchor"], r["binding"])
+        if r["E_screen_eV"] is None or r["E_dft_eV"] is None:
+            raise CalibrationError(f"reduced pair {r['ligand']!r} at {r['site']} lacks an energy")
+    return {
+        "n": len(rows),
+        "pairs": rows,
+        "raw_errors_eV": [float(r["E_screen_eV"] - r["E_dft_eV"]) for r in rows],
+    }
+
+
+def screen_reduced(record: dict[str, Any], backend: str | None) -> bool:
+    """Whether the screening level (``backend``) flagged a record's ligand reduced (``ligand_reduced[backend]``)."""
+    from passivscreen.analysis.integrity import flags_of
+
+    return backend is not None and f"ligand_reduced[{backend}]" in flags_of(record)
 
 
 def loo_values(pairs: list[dict[str, Any]], classes: dict[str, Any]) -> dict[str, float]:
@@ -190,13 +218,17 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
             "n": fit["n"],
         }
     pooled = data["pooled"]["raw_errors_eV"]
+    reduced = (data.get("reduced") or {}).get("raw_errors_eV") or []
     return {
         **out,
         "active": True,
         "reason": "",
+        "backend": data["protocol"].get("backend"),
         "classes": classes,
         "uncalibrated": dict(data.get("uncalibrated") or {}),
         "pooled_half_width_eV": half_width(pooled, level),
+        "reduced_n": len(reduced),
+        "reduced_half_width_eV": half_width(reduced, level) if len(reduced) >= 2 else None,
     }
 
 
@@ -210,6 +242,7 @@ def calibrate(
     e_raw: float | None,
     convergence: float | None = None,
     smiles: str | None = None,
+    reduced: bool = False,
 ) -> tuple[float | None, float | None, str]:
     """A row's calibrated E_ads per ligand, the interval's half-width and the ``calibration`` column.
 
@@ -220,6 +253,12 @@ def calibrate(
     value, with the interval of what is known (the pooled raw error of the data set when its protocol matches,
     and the convergence uncertainty), and the column says why (``none: ...``).
     A row of another tier (a DFT funnel tier) keeps its value, no interval.
+
+    A row whose ligand the screen finds ``reduced`` (it took electrons from the surface: a radical anion, not a
+    Lewis donor) is outside every class fit, at any site: the raw value, with the interval of the data set's
+    reduced complexes (Student's t times the RMS of their raw errors), or none
+    when the data set has fewer than two such complexes (the column says so: an error bar from the donors would
+    be believed and is not what was measured).
     """
     conv = 0.0 if convergence is None or (isinstance(convergence, float) and math.isnan(convergence)) else convergence
     if e_raw is None or (isinstance(e_raw, float) and math.isnan(e_raw)):
@@ -230,6 +269,13 @@ def calibrate(
         return e_raw, None, f"none: {tier} is not the calibrated tier ({cal['tier']})"
     if not cal["active"]:
         return e_raw, conv or None, f"none: {cal['reason']}"
+    if reduced:
+        hw, n = cal.get("reduced_half_width_eV"), cal.get("reduced_n", 0)
+        if hw is None:
+            why = f"none: ligand reduced in the screen, {n} reduced complex(es) in {cal['name']}: no interval"
+            return e_raw, None, why
+        why = f"none: ligand reduced in the screen (interval of {n} reduced complexes at DFT in {cal['name']})"
+        return e_raw, math.hypot(hw, conv), why
     pooled = cal["pooled_half_width_eV"]
     kind = parse_site(site)[0] if site and "-Pb" in site else (site or "pristine")
     if kind != "pristine":

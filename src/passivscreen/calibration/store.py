@@ -38,8 +38,16 @@ def covered(site: str | None, faces: str | None) -> bool:
     return str(site or "").startswith("pristine") and faces != "both"
 
 
+def screen_backend(record: dict[str, Any], screen_tier: str) -> str | None:
+    """The backend of a funnel record's screening tier (from its per-tier rows)."""
+    return next((r.get("backend") for r in record.get("tiers") or [] if r.get("name") == screen_tier), None)
+
+
 def pair_of(record: dict[str, Any], screen_tier: str) -> dict[str, Any]:
-    """The (screening, DFT) pair of a funnel record (status ok): the molecule, its class and both E_ads per ligand."""
+    """The (screening, DFT) pair of a funnel record (status ok): the molecule, its class, its site, both E_ads per
+    ligand, and whether the screen found the ligand reduced (:func:`~passivscreen.calibration.screen_reduced`)."""
+    from passivscreen.calibration.dataset import screen_reduced
+
     binding = record.get("binding", "L")
     return {
         "ligand": record["ligand"],
@@ -49,6 +57,9 @@ def pair_of(record: dict[str, Any], screen_tier: str) -> dict[str, Any]:
         "class": class_of(record.get("anchor"), binding),
         "E_screen_eV": screen_value(record, screen_tier),
         "E_dft_eV": float(record["E_ads_per_ligand_eV"]),
+        "site": record.get("site"),
+        "faces": record.get("face", "top"),
+        "reduced": screen_reduced(record, screen_backend(record, screen_tier)),
     }
 
 
@@ -72,6 +83,7 @@ def store_pair(path: str | Path, cfg: dict[str, Any], tier: Tier, record: dict[s
                 "faces": record.get("face", "top"),
                 "e_screen": pair["E_screen_eV"],
                 "e_dft": pair["E_dft_eV"],
+                "reduced": pair["reduced"],
                 "screen_tier": screen,
                 "dft_tier": tier.name,
                 "protocol": fingerprint(protocol),
@@ -84,22 +96,29 @@ def store_pair(path: str | Path, cfg: dict[str, Any], tier: Tier, record: dict[s
     return f"row {row_id} of {path}"
 
 
-def read_pairs(path: str | Path, protocol: str | None = None, reference: str | None = None) -> list[dict[str, Any]]:
+def read_pairs(
+    path: str | Path, protocol: str | None = None, reference: str | None = None, reduced: bool = False
+) -> list[dict[str, Any]]:
     """The store's pairs (one per SMILES and class: the latest), of one screening protocol and DFT reference
-    fingerprint when given, on pristine sites with one ligand per face (what a calibration covers)."""
+    fingerprint when given, on pristine sites with one ligand per face (what a calibration covers) whose ligand the
+    screen did not find reduced; ``reduced``: instead the pairs whose ligand it did, at any site (one per SMILES,
+    class and site)."""
     from ase.db import connect
 
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    latest: dict[tuple[str, ...], dict[str, Any]] = {}
     with connect(str(path)) as db:
         for row in db.select(sort="id"):
             kv = row.key_value_pairs
             if protocol and kv.get("protocol") != protocol or reference and kv.get("reference") != reference:
                 continue
-            if not covered(kv.get("site"), kv.get("faces")):
+            if bool(kv.get("reduced", False)) != reduced:
+                continue
+            if not reduced and not covered(kv.get("site"), kv.get("faces")):
                 continue
             if kv.get("e_screen") is None:
                 continue
-            latest[(kv.get("smiles") or kv["ligand"], kv["cls"])] = {
+            key = (kv.get("smiles") or kv["ligand"], kv["cls"]) + ((kv.get("site", ""),) if reduced else ())
+            latest[key] = {
                 "ligand": kv["ligand"],
                 "smiles": kv.get("smiles"),
                 "anchor": kv.get("anchor"),
@@ -107,6 +126,7 @@ def read_pairs(path: str | Path, protocol: str | None = None, reference: str | N
                 "class": kv.get("cls"),
                 "E_screen_eV": float(kv["e_screen"]),
                 "E_dft_eV": float(kv["e_dft"]),
+                "site": kv.get("site"),
                 "source": f"{path}#{row.id}",
                 "protocol_fingerprint": kv.get("protocol"),
                 "reference_fingerprint": kv.get("reference"),

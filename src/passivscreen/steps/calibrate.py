@@ -24,10 +24,13 @@ from passivscreen.steps.funnel import funnel_paths
 from passivscreen.steps.rank import planned_complexes
 
 
-def pairs_from_run(cfg: dict[str, Any], partial: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def pairs_from_run(
+    cfg: dict[str, Any], partial: bool = False, reduced: bool = False
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The (screening, DFT) pairs of a validated config's finished run (its last funnel tier's rows with status
-    ok, pristine sites, one ligand per face) and the DFT reference's settings; ``partial``: of the rows in so far
-    (a preliminary look at a run still going), else a row not computed yet is an error."""
+    ok, pristine sites, one ligand per face, the ligand not reduced in the screen) and the DFT reference's
+    settings; ``partial``: of the rows in so far (a preliminary look at a run still going), else a row not
+    computed yet is an error. ``reduced``: instead the rows whose ligand the screen found reduced, at any site."""
     funnel = funnel_tiers(tiers_from_config(cfg))
     if not funnel:
         raise CalibrationError(f"config set {cfg['set']!r} has no funnel tier (top_k): no DFT partner to calibrate to")
@@ -41,8 +44,11 @@ def pairs_from_run(cfg: dict[str, Any], partial: bool = False) -> tuple[list[dic
             missing += 1
             continue
         rec = read_json(path)
-        if rec.get("status") == "ok" and covered(rec.get("site"), rec.get("face", "top")):
-            pairs.append({**pair_of(rec, screen), "source": str(path)})
+        if rec.get("status") != "ok":
+            continue
+        pair = pair_of(rec, screen)
+        if pair["reduced"] == reduced and (reduced or covered(pair["site"], pair["faces"])):
+            pairs.append({**pair, "source": str(path)})
     if missing and not partial:
         raise CalibrationError(
             f"set {cfg['set']!r}: {missing} of {len(paths)} {tier.name} rows not computed yet (finish the run first)"
@@ -65,17 +71,29 @@ def calibrate_from(
     Every source must share one screening protocol and one DFT reference (the shipped set's, else the first
     config's, else the most common of the stores); store rows of others are left out, a config of another
     protocol is refused. ``partial``: a config's run may still be going (its finished rows only). A molecule
-    (SMILES and class) in several sources counts once: the last source wins.
+    (SMILES and class) in several sources counts once: the last source wins. The rows whose ligand the screen
+    found reduced (any site) are gathered the same way, one per molecule, class and site, into the data set's
+    ``reduced`` block.
     """
     protocol = reference = None
-    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    pairs: dict[tuple[str, ...], dict[str, Any]] = {}
+    reduced: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def key(p: dict[str, Any]) -> tuple[str, ...]:
+        return (p["smiles"] or p["ligand"], p["class"])
+
+    def rkey(p: dict[str, Any]) -> tuple[str, ...]:
+        return (*key(p), p.get("site") or "")
+
     if shipped:
         data = shipped_dataset()
         if data is None:
             raise CalibrationError("no shipped calibration data set (use --no-shipped)")
         protocol, reference = data["protocol"], data["reference"]
         for p in data["pairs"]:
-            pairs[(p["smiles"] or p["ligand"], p["class"])] = {**p, "source": f"shipped:{data['name']}"}
+            pairs[key(p)] = {**p, "source": f"shipped:{data['name']}"}
+        for p in (data.get("reduced") or {}).get("pairs", []):
+            reduced[rkey(p)] = {**p, "source": f"shipped:{data['name']}"}
     for cfg in configs:
         got, ref = pairs_from_run(cfg, partial)
         prot = screen_protocol(cfg)
@@ -85,7 +103,8 @@ def calibrate_from(
             raise CalibrationError(
                 f"set {cfg['set']!r}: another screening protocol or DFT reference than the data set's"
             )
-        pairs.update({(p["smiles"] or p["ligand"], p["class"]): p for p in got})
+        pairs.update({key(p): p for p in got})
+        reduced.update({rkey(p): p for p in pairs_from_run(cfg, partial, reduced=True)[0]})
     for store in stores:
         if not Path(store).is_file():
             raise CalibrationError(f"calibration store {store}: no such file")
@@ -94,12 +113,20 @@ def calibrate_from(
             pick, _ = Counter((r["protocol_fingerprint"], r["reference_fingerprint"]) for r in rows).most_common(1)[0]
             protocol, reference = _protocols_of(store, *pick)
         want = (fingerprint(protocol or {}), fingerprint(reference or {}))
-        for r in rows:
-            if (r["protocol_fingerprint"], r["reference_fingerprint"]) == want:
-                pairs[(r["smiles"] or r["ligand"], r["class"])] = r
+        pairs.update({key(r): r for r in rows if (r["protocol_fingerprint"], r["reference_fingerprint"]) == want})
+        red = read_pairs(store, *want, reduced=True)
+        reduced.update({rkey(r): r for r in red})
     if protocol is None:
         raise CalibrationError("no source given: name a finished config, a store, or keep the shipped set")
-    return build_dataset(list(pairs.values()), protocol, name=name, reference=reference, command=command, level=level)
+    return build_dataset(
+        list(pairs.values()),
+        protocol,
+        name=name,
+        reference=reference,
+        command=command,
+        level=level,
+        reduced=list(reduced.values()),
+    )
 
 
 def _protocols_of(store: str | Path, protocol: str, reference: str) -> tuple[dict[str, Any], dict[str, Any]]:
