@@ -1,7 +1,7 @@
 """A long run in sittings, each on whatever machine is at hand, the finished work carried in an archive.
 
-Usage: python benchmarks/sittings.py CONFIG --archive benchmarks/runs/NAME.tar.xz --hours H [--cores 2]
-       [--workdir DIR] [TARGET ...]
+Usage: python benchmarks/sittings.py CONFIG --archive benchmarks/runs/NAME.tar.xz --hours H [--grace G]
+       [--cores 2] [--workdir DIR] [TARGET ...]
        python benchmarks/sittings.py --show benchmarks/runs/NAME.tar.xz
 
 A screen of the seed's molecules or a 50-ligand library is 10-20 h of 2 cores; a sitting is the 1-3 h a
@@ -13,7 +13,10 @@ machine is free, and the next sitting may be on a fresh machine. One sitting:
    with (the table would mix two protocols), naming the settings that differ;
 3. runs ``snakemake --keep-going --rerun-incomplete --rerun-triggers mtime`` on the config (and the targets)
    for at most H hours, then stops it with SIGINT (SIGKILL 300 s later: a job inside a long SCF does not see
-   the signal; the next sitting unlocks the directory). Only an input newer than a job's output reruns it:
+   the signal; the next sitting unlocks the directory). With ``--grace G`` it first sends Snakemake alone
+   SIGTERM at H hours, which starts no new job and lets the running ones finish (a 40-min DFT row cut 5 min
+   before its end costs the whole 40 min again), for at most G hours more, then SIGINT as above. Only an input
+   newer than a job's output reruns it:
    a change of the code between sittings does not rerun finished jobs, the protocol check above stands guard;
 4. records the sitting in ``sittings.json`` of the work directory: the wall time, the machine unit measured at
    its start (``benchmarks/machine_unit.py``), the commit, the protocol's fingerprint, the exit, and the
@@ -138,10 +141,12 @@ def check_protocol(sittings: list[dict[str, Any]], protocol: dict[str, Any], fp:
     )
 
 
-def run_for(cmd: list[str], cwd: Path, hours: float | None) -> tuple[int, str, bool]:
+def run_for(cmd: list[str], cwd: Path, hours: float | None, grace: float | None = None) -> tuple[int, str, bool]:
     """Run ``cmd`` in ``cwd`` (its own process group), stopped with SIGINT after ``hours`` (Snakemake then ends
     its jobs; SIGKILL when it has not ended 300 s later); (exit code, the end of its stderr, whether it was
-    stopped)."""
+    stopped). ``grace`` (hours): at ``hours`` first SIGTERM to Snakemake alone (its graceful stop: no new job,
+    the running ones finish), and SIGINT only if it is still running ``grace`` hours later. A sitting that ended
+    in its grace counts as stopped when Snakemake left work undone (its exit is then not 0)."""
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, start_new_session=True)
         stopped = False
@@ -149,12 +154,21 @@ def run_for(cmd: list[str], cwd: Path, hours: float | None) -> tuple[int, str, b
             proc.wait(timeout=None if hours is None else hours * 3600)
         except subprocess.TimeoutExpired:
             stopped = True
+            if grace:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=grace * 3600)
+                except subprocess.TimeoutExpired:
+                    pass
+        if proc.returncode is None:
             os.killpg(proc.pid, signal.SIGINT)
             try:
                 proc.wait(timeout=300)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        elif stopped and proc.returncode == 0:
+            stopped = False  # it ended in its grace with nothing left to do
         err.seek(0)
         return proc.returncode, err.read()[-3000:], stopped
 
@@ -168,7 +182,13 @@ def snakemake_command(work: Path, configfile: str, cores: str, targets: list[str
 
 
 def sit(
-    work: Path, cmd: list[str], hours: float | None, unit: float, protocol: dict[str, Any], fp: str
+    work: Path,
+    cmd: list[str],
+    hours: float | None,
+    unit: float,
+    protocol: dict[str, Any],
+    fp: str,
+    grace: float | None = None,
 ) -> tuple[dict[str, Any], str]:
     """One sitting in ``work`` (restored already): unlock, run ``cmd`` for at most ``hours``, record it in
     :data:`RECORD`; (the sitting's record, the end of Snakemake's stderr)."""
@@ -177,7 +197,7 @@ def sit(
     subprocess.run([*cmd, "--unlock"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     before = job_seconds(work)
     start, t0 = time.strftime("%Y-%m-%d %H:%M:%S %Z"), time.perf_counter()
-    code, stderr, stopped = run_for(cmd, work, hours)
+    code, stderr, stopped = run_for(cmd, work, hours, grace)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     record = {
         "start": start,
@@ -186,6 +206,7 @@ def sit(
         "wall_s": time.perf_counter() - t0,
         "mu_s": unit,
         "stopped": stopped,
+        "grace_h": grace,
         "exit": code,
         "protocol_fingerprint": fp,
         "protocol": protocol,
@@ -220,6 +241,7 @@ def main() -> int:
     ap.add_argument("--archive", type=Path, help="the carried work (created at the first sitting)")
     ap.add_argument("--workdir", type=Path, help="default: <tmp>/passivscreen-<archive name>")
     ap.add_argument("--hours", type=float, help="stop the sitting after this many hours")
+    ap.add_argument("--grace", type=float, help="at --hours start no new job; stop the running ones G hours later")
     ap.add_argument("--cores", default="2")
     ap.add_argument("--show", type=Path, metavar="ARCHIVE", help="print the sittings of an archive and stop")
     args = ap.parse_args()
@@ -245,7 +267,7 @@ def main() -> int:
     write_if_changed(work / "config.yaml", args.config.read_text())
     announce()
     record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets), args.hours,
-                         machine_unit(), protocol, fp)  # fmt: skip
+                         machine_unit(), protocol, fp, args.grace)  # fmt: skip
     size = save(work, archive)
     show(sittings_of(work))
     print(f"archive: {archive} ({size / 1e6:.2f} MB)")

@@ -156,3 +156,20 @@ def test_a_carried_run_is_not_continued_with_another_protocol(sittings, root):
 
     why = sittings.check_protocol(made, other, fingerprint(other))
     assert why is not None and "slab.vacuum" in why
+
+
+def test_a_sitting_with_grace_lets_the_running_job_finish_and_starts_no_other(sittings, tmp_path):
+    """``--grace``: at the sitting's deadline Snakemake gets SIGTERM alone (its graceful stop), so the job that is
+    running ends with its output and the job after it never starts; without grace the running job is cut."""
+    import sys
+
+    (tmp_path / "Snakefile").write_text(
+        "rule all:\n    input: 'b.txt'\n"
+        "rule a:\n    output: 'a.txt'\n    shell: 'touch started; sleep 25; touch {output}'\n"
+        "rule b:\n    input: 'a.txt'\n    output: 'b.txt'\n    shell: 'touch {output}'\n"
+    )
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", "Snakefile"]
+    code, _, stopped = sittings.run_for(cmd, tmp_path, hours=15 / 3600, grace=60 / 3600)
+    assert (tmp_path / "started").exists(), "the job had not started at the deadline: Snakemake took over 15 s"
+    assert stopped and code != 0
+    assert (tmp_path / "a.txt").exists() and not (tmp_path / "b.txt").exists()
