@@ -11,6 +11,11 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OMP_STACKSIZE", "1G")
 
+# the tests that import tblite themselves compute with the library the package uses (calculators.lapack)
+from passivscreen.calculators.lapack import use_fast_lapack  # noqa: E402
+
+use_fast_lapack()
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

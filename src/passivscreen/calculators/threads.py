@@ -30,6 +30,9 @@ def set_threads(threads: int, mpi_ranks: int | None = None) -> None:
     PARALLEL["threads"] = threads
     PARALLEL["mpi_ranks"] = None if mpi_ranks is None else max(int(mpi_ranks), 1)
     set_torch_threads()
+    from passivscreen.calculators.lapack import set_lapack_threads
+
+    set_lapack_threads(threads)  # a BLAS loaded already reads its variables no more
 
 
 def set_torch_threads() -> None:

@@ -27,6 +27,9 @@ def periodic_tblite_problem() -> str | None:
 
 
 def make_tblite(**kw: Any) -> Calculator:
+    from passivscreen.calculators.lapack import use_fast_lapack
+
+    use_fast_lapack()  # before tblite's extension binds the wheel's reference LAPACK
     try:
         from tblite.ase import TBLite
     except ImportError as err:  # pragma: no cover - tblite is a core dependency

@@ -23,6 +23,9 @@ def versions() -> dict[str, str]:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "absent"
+    from passivscreen.calculators.lapack import use_fast_lapack
+
+    out["lapack"] = str(use_fast_lapack()["name"])  # what tblite computes with in this process
     return out
 
 
