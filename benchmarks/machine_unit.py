@@ -49,6 +49,7 @@ SYMBOL = "MU"
 def _measure_here(config: Path, repeats: int) -> dict[str, Any]:
     """The measurement itself (run in a fresh one-thread process by :func:`measure`)."""
     from passivscreen.calculators import attach, calculator_parameters, set_threads, tiers_from_config
+    from passivscreen.calculators.lapack import lapack_in_use
     from passivscreen.calculators.systems import electronic_state
     from passivscreen.config import load_config, validate_config
     from passivscreen.structures import build_slab
@@ -79,6 +80,7 @@ def _measure_here(config: Path, repeats: int) -> dict[str, Any]:
         "backend": BACKEND,
         "parameters": {k: v for k, v in parameters.items() if k != "verbosity"},
         "config": str(config),
+        "lapack": lapack_in_use(),
     }
 
 
@@ -188,7 +190,7 @@ def describe() -> str:
     return (
         f"machine unit: 1 {SYMBOL} = {m['unit_s']:.2f} s = one GFN2-xTB energy + forces call of the default slab "
         f"({m['formula']}, {m['n_atoms']} atoms, {m['vacuum_A']:.0f} A vacuum), 1 thread, best of "
-        f"{len(m['times_s'])} ({times} s; {source})"
+        f"{len(m['times_s'])} ({times} s; {source}; tblite's LAPACK: {m.get('lapack', '?')})"
     )
 
 
