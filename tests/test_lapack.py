@@ -45,6 +45,12 @@ def test_tblite_binds_the_optimized_lapack_and_gets_the_same_energy(tmp_path):
     name_ref, e_ref = ref.stdout.split()
     assert name_ref == "reference"
     assert float(e_fast) == pytest.approx(float(e_ref), abs=1e-8)
+    # every library found here, named explicitly (MKL where OpenBLAS is the first choice): the same energy
+    for _, path in candidates():
+        named = _run(ENERGY, tmp_path, PASSIVSCREEN_LAPACK=path)
+        assert named.returncode == 0, named.stderr
+        assert named.stdout.split()[0] == path
+        assert float(named.stdout.split()[1]) == pytest.approx(float(e_ref), abs=1e-8)
 
 
 def test_a_library_that_cannot_be_loaded_is_a_clear_error_and_tblite_first_is_said(tmp_path):
