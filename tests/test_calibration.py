@@ -257,7 +257,8 @@ def test_top_k_auto_sends_the_rows_the_screen_cannot_order():
     assert list(chosen_rows(wide, fixed)[0]["ligand"]) == ["a", "b", "c"]
 
 
-def test_store_and_calibrate_refit(tmp_path):
+def _store_of_ketones(tmp_path, n):
+    """A config with a CP2K funnel tier and a store holding ``n`` ketones' pairs (screen x, DFT x + 0.12 + noise)."""
     from ase.build import molecule
 
     cfg = validate_config(
@@ -268,10 +269,18 @@ def test_store_and_calibrate_refit(tmp_path):
     )
     tier = tiers_from_config(cfg)[-1]
     store = tmp_path / "store.db"
-    x = np.linspace(-1.0, -0.3, 5)
-    for i, (e_screen, e_dft) in enumerate(zip(x, x + 0.12 + NOISE[:5])):
-        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[{"name": "gfn2", "E_ads_eV": e_screen}])
+    x = np.linspace(-1.0, -0.3, n)
+    for i, (e_screen, e_dft) in enumerate(zip(x, x + 0.12 + NOISE[:n])):
+        screen = {"name": "gfn2", "backend": "gfn2", "E_ads_eV": e_screen}
+        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[screen])
         assert store_pair(store, cfg, tier, rec, molecule("H2O")).startswith("row ")
+    return cfg, tier, store
+
+
+def test_store_and_calibrate_refit(tmp_path):
+    from ase.build import molecule
+
+    cfg, tier, store = _store_of_ketones(tmp_path, 5)
     # the same molecule again: the latest counts; a vacancy row and another protocol are left out
     store_pair(
         store,
@@ -722,19 +731,8 @@ def test_a_row_the_screen_finds_reduced_gets_the_error_of_reduced_complexes(tmp_
 def test_the_store_keeps_reduced_rows_apart_and_the_refit_carries_them(tmp_path):
     from ase.build import molecule
 
-    cfg = validate_config(
-        {
-            **copy.deepcopy(BASE),
-            "tiers": [{"backend": "gfn2"}, {"name": "dft", "backend": "cp2k", "task": "single_point", "top_k": 2}],
-        }
-    )
-    tier = tiers_from_config(cfg)[-1]
-    store = tmp_path / "store.db"
-    x = np.linspace(-1.0, -0.3, 4)
+    cfg, tier, store = _store_of_ketones(tmp_path, 4)
     screen = [{"name": "gfn2", "backend": "gfn2"}]
-    for i, (e_screen, e_dft) in enumerate(zip(x, x + 0.12 + NOISE[:4])):
-        rec = _rec(f"k{i}", e_dft, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[{**screen[0], "E_ads_eV": e_screen}])
-        store_pair(store, cfg, tier, rec, molecule("H2O"))
     flag = {"integrity": {"flags": ["ligand_reduced[gfn2]"]}}
     for site, e_screen, e_dft in (("vBr0-Pb10-2x2", -2.3, -0.5), ("pristine-Pb10-2x2", -1.5, -0.9)):
         rec = _rec("nitroso", e_dft, site=site, tier="dft", smiles="O=Nc1ccccc1", **flag)
