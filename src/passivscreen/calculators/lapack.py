@@ -92,7 +92,8 @@ def use_fast_lapack() -> dict[str, str | None]:
             if _load(name, path):
                 _LOADED = {"name": name, "path": path}
                 break
-    set_lapack_threads(int(os.environ.get("OMP_NUM_THREADS", "0") or 0))
+    threads = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()  # OpenMP allows "4,2" (nested levels)
+    set_lapack_threads(int(threads) if threads.isdigit() else 0)
     return _LOADED
 
 
