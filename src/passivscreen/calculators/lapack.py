@@ -34,7 +34,7 @@ def _tblite_loaded() -> bool:
 
 
 def _mkl() -> str | None:
-    for prefix in {sys.prefix, sys.base_prefix}:
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):  # the environment's own first, in that order
         found = sorted(glob(str(Path(prefix) / "lib" / "libmkl_rt.so*")))
         if found:
             return found[0]
