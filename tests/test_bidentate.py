@@ -20,8 +20,10 @@ def test_bidentate_start_is_relaxed_and_the_lower_minimum_kept(tiny_screen, tmp_
     from passivscreen.steps.ligand import run_ligand
 
     raw = copy.deepcopy(tiny_screen.cfg)
-    raw["ligands"] = [{"name": "bis", "smiles": BIS_PO, "conformers": 2}]
-    raw["placement"] = {**raw["placement"], "probe_steps": 2, "min_contact_ratio": 0.6}
+    # eight conformers embedded; the lowest placed flat, the lowest that fits two Pb without dipping into the
+    # surface placed bidentate (placement/starts.py: its two lowest do not)
+    raw["ligands"] = [{"name": "bis", "smiles": BIS_PO, "conformers": 8}]
+    raw["placement"] = {**raw["placement"], "probe_steps": 2, "min_contact_ratio": 0.6, "conformers": 1}
     raw["relax"] = {**raw["relax"], "steps": 12}
     for key in ("ligands_file_report",):
         raw.pop(key, None)
@@ -46,8 +48,10 @@ def test_bidentate_start_is_relaxed_and_the_lower_minimum_kept(tiny_screen, tmp_
     )
     assert rec["status"] == "ok", rec.get("reason")
     rows = rec["orientations"]
-    bi = [r for r in rows if r.get("denticity_start") == 2]
+    bi = [r for r in rows if r.get("denticity_start") == 2 and r["status"] != "clash"]
     assert bi, "no bidentate start was placed"
+    assert all(r["clearance_A"] >= 0.0 for r in bi)
+    assert len(rec["placed_conformers"]) == 2 and rec["placed_conformers"][0] == 0
     relaxed = [r for r in rows if r["status"] not in ("screened", "clash", "dropped")]
     relaxed_bi = [r for r in relaxed if r.get("denticity_start") == 2]
     assert relaxed_bi, [(r.get("denticity_start"), r["status"]) for r in rows]

@@ -381,3 +381,99 @@ def test_the_lone_pair_donors_bind_a_surface_pb(small_slab):
         assert int(np.argmin(d)) + c.n_slab == c.anchor and d.min() < 3.3, (smiles, d.min())
         e_bind = atoms.get_potential_energy() - e_slab - free.get_potential_energy()
         assert e_bind < -0.15, (smiles, e_bind)
+
+
+@pytest.fixture(scope="module")
+def dpepo(root):
+    """DPEPO (two P=O) and its ten conformers as the seed run's ligand job relaxed them at GFN2-xTB, lowest first
+    (the two lowest within 2.5 meV, folded; the third, 28 meV higher, open)."""
+    from ase.io import read
+
+    lig = ligand_from_smiles("DPEPO", "O=P(c1ccccc1)(c1ccccc1)c1ccccc1Oc1ccccc1P(=O)(c1ccccc1)c1ccccc1")
+    frames = read(root / "tests" / "data" / "dpepo_conformers.extxyz", ":")
+    assert [f.get_chemical_symbols() for f in frames[:1]] == [lig.atoms.get_chemical_symbols()]
+    return lig, frames
+
+
+@pytest.fixture(scope="module")
+def default_cfg(root):
+    from passivscreen.config import load_config, validate_config
+
+    return validate_config(load_config(root / "configs" / "default.yaml"))
+
+
+def _site_slab(cfg, n):
+    from passivscreen.structures import parse_site, site_labels, site_slab
+    from passivscreen.structures.cells import slab_spec
+    from passivscreen.structures.slab import build_slab
+
+    _, pb = parse_site(site_labels(cfg, (n, n))[0])
+    return site_slab(build_slab(slab_spec(cfg, repeat=(n, n))), "pristine", ("top",), pb)
+
+
+def test_a_bidentate_start_that_presses_the_molecule_into_the_surface_is_a_clash(default_cfg, dpepo):
+    """DPEPO's lowest conformer fits onto two Pb only with a ring among the surface Br (its contact ratio passes
+    0.75, its lowest atom is below the Pb): set apart as a clash, with its clearance. Its fourth conformer (P=O
+    axes nearer parallel) fits with the whole molecule 1.5 A or more above the Pb and is kept."""
+    from passivscreen.placement.bidentate import BIDENTATE_CLEARANCE
+    from passivscreen.placement.starts import place_all
+
+    lig, frames = dpepo
+    ss = _site_slab(default_cfg, 3)
+    bi = {}
+    for k in (0, 3):
+        lig.atoms.positions = frames[k].positions
+        ok, clash, _ = place_all(ss.atoms, lig, ss.sites, ("top",), default_cfg, conformer=k)
+        bi[k] = [(c, c in ok) for c in ok + clash if c.denticity == 2]
+        assert bi[k] and all(c.clearance_A is not None for c, _ in bi[k])
+        assert all(c.clearance_A is None for c in ok + clash if c.denticity == 1)
+    (c0, kept0), *_ = bi[0]
+    assert c0.min_contact_ratio >= default_cfg["placement"]["min_contact_ratio"] and c0.clearance_A < 0.0
+    assert not kept0 and not c0.clear
+    assert any(kept and c.clearance_A >= max(1.5, BIDENTATE_CLEARANCE) for c, kept in bi[3])
+    lig.atoms.positions = frames[0].positions
+
+
+def test_a_conformer_without_a_clean_start_is_passed_over_for_the_next(default_cfg, dpepo):
+    """placed_conformers: the lowest ``placement.conformers`` conformers that have a monodentate start that does not
+    clash, and for a ligand with two anchors the lowest that many with such a bidentate start. DPEPO's two lowest
+    have none on 3x3 (every monodentate start puts a ring 2.7 A below the Pb, the bidentate fit buries one), the
+    third and fourth have monodentate ones, the fourth and fifth bidentate ones: [2, 3, 4]; with one conformer
+    wanted, [2, 3]. TMPO's lowest has: [0]. The ligand's positions are left as they were."""
+    import copy
+
+    from passivscreen.placement.starts import place_all, placed_conformers
+
+    lig, frames = dpepo
+    ss = _site_slab(default_cfg, 3)
+    before = lig.atoms.positions.copy()
+    assert placed_conformers(ss.atoms, lig, ss.sites, ("top",), default_cfg, frames) == [2, 3, 4]
+    assert np.allclose(lig.atoms.positions, before)
+    for k in (0, 1):
+        lig.atoms.positions = frames[k].positions
+        assert not place_all(ss.atoms, lig, ss.sites, ("top",), default_cfg, conformer=k)[0]
+    one = copy.deepcopy(default_cfg)
+    one["placement"]["conformers"] = 1
+    assert placed_conformers(ss.atoms, lig, ss.sites, ("top",), one, frames) == [2, 3]
+    tmpo = ligand_from_smiles("tmpo", "CP(C)(C)=O", conformers=2)
+    from ase import Atoms
+
+    tframes = [Atoms(tmpo.atoms.get_chemical_symbols(), positions=p) for p in tmpo.conformers]
+    assert placed_conformers(ss.atoms, tmpo, ss.sites, ("top",), default_cfg, tframes)[0] == 0
+    # none placeable (every start clashes at any ratio): the lowest, whose clashes the record then reports
+    strict = copy.deepcopy(default_cfg)
+    strict["placement"]["min_contact_ratio"] = 50.0
+    assert placed_conformers(ss.atoms, lig, ss.sites, ("top",), strict, frames) == [0]
+
+
+def test_the_ligand_job_sizes_the_cell_for_the_conformers_that_can_be_placed(default_cfg, dpepo):
+    """The ligand job's cell is chosen for the conformers placed on it: DPEPO's open third and fourth conformers
+    come closer than 3 A to their images on 3x3, so its cell is 4x4 (it was 3x3 for the two folded ones, which
+    have no clean start) and the record names the conformers. On 2x2 every start clashes with the images, and
+    nothing is placed but the lowest conformer."""
+    from passivscreen.steps.ligand import placed_cell
+
+    lig, frames = dpepo
+    chosen = placed_cell(default_cfg, lig, frames)
+    assert chosen["cell"] == [4, 4] and chosen["placed_conformers"] == [2, 3, 4]
+    assert chosen["image_distance_A"] >= default_cfg["placement"]["min_image_distance"]

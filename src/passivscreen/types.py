@@ -129,6 +129,9 @@ LigandRecord = TypedDict(
         # slab.repeat: auto: the lateral cell this ligand job chose (n, n) and the shortest image distance there (A)
         "cell": list,
         "image_distance_A": float,
+        # the conformers (indices into the structure file, lowest first) placed on that cell: the lowest
+        # placement.conformers with a start that does not clash (placement/starts.py)
+        "placed_conformers": list,
     },
     total=False,
 )
@@ -151,6 +154,8 @@ _COMPLEX = {
     "multiplicity": int,
     "n_conformers": int,
     "n_conformers_placed": int,
+    # which: indices into the ligand's structure file (placement/starts.py)
+    "placed_conformers": list,
     "orientations": list,
     "n_orientations": int,
     "rotation_span_deg": float,
@@ -209,6 +214,8 @@ _COMPLEX = {
     # anchors of the ligand's class bound to a Pb at the end (the most of any ligand): 2 for a bidentate binder
     "denticity": int,
     "denticity_start": int,
+    # a bidentate start: the lowest height of the molecule's other atoms above its Pb (placement/bidentate.py)
+    "clearance_A": float | None,
 }
 
 #: A ligand on a site and face set, the best orientation relaxed (steps/adsorption.py).

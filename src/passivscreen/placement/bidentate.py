@@ -7,8 +7,10 @@ fewest close contacts with the slab and the ligand's images (the largest contact
 atom) is kept: the rigid fit of both anchors onto their places (the binding mode's initial height above each
 Pb) and of both anchors' free-valence axes onto the surface normal; and the anchor-anchor vector laid along the
 Pb-Pb vector, centred over the pair, turned about it in 10-degree steps.
-The search relaxes these starts beside the monodentate ones and keeps the lower minimum; the record's
-``denticity`` counts the anchors bound at the end (:mod:`passivscreen.steps.properties`).
+A bidentate start is kept only when the rest of the molecule clears the surface (:func:`clearance`, at least
+:data:`BIDENTATE_CLEARANCE`): a rigid conformer whose two anchors do not point the same way is pressed into the
+surface by the fit. The search relaxes these starts beside the monodentate ones and keeps the lower minimum; the
+record's ``denticity`` counts the anchors bound at the end (:mod:`passivscreen.steps.properties`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,15 @@ from passivscreen.placement.place import Placement, contact_ratio, initial_dista
 
 #: Largest difference (A) between the anchor-anchor and the Pb-Pb distance for a bidentate start.
 BIDENTATE_TOLERANCE = 1.5
+
+#: Smallest height (A) of a bidentate start's lowest atom other than its two anchors above the plane of the Pb it
+#: binds: nothing of the molecule inside the surface layer. DPEPO's two lowest conformers (P=O axes 63 degrees
+#: apart) fit onto two Pb only with a phenyl ring 0.7 A below that plane, among the surface Br (9 ligand-slab
+#: pairs closer than 2.2 A, H-Br 1.49 A, Pb-H 1.79 A, while their contact ratio, 0.97, passes
+#: ``placement.min_contact_ratio``); GFN2-xTB's SCF failed on both through every rung of the recovery ladder,
+#: 1,800-2,400 s each. Its fourth conformer, axes nearer parallel, fits with the lowest atom 1.66 A above the
+#: plane, no pair closer than 2.2 A, and its SCF converges (docs/benchmarks.md, stop 46).
+BIDENTATE_CLEARANCE = 0.0
 
 #: Rotations (degrees) about the anchor-anchor axis tried to point the molecule away from the surface.
 ROLL_STEP = 10.0
@@ -62,6 +73,13 @@ def partner_anchors(ligand: Ligand, positions: np.ndarray, pb_distance: float) -
         for b in ligand.other_anchors
         if abs(float(np.linalg.norm(positions[b] - a)) - pb_distance) <= BIDENTATE_TOLERANCE
     ]
+
+
+def clearance(atoms: Atoms, site: int, body: list[int], face: str = "top") -> float:
+    """Height (A) of the lowest of ``body`` (a placed ligand's atoms other than its anchors, indices in
+    ``atoms``) above the Pb ``site``, along ``face``'s outward normal (negative: below the Pb's plane)."""
+    sign = 1.0 if face == "top" else -1.0
+    return float(np.min(sign * (atoms.positions[body, 2] - atoms.positions[site, 2])))
 
 
 def place_bidentate(

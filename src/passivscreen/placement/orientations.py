@@ -10,7 +10,13 @@ import numpy as np
 from ase import Atoms
 
 from passivscreen.ligands.molecules import Ligand
-from passivscreen.placement.bidentate import neighbour_vectors, partner_anchors, place_bidentate
+from passivscreen.placement.bidentate import (
+    BIDENTATE_CLEARANCE,
+    clearance,
+    neighbour_vectors,
+    partner_anchors,
+    place_bidentate,
+)
 from passivscreen.placement.modes import place
 from passivscreen.placement.place import polar_roll
 
@@ -40,6 +46,9 @@ class Complex:
     roll_deg
         0: the ligand turned about its anchor axis as embedded; else the polar-H roll of the first face
         (:func:`~passivscreen.placement.place.polar_roll`; each face gets its own).
+    clearance_A
+        A bidentate start: the lowest height of a ligand's atoms other than its anchors above the plane of its
+        Pb, over the faces (:func:`~passivscreen.placement.bidentate.clearance`); None for other starts.
     """
 
     atoms: Atoms
@@ -56,6 +65,13 @@ class Complex:
     denticity: int = 1
     extra_anchors: list[int] = field(default_factory=list)
     roll_deg: float = 0.0
+    clearance_A: float | None = None
+
+    @property
+    def clear(self) -> bool:
+        """Whether a bidentate start's molecule clears the surface (:data:`BIDENTATE_CLEARANCE`); True for
+        other starts, whose clashes the contact ratio alone decides."""
+        return self.clearance_A is None or self.clearance_A >= BIDENTATE_CLEARANCE
 
 
 def orientations(
@@ -85,7 +101,8 @@ def orientations(
     shallow minimum), and tilted by each of ``tilts`` (degrees from the normal; an ion pair only upright).
     ``polar_h``: each tilted start is placed a second time rolled about its anchor axis so that its O-H, N-H or
     S-H points at the surface (:func:`~passivscreen.placement.place.polar_roll`), where that roll differs from
-    the embedded one. Returns (accepted, rejected for clashes).
+    the embedded one. A bidentate start is accepted only when its molecule also clears the surface
+    (:attr:`Complex.clear`). Returns (accepted, rejected for clashes).
     """
     on = dict(sites) if isinstance(sites, Mapping) else {face: int(sites)}
     ok: list[Complex] = []
@@ -126,7 +143,7 @@ def orientations(
                     )
                     (ok if ratio >= min_contact_ratio else clash).append(c)
     for c in bidentate_starts(slab, ligand, on, span_deg, conformer, height_offsets):
-        (ok if c.min_contact_ratio >= min_contact_ratio else clash).append(c)
+        (ok if c.min_contact_ratio >= min_contact_ratio and c.clear else clash).append(c)
     return ok, clash
 
 
@@ -152,7 +169,7 @@ def bidentate_starts(
             continue
         for second in partner_anchors(ligand, ligand.atoms.positions, float(np.linalg.norm(vec))):
             for dh in height_offsets:
-                atoms, anchors, extra, sites, ratio = slab, [], [], [], np.inf
+                atoms, anchors, extra, sites, ratio, low = slab, [], [], [], np.inf, np.inf
                 for f in faces:
                     nbrs = neighbour_vectors(slab, on[f])
                     p_idx, v = min(nbrs, key=lambda nv: float(np.linalg.norm(nv[1][:2] - vec[:2])))
@@ -161,11 +178,14 @@ def bidentate_starts(
                     extra.append(len(atoms) + second)
                     sites.append(on[f])
                     ratio = min(ratio, p.min_contact_ratio)
+                    start = len(atoms)
+                    body = [start + i for i in range(len(ligand.atoms)) if i not in (ligand.anchor_index, second)]
                     atoms = p.atoms
+                    low = min(low, clearance(atoms, on[f], body, f))
                 out.append(
                     Complex(
                         atoms, angle, len(slab), len(ligand.atoms), anchors, sites, tuple(faces), ratio,
-                        conformer, float(dh), 0.0, 2, extra,
+                        conformer, float(dh), 0.0, 2, extra, clearance_A=low,
                     )
                 )  # fmt: skip
     return out

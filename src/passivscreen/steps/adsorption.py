@@ -14,8 +14,8 @@ from ase import Atoms
 from ase.io import read
 
 from passivscreen.calculators import screen_tiers, set_threads, tiers_from_config
-from passivscreen.ligands import Ligand
-from passivscreen.placement import Complex, orientations
+from passivscreen.placement import Complex
+from passivscreen.placement.starts import place_all, placed_conformers
 from passivscreen.records.files import read_json, write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.tiers import run_chain, trajectory_names
@@ -25,43 +25,9 @@ from passivscreen.steps.probes import held_placement, placement_guards, placemen
 from passivscreen.steps.properties import complex_properties
 from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_relax
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
-from passivscreen.structures import face_tuple, site_rotation_order
+from passivscreen.structures import face_tuple
 from passivscreen.structures.cells import slab_spec
 from passivscreen.types import E_ADS
-
-
-def place_all(
-    slab: Atoms,
-    lig: Ligand,
-    sites: dict[str, int],
-    faces: tuple[str, ...],
-    cfg: dict[str, Any],
-    n: int | None = None,
-    targets: dict[str, Any] | None = None,
-    conformer: int = 0,
-) -> tuple[list[Complex], list[Complex], float]:
-    """``n`` placements (default ``placement.orientations``) of one ligand on each face, the same rotation on
-    every face, over the symmetry-distinct span of the first face's site: (accepted, clashing, span).
-    ``targets``: the removed Br's position per face, for an X-type anion. Settings missing from
-    ``cfg["placement"]`` take the schema's defaults."""
-    settings = {**section_defaults("placement"), **cfg["placement"]}
-    n = n or settings["orientations"]
-    span = 360.0 / site_rotation_order(slab, sites[faces[0]])
-    on = {f: sites[f] for f in faces}
-    ok, clash = orientations(
-        slab,
-        lig,
-        on,
-        n,
-        min_contact_ratio=settings["min_contact_ratio"],
-        span_deg=span,
-        targets=targets,
-        conformer=conformer,
-        height_offsets=settings["heights"],
-        tilts=settings["tilts"],
-        polar_h=settings["polar_h_roll"],
-    )
-    return ok, clash, span
 
 
 def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[dict[str, Any], Atoms]:
@@ -177,12 +143,15 @@ def _adsorb(
 ) -> Atoms:
     """Place, screen and relax; fills ``record`` and returns the best complex."""
     ok, clash, span = [], [], 360.0
-    for k, frame in enumerate(job.frames):
-        job.lig.atoms.positions = frame.positions
-        a, b, span = place_all(job.slab, job.lig, job.sites, faces, job.cfg, entry.get("orientations"), job.targets, k)
+    n = entry.get("orientations")
+    ids = placed_conformers(job.slab, job.lig, job.sites, faces, job.cfg, job.frames, n, job.targets)
+    for k in ids:
+        job.lig.atoms.positions = job.frames[k].positions
+        a, b, span = place_all(job.slab, job.lig, job.sites, faces, job.cfg, n, job.targets, k)
         ok, clash = ok + a, clash + b
     record["rotation_span_deg"] = span
-    record["n_conformers_placed"] = len(job.frames)
+    record["n_conformers_placed"] = len(ids)
+    record["placed_conformers"] = ids
     for c in clash:
         record["orientations"].append(
             {

@@ -39,7 +39,7 @@ def start_row(c: Complex) -> dict[str, Any]:
         "tilt_deg": c.tilt_deg,
         "roll_deg": c.roll_deg,
     }
-    return {**row, "denticity_start": 2} if c.denticity == 2 else row
+    return {**row, "denticity_start": 2, "clearance_A": c.clearance_A} if c.denticity == 2 else row
 
 
 def screen_orientations(

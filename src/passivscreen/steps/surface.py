@@ -68,10 +68,12 @@ class Job:
     traps_before: dict[str, Any] | None
 
 
-def read_frames(path: str | Path, n: int) -> list[Atoms]:
-    """The ``n`` lowest conformers of a ligand's structure file (its frames are lowest first)."""
+def read_frames(path: str | Path) -> list[Atoms]:
+    """The conformers of a ligand's structure file, lowest first (the adsorption step places the lowest
+    ``placement.conformers`` of them that have a start that does not clash,
+    :func:`~passivscreen.placement.starts.placed_conformers`)."""
     frames = read(str(path), index=":")
-    return list(frames if isinstance(frames, list) else [frames])[: max(1, n)]
+    return list(frames if isinstance(frames, list) else [frames])
 
 
 def make_job(
@@ -95,7 +97,7 @@ def make_job(
     entry = ligand_entry(cfg, name)
     smiles = lig_rec.get("input_smiles") or lig_rec["smiles"]
     lig = entry_ligand(cfg, entry, smiles, conformers=1)
-    frames = read_frames(ligand_xyz, cfg["placement"]["conformers"])
+    frames = read_frames(ligand_xyz)
     slab = read(slab_xyz)
     slab.pbc = True
     sites = {f: int(i) for f, i in slab_rec["binding_pb"].items()}
