@@ -147,9 +147,9 @@ def placements(cfg: dict[str, Any], work: Path, site: str, name: str):
     from ase.io import read
 
     from passivscreen.ligands import ligand_from_smiles
+    from passivscreen.placement.starts import place_all as _place_all
     from passivscreen.records.files import read_json
     from passivscreen.records.layout import Results
-    from passivscreen.steps.adsorption import place_all as _place_all
     from passivscreen.steps.common import ligand_entry as _ligand_entry
 
     layout = Results(str(work))

@@ -447,23 +447,23 @@ def test_a_conformer_without_a_clean_start_is_passed_over_for_the_next(default_c
     lig, frames = dpepo
     ss = _site_slab(default_cfg, 3)
     before = lig.atoms.positions.copy()
-    assert placed_conformers(ss.atoms, lig, ss.sites, ("top",), default_cfg, frames) == [2, 3, 4]
+    assert list(placed_conformers(ss.atoms, lig, ss.sites, ("top",), default_cfg, frames)) == [2, 3, 4]
     assert np.allclose(lig.atoms.positions, before)
     for k in (0, 1):
         lig.atoms.positions = frames[k].positions
         assert not place_all(ss.atoms, lig, ss.sites, ("top",), default_cfg, conformer=k)[0]
     one = copy.deepcopy(default_cfg)
     one["placement"]["conformers"] = 1
-    assert placed_conformers(ss.atoms, lig, ss.sites, ("top",), one, frames) == [2, 3]
+    assert list(placed_conformers(ss.atoms, lig, ss.sites, ("top",), one, frames)) == [2, 3]
     tmpo = ligand_from_smiles("tmpo", "CP(C)(C)=O", conformers=2)
     from ase import Atoms
 
     tframes = [Atoms(tmpo.atoms.get_chemical_symbols(), positions=p) for p in tmpo.conformers]
-    assert placed_conformers(ss.atoms, tmpo, ss.sites, ("top",), default_cfg, tframes)[0] == 0
+    assert list(placed_conformers(ss.atoms, tmpo, ss.sites, ("top",), default_cfg, tframes))[0] == 0
     # none placeable (every start clashes at any ratio): the lowest, whose clashes the record then reports
     strict = copy.deepcopy(default_cfg)
     strict["placement"]["min_contact_ratio"] = 50.0
-    assert placed_conformers(ss.atoms, lig, ss.sites, ("top",), strict, frames) == [0]
+    assert list(placed_conformers(ss.atoms, lig, ss.sites, ("top",), strict, frames)) == [0]
 
 
 def test_the_ligand_job_sizes_the_cell_for_the_conformers_that_can_be_placed(default_cfg, dpepo):

@@ -8,7 +8,7 @@ import pytest
 from passivscreen.analysis import geometry, integrity
 from passivscreen.analysis.electronic import dipole_energy_estimate, pdos, trap_states
 from passivscreen.ligands import ligand_from_smiles
-from passivscreen.steps.adsorption import place_all as _place_all
+from passivscreen.placement.starts import place_all as _place_all
 from passivscreen.structures import (
     SlabError,
     face_tuple,

@@ -12,6 +12,7 @@ import copy
 import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +73,20 @@ def _cell(spec: SlabSpec) -> np.ndarray:
     return np.array(build_slab(spec).cell)
 
 
-def smallest_cell(cfg: dict[str, Any], ligand: Any) -> tuple[int, float]:
+def smallest_cell(
+    cfg: dict[str, Any], ligand: Any, conformers_on: Callable[[int], list[np.ndarray]] | None = None
+) -> tuple[int, float]:
     """The smallest n (``AUTO_MIN`` .. ``AUTO_MAX``) whose n x n slab holds ``ligand`` (see :func:`fits`),
-    and the shortest image distance on it; ``AUTO_MAX`` if none does (the crowded flag then says so)."""
+    and the shortest image distance on it; ``AUTO_MAX`` if none does (the crowded flag then says so).
+    ``conformers_on``: the conformers (positions) placed on the n x n cell, when they depend on it (the ligand
+    job's, :func:`passivscreen.steps.ligand.placed_cell`); else ``ligand.conformers``. ``ligand`` is not changed."""
     placement = {**section_defaults("placement"), **cfg["placement"]}
     tilts = tuple(placement["tilts"]) if ligand.binding != "ion_pair" else (0.0,)
     shortest = 0.0
     for n in range(AUTO_MIN, AUTO_MAX + 1):
+        if conformers_on is not None:
+            ligand = copy.copy(ligand)
+            ligand.conformers = conformers_on(n)
         ok, shortest = fits(
             _cell(slab_spec(cfg, repeat=(n, n))),
             ligand,

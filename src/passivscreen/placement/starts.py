@@ -67,26 +67,28 @@ def placed_conformers(
     frames: list[Atoms],
     n: int | None = None,
     targets: dict[str, Any] | None = None,
-) -> list[int]:
-    """Indices into ``frames`` (a ligand's conformers, lowest energy first), ascending, of the conformers placed:
-    the lowest ``placement.conformers`` that have a monodentate start that does not clash (:func:`place_all`
-    with ``n`` rotations) and, for a ligand with a second anchor, the lowest ``placement.conformers`` that have
-    such a bidentate start (the conformer a molecule binds two Pb with is seldom its lowest free one); the lowest
-    conformer alone when none has (its clashing starts are then what the record reports). ``lig``'s positions
-    are left as they were."""
+) -> dict[int, tuple[list[Complex], list[Complex], float]]:
+    """The conformers placed, each with its :func:`place_all` (``n`` rotations): keyed by index into ``frames``
+    (a ligand's conformers, lowest energy first), ascending. They are the lowest ``placement.conformers`` that
+    have a monodentate start that does not clash and, for a ligand with a second anchor, the lowest
+    ``placement.conformers`` that have such a bidentate start (the conformer a molecule binds two Pb with is
+    seldom its lowest free one); the lowest conformer alone when none has (its clashing starts are then what the
+    record reports). ``lig``'s positions are left as they were."""
     wanted = max(1, int({**section_defaults("placement"), **cfg["placement"]}["conformers"]))
     keep = lig.atoms.positions.copy()
     found: dict[int, list[int]] = {1: [], 2: []}
     kinds = (1, 2) if lig.other_anchors else (1,)
+    placed: dict[int, tuple[list[Complex], list[Complex], float]] = {}
     try:
         for k, frame in enumerate(frames):
             if all(len(found[d]) >= wanted for d in kinds):
                 break
             lig.atoms.positions = frame.positions
-            ok = place_all(slab, lig, sites, faces, cfg, n, targets, k)[0]
+            placed[k] = place_all(slab, lig, sites, faces, cfg, n, targets, k)
             for d in kinds:
-                if len(found[d]) < wanted and any(c.denticity == d for c in ok):
+                if len(found[d]) < wanted and any(c.denticity == d for c in placed[k][0]):
                     found[d].append(k)
     finally:
         lig.atoms.positions = keep
-    return sorted(set(found[1]) | set(found[2])) or [0]
+    chosen = sorted(set(found[1]) | set(found[2])) or [0]
+    return {k: placed[k] for k in chosen}

@@ -15,7 +15,7 @@ from ase.io import read
 
 from passivscreen.calculators import screen_tiers, set_threads, tiers_from_config
 from passivscreen.placement import Complex
-from passivscreen.placement.starts import place_all, placed_conformers
+from passivscreen.placement.starts import placed_conformers
 from passivscreen.records.files import read_json, write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.tiers import run_chain, trajectory_names
@@ -142,16 +142,14 @@ def _adsorb(
     job: Job, entry: dict[str, Any], faces: tuple[str, ...], slab_rec: dict[str, Any], record: dict[str, Any]
 ) -> Atoms:
     """Place, screen and relax; fills ``record`` and returns the best complex."""
-    ok, clash, span = [], [], 360.0
-    n = entry.get("orientations")
-    ids = placed_conformers(job.slab, job.lig, job.sites, faces, job.cfg, job.frames, n, job.targets)
-    for k in ids:
-        job.lig.atoms.positions = job.frames[k].positions
-        a, b, span = place_all(job.slab, job.lig, job.sites, faces, job.cfg, n, job.targets, k)
-        ok, clash = ok + a, clash + b
-    record["rotation_span_deg"] = span
-    record["n_conformers_placed"] = len(ids)
-    record["placed_conformers"] = ids
+    placed = placed_conformers(
+        job.slab, job.lig, job.sites, faces, job.cfg, job.frames, entry.get("orientations"), job.targets
+    )
+    ok = [c for a, _, _ in placed.values() for c in a]
+    clash = [c for _, b, _ in placed.values() for c in b]
+    record["rotation_span_deg"] = next(iter(placed.values()))[2]  # the site's: the same for every conformer
+    record["n_conformers_placed"] = len(placed)
+    record["placed_conformers"] = list(placed)
     for c in clash:
         record["orientations"].append(
             {

@@ -5,7 +5,6 @@ binding the reference is a neutral molecule (the acid and HBr, or the salt: see
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,21 @@ from passivscreen.calculators import Tier, screen_tiers, set_threads, tiers_from
 from passivscreen.calculators.systems import electronic_state, molecule_box
 from passivscreen.ligands import Ligand, resolve_smiles
 from passivscreen.ligands.molecules import entry_ligand, molecule_conformers, parse_smiles
-from passivscreen.placement.cells import fits
+from passivscreen.placement.cells import smallest_cell
 from passivscreen.placement.starts import placed_conformers
 from passivscreen.records.files import write_record, write_structures
 from passivscreen.records.provenance import provenance
 from passivscreen.relaxation.guards import Guards
 from passivscreen.relaxation.tiers import ChainResult, run_chain, trajectory_names
-from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.structures import parse_site, site_labels, site_slab
-from passivscreen.structures.cells import AUTO_MAX, AUTO_MIN, is_auto, slab_spec
+from passivscreen.structures.cells import AUTO_MIN, is_auto, slab_spec
 from passivscreen.structures.slab import build_slab
 
 
 def placed_cell(cfg: dict[str, Any], lig: Ligand, frames: list[Atoms]) -> dict[str, Any]:
     """``slab.repeat: auto``: the smallest cell that holds the conformers the adsorption step places in every
-    start it screens (:func:`~passivscreen.placement.cells.fits`), and their shortest image distance on it.
+    start it screens (:func:`~passivscreen.placement.cells.smallest_cell`), and their shortest image distance on it.
 
     The conformers placed on an n x n cell are the lowest ``placement.conformers`` of ``frames`` (lowest first,
     as relaxed) with a start that does not clash on its ideal slab, at the config's first site Pb, top face
@@ -41,30 +39,20 @@ def placed_cell(cfg: dict[str, Any], lig: Ligand, frames: list[Atoms]) -> dict[s
     not count: TSPO1's seven embedded conformers need 4x4 (four of them come within 2.8-2.95 A of their images on
     3x3), while the cell is what the placed ones need."""
     wanted = max(1, int(cfg["placement"]["conformers"]))
-    placement = {**section_defaults("placement"), **cfg["placement"]}
-    tilts = tuple(placement["tilts"]) if lig.binding != "ion_pair" else (0.0,)
-    placed = copy.copy(lig)
-    placed.atoms = lig.atoms.copy()
-    shortest = 0.0
-    for n in range(AUTO_MIN, AUTO_MAX + 1):
-        slab = build_slab(slab_spec(cfg, repeat=(n, n)))
+    placed: dict[int, list[int]] = {}
+
+    def conformers_on(n: int) -> list[np.ndarray]:
         if lig.binding == "X":
             ids = list(range(min(wanted, len(frames))))
         else:
             _, pb = parse_site(site_labels(cfg, (n, n))[0])
-            ss = site_slab(slab, "pristine", ("top",), pb)
-            ids = placed_conformers(ss.atoms, placed, ss.sites, ("top",), cfg, frames)
-        placed.conformers = [frames[k].positions.copy() for k in ids]
-        ok, shortest = fits(
-            np.array(slab.cell),
-            placed,
-            placement["min_image_distance"],
-            tilts,
-            placement["polar_h_roll"],
-        )
-        if ok or n == AUTO_MAX:
-            return {"cell": [n, n], "image_distance_A": round(float(shortest), 3), "placed_conformers": ids}
-    raise AssertionError("unreachable")
+            ss = site_slab(build_slab(slab_spec(cfg, repeat=(n, n))), "pristine", ("top",), pb)
+            ids = list(placed_conformers(ss.atoms, lig, ss.sites, ("top",), cfg, frames))
+        placed[n] = ids
+        return [frames[k].positions.copy() for k in ids]
+
+    n, shortest = smallest_cell(cfg, lig, conformers_on)
+    return {"cell": [n, n], "image_distance_A": round(float(shortest), 3), "placed_conformers": placed[n]}
 
 
 def _relax(
