@@ -1,7 +1,7 @@
 """A long run in sittings, each on whatever machine is at hand, the finished work carried in an archive.
 
 Usage: python benchmarks/sittings.py CONFIG --archive benchmarks/runs/NAME.tar.xz --hours H [--grace G]
-       [--cores 2] [--workdir DIR] [TARGET ...]
+       [--first TARGET ...] [--cores 2] [--workdir DIR] [TARGET ...]
        python benchmarks/sittings.py --show benchmarks/runs/NAME.tar.xz
 
 A screen of the seed's molecules or a 50-ligand library is 10-20 h of 2 cores; a sitting is the 1-3 h a
@@ -173,9 +173,15 @@ def run_for(cmd: list[str], cwd: Path, hours: float | None, grace: float | None 
         return proc.returncode, err.read()[-3000:], stopped
 
 
-def snakemake_command(work: Path, configfile: str, cores: str, targets: list[str] = ()) -> list[str]:
-    """The Snakemake command of a sitting (the project's Snakefile, run in ``work``)."""
-    cmd = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(ROOT / "Snakefile")]
+def snakemake_command(
+    work: Path, configfile: str, cores: str, targets: list[str] = (), first: list[str] = ()
+) -> list[str]:
+    """The Snakemake command of a sitting (the project's Snakefile, run in ``work``); ``first``: targets whose
+    jobs (and their inputs) Snakemake starts before any other (its ``--prioritize``), e.g. the longest job."""
+    cmd = [sys.executable, "-m", "snakemake", *targets]
+    if first:
+        cmd += ["--prioritize", *first]
+    cmd += ["--snakefile", str(ROOT / "Snakefile")]
     cmd += ["--directory", str(work), "--configfile", configfile, "--cores", cores, "--keep-going"]
     # the targets first: --rerun-triggers takes one or more values and would swallow them
     return [*cmd, "--rerun-incomplete", "--rerun-triggers", "mtime"]
@@ -243,6 +249,13 @@ def main() -> int:
     ap.add_argument("--hours", type=float, help="stop the sitting after this many hours")
     ap.add_argument("--grace", type=float, help="at --hours start no new job; stop the running ones G hours later")
     ap.add_argument("--cores", default="2")
+    ap.add_argument(
+        "--first",
+        nargs="+",
+        default=[],
+        metavar="TARGET",
+        help="start these targets' jobs first (the longest job of a sitting, so it ends in it)",
+    )
     ap.add_argument("--show", type=Path, metavar="ARCHIVE", help="print the sittings of an archive and stop")
     args = ap.parse_args()
     if args.show:
@@ -266,7 +279,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     write_if_changed(work / "config.yaml", args.config.read_text())
     announce()
-    record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets), args.hours,
+    record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets, args.first), args.hours,
                          machine_unit(), protocol, fp, args.grace)  # fmt: skip
     size = save(work, archive)
     show(sittings_of(work))

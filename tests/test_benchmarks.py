@@ -173,3 +173,29 @@ def test_a_sitting_with_grace_lets_the_running_job_finish_and_starts_no_other(si
     assert (tmp_path / "started").exists(), "the job had not started at the deadline: Snakemake took over 15 s"
     assert stopped and code != 0
     assert (tmp_path / "a.txt").exists() and not (tmp_path / "b.txt").exists()
+
+
+def test_a_sitting_starts_the_targets_named_first_before_the_others(sittings, tmp_path):
+    """``--first``: the named target's job (Snakemake's ``--prioritize``) starts before the others that are ready,
+    so a sitting's longest job can start at once and end within it."""
+    (tmp_path / "Snakefile").write_text(
+        "rule all:\n    input: expand('{x}.txt', x='abcd')\n"
+        "rule one:\n    output: '{x}.txt'\n    shell: 'echo {wildcards.x} >> order; touch {output}'\n"
+    )
+    targets = ["a.txt", "b.txt", "c.txt", "d.txt"]
+
+    def order(first: list[str]) -> list[str]:
+        (tmp_path / "order").unlink(missing_ok=True)
+        for t in targets:
+            (tmp_path / t).unlink(missing_ok=True)
+        cmd = sittings.snakemake_command(tmp_path, "none.yaml", "1", targets, first)
+        cmd[cmd.index("--snakefile") + 1] = str(tmp_path / "Snakefile")
+        cmd.remove("--configfile")
+        cmd.remove("none.yaml")
+        code, _, _ = sittings.run_for(cmd, tmp_path, hours=None, grace=None)
+        assert code == 0
+        return (tmp_path / "order").read_text().split()
+
+    plain = order([])
+    last = f"{plain[-1]}.txt"
+    assert order([last])[0] == plain[-1] != plain[0]
