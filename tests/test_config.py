@@ -96,6 +96,18 @@ def test_shipped_configs_say_what_their_comments_promise(root):
     )
     for name in ("calibration", "validation", "validation_ion_pair", "tspo1"):
         assert {k: cfgs[name]["placement"][k] for k in search} == {k: default["placement"][k] for k in search}, name
+    # the exhaustive reference of the real molecules: the seed run's protocol but for the search, which relaxes
+    # every start (two heights), and seed molecules only
+    ref, seed = cfgs["search_reference_seed"], cfgs["seed_molecules"]
+    assert {k: v for k, v in ref.items() if k not in ("set", "placement", "ligands", "sites")} == {
+        k: v for k, v in seed.items() if k not in ("set", "placement", "ligands", "sites")
+    }
+    assert ref["placement"]["probe_steps"] == 0 and ref["placement"]["relax_top"] >= 2 * 4 * 2 * 2 * 2
+    assert ref["placement"]["heights"] == [-0.3, 0.0]
+    assert {k: ref["placement"][k] for k in search if k not in ("probe_steps", "relax_top", "probe_tie_eV")} == {
+        k: seed["placement"][k] for k in search if k not in ("probe_steps", "relax_top", "probe_tie_eV")
+    }
+    assert {lig["smiles"] for lig in ref["ligands"]} < {lig["smiles"] for lig in seed["ligands"]}
     # the DFT check: the same seven ligands and protocol, then CP2K on every one of them
     seven = [lig for lig in default["ligands"] if lig["name"] in {v["name"] for v in validation["ligands"]}]
     assert len(validation["ligands"]) == 7 and len(seven) == 7
