@@ -199,3 +199,31 @@ def test_a_sitting_starts_the_targets_named_first_before_the_others(sittings, tm
     plain = order([])
     last = f"{plain[-1]}.txt"
     assert order([last])[0] == plain[-1] != plain[0]
+
+
+@pytest.fixture(scope="module")
+def lapack_speed(root):
+    """benchmarks/lapack_speed.py."""
+    yield from _benchmark(root, "lapack_speed")
+
+
+@pytest.mark.slow
+def test_each_library_is_measured_in_its_own_process_and_a_loss_is_a_miss(lapack_speed):
+    """Two real calls of the 52-atom slab (about 5 s): the wheel's reference library and an optimized one, each in
+    a process of its own, give the same energy, and each process computed with the library it was given. The verdict
+    flags an optimized library that gives another energy or is slower than the reference one."""
+    libs = lapack_speed.libraries(["reference", "openblas", "mkl"])
+    fast = next((name for name in libs if name != "reference"), None)
+    if fast is None:
+        pytest.skip("no optimized BLAS/LAPACK on this machine (Debian libopenblas0 or the mkl wheel)")
+    ref = lapack_speed.measure(libs["reference"], 2, 1)
+    opt = lapack_speed.measure(libs[fast], 2, 1)
+    assert ref["n_atoms"] == opt["n_atoms"] == 52
+    assert ref["lapack"] == "reference" and opt["lapack"] == libs[fast]
+    assert abs(ref["energy"] - opt["energy"]) < lapack_speed.SAME_ENERGY_EV
+    table = {"reference": {2: ref, 3: {**ref, "seconds": 17.0}}, fast: {2: opt, 3: {**ref, "seconds": 6.0}}}
+    assert lapack_speed.verdict(table) == []
+    slower = {**table, fast: {**table[fast], 3: {**ref, "seconds": 18.0}}}
+    assert "not faster" in " ".join(lapack_speed.verdict(slower))
+    other = {**table, fast: {**table[fast], 2: {**opt, "energy": opt["energy"] + 1e-3}}}
+    assert "E = " in " ".join(lapack_speed.verdict(other))
