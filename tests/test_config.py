@@ -108,6 +108,15 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         k: seed["placement"][k] for k in search if k not in ("probe_steps", "relax_top", "probe_tie_eV")
     }
     assert {lig["smiles"] for lig in ref["ligands"]} < {lig["smiles"] for lig in seed["ligands"]}
+    # the seed run with its DFT tier: the seed run itself (the same jobs, so its rows are reused), then CP2K
+    from passivscreen.calibration import fingerprint, screen_protocol
+
+    seed_dft = cfgs["seed_molecules_dft"]
+    assert {k: v for k, v in seed_dft.items() if k not in ("tiers", "calculator")} == {
+        k: v for k, v in seed.items() if k not in ("tiers", "calculator")
+    }
+    assert fingerprint(screen_protocol(seed_dft)) == fingerprint(screen_protocol(seed))
+    assert [t["backend"] for t in seed_dft["tiers"]] == ["gfn2", "cp2k"]
     # the DFT check: the same seven ligands and protocol, then CP2K on every one of them
     seven = [lig for lig in default["ligands"] if lig["name"] in {v["name"] for v in validation["ligands"]}]
     assert len(validation["ligands"]) == 7 and len(seven) == 7
@@ -124,7 +133,6 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         lig["smiles"] for lig in default["ligands"] if lig["name"] == "methylammonium_bromide"
     ]
     # the held-out test of the calibration: the calibration's protocol and DFT tier, molecules in no other config
-    from passivscreen.calibration import fingerprint, screen_protocol
     from passivscreen.ligands import canonical_smiles
 
     held, cal = cfgs["calibration_heldout"], cfgs["calibration"]
