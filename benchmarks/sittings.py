@@ -24,7 +24,10 @@ machine is free, and the next sitting may be on a fresh machine. One sitting:
    unit of the machine it ran on);
 5. writes the archive: the work directory without ``.snakemake/`` and without trajectories (``*.traj``: a
    relaxation cut by the end of a sitting restarts from its start on the next machine; on the same machine it
-   resumes from the trajectory, which stays in the directory).
+   resumes from the trajectory, which stays in the directory); also every ``--save-every`` minutes (default 20)
+   while Snakemake runs, with the sitting recorded as ``provisional`` so far, so that a machine that goes away
+   in the middle of a sitting loses at most that much work (a partial job's checkpoints, e.g. its finished
+   probes, travel too). Put the archive where the next session will find it (the project's checkout).
 
 ``--show`` prints the sittings of an archive and the jobs' times in machine units, without running anything.
 Exits 0 when the run is complete, 2 when a sitting stopped it (run the same command to go on), 1 on failure.
@@ -43,6 +46,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -141,25 +145,44 @@ def check_protocol(sittings: list[dict[str, Any]], protocol: dict[str, Any], fp:
     )
 
 
-def run_for(cmd: list[str], cwd: Path, hours: float | None, grace: float | None = None) -> tuple[int, str, bool]:
+def _wait(proc: subprocess.Popen, seconds: float | None, tick: Callable[[], None] | None, every: float | None) -> bool:
+    """Wait for ``proc`` at most ``seconds`` (None: until it ends), calling ``tick`` every ``every`` seconds while
+    it runs; whether it ended."""
+    end = None if seconds is None else time.monotonic() + seconds
+    while True:
+        left = None if end is None else max(0.0, end - time.monotonic())
+        step = left if not (tick and every) else (every if left is None else min(every, left))
+        try:
+            proc.wait(timeout=step)
+            return True
+        except subprocess.TimeoutExpired:
+            if left is not None and step >= left:
+                return False
+            tick()
+
+
+def run_for(
+    cmd: list[str],
+    cwd: Path,
+    hours: float | None,
+    grace: float | None = None,
+    tick: Callable[[], None] | None = None,
+    every: float | None = None,
+) -> tuple[int, str, bool]:
     """Run ``cmd`` in ``cwd`` (its own process group), stopped with SIGINT after ``hours`` (Snakemake then ends
     its jobs; SIGKILL when it has not ended 300 s later); (exit code, the end of its stderr, whether it was
     stopped). ``grace`` (hours): at ``hours`` first SIGTERM to Snakemake alone (its graceful stop: no new job,
     the running ones finish), and SIGINT only if it is still running ``grace`` hours later. A sitting that ended
-    in its grace counts as stopped when Snakemake left work undone (its exit is then not 0)."""
+    in its grace counts as stopped when Snakemake left work undone (its exit is then not 0). ``tick`` is called
+    every ``every`` seconds while the command runs (the sitting's checkpoint)."""
     with tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, start_new_session=True)
         stopped = False
-        try:
-            proc.wait(timeout=None if hours is None else hours * 3600)
-        except subprocess.TimeoutExpired:
+        if not _wait(proc, None if hours is None else hours * 3600, tick, every):
             stopped = True
             if grace:
                 proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=grace * 3600)
-                except subprocess.TimeoutExpired:
-                    pass
+                _wait(proc, grace * 3600, tick, every)
         if proc.returncode is None:
             os.killpg(proc.pid, signal.SIGINT)
             try:
@@ -195,31 +218,44 @@ def sit(
     protocol: dict[str, Any],
     fp: str,
     grace: float | None = None,
+    archive: Path | None = None,
+    save_every: float | None = None,
 ) -> tuple[dict[str, Any], str]:
     """One sitting in ``work`` (restored already): unlock, run ``cmd`` for at most ``hours``, record it in
-    :data:`RECORD`; (the sitting's record, the end of Snakemake's stderr)."""
+    :data:`RECORD`; (the sitting's record, the end of Snakemake's stderr). With ``archive`` and ``save_every``
+    (seconds), the work is also saved to the archive every ``save_every`` seconds while Snakemake runs, with
+    this sitting recorded as ``provisional`` (its wall time and finished jobs so far): a machine that goes
+    away in the middle of a sitting loses at most that much work, not the whole sitting."""
     sittings = sittings_of(work)
     # a sitting stopped with SIGKILL leaves Snakemake's lock; a restored directory has none, unlocking is harmless
     subprocess.run([*cmd, "--unlock"], cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     before = job_seconds(work)
     start, t0 = time.strftime("%Y-%m-%d %H:%M:%S %Z"), time.perf_counter()
-    code, stderr, stopped = run_for(cmd, work, hours, grace)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    record = {
-        "start": start,
-        "host": socket.gethostname(),
-        "commit": commit,
-        "wall_s": time.perf_counter() - t0,
-        "mu_s": unit,
-        "stopped": stopped,
-        "grace_h": grace,
-        "exit": code,
-        "protocol_fingerprint": fp,
-        "protocol": protocol,
-        "jobs": {k: v for k, v in job_seconds(work).items() if k not in before},
-    }
-    (work / RECORD).write_text(json.dumps([*sittings, record], indent=1))
-    return record, stderr
+
+    def record(**end: Any) -> dict[str, Any]:
+        return {
+            "start": start,
+            "host": socket.gethostname(),
+            "commit": commit,
+            "wall_s": time.perf_counter() - t0,
+            "mu_s": unit,
+            "grace_h": grace,
+            "protocol_fingerprint": fp,
+            "protocol": protocol,
+            **end,
+            "jobs": {k: v for k, v in job_seconds(work).items() if k not in before},
+        }
+
+    def checkpoint() -> None:
+        (work / RECORD).write_text(json.dumps([*sittings, record(stopped=True, exit=None, provisional=True)], indent=1))
+        save(work, archive)
+
+    tick = checkpoint if archive is not None and save_every else None
+    code, stderr, stopped = run_for(cmd, work, hours, grace, tick, save_every)
+    final = record(stopped=stopped, exit=code)
+    (work / RECORD).write_text(json.dumps([*sittings, final], indent=1))
+    return final, stderr
 
 
 def show(sittings: list[dict[str, Any]]) -> None:
@@ -230,6 +266,8 @@ def show(sittings: list[dict[str, Any]]) -> None:
         job_mu = sum(jobs.values()) / s["mu_s"]
         total_mu += s["wall_s"] / s["mu_s"]
         ended = "stopped" if s["stopped"] else f"exit {s['exit']}"
+        if s.get("provisional"):
+            ended = "cut: saved while running (the machine went away before the sitting's end)"
         print(
             f"sitting {i}: {s.get('start', '?')} on {s.get('host', '?')} at {str(s.get('commit', '?'))[:7]}: "
             f"{s['wall_s']:.0f} s = {s['wall_s'] / s['mu_s']:.0f} MU (1 MU = {s['mu_s']:.2f} s), "
@@ -256,6 +294,13 @@ def main() -> int:
         metavar="TARGET",
         help="start these targets' jobs first (the longest job of a sitting, so it ends in it)",
     )
+    ap.add_argument(
+        "--save-every",
+        type=float,
+        default=20.0,
+        metavar="MIN",
+        help="also save the archive every MIN minutes while Snakemake runs (0: only at the end)",
+    )
     ap.add_argument("--show", type=Path, metavar="ARCHIVE", help="print the sittings of an archive and stop")
     args = ap.parse_args()
     if args.show:
@@ -280,7 +325,7 @@ def main() -> int:
     write_if_changed(work / "config.yaml", args.config.read_text())
     announce()
     record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets, args.first), args.hours,
-                         machine_unit(), protocol, fp, args.grace)  # fmt: skip
+                         machine_unit(), protocol, fp, args.grace, archive, args.save_every * 60)  # fmt: skip
     size = save(work, archive)
     show(sittings_of(work))
     print(f"archive: {archive} ({size / 1e6:.2f} MB)")

@@ -201,6 +201,37 @@ def test_a_sitting_starts_the_targets_named_first_before_the_others(sittings, tm
     assert order([last])[0] == plain[-1] != plain[0]
 
 
+def test_a_sitting_saves_its_work_while_it_runs_so_a_lost_machine_loses_little(sittings, tmp_path, capsys):
+    """``--save-every``: while Snakemake runs, the archive is written with the jobs finished so far and the sitting
+    recorded as provisional, so a machine that goes away mid-sitting does not take the sitting's work with it;
+    the work directory ends with the final record. Without it nothing is written before the end."""
+    import sys
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "Snakefile").write_text(
+        "rule all:\n    input: 'b.txt'\n"
+        "rule a:\n    output: 'a.txt'\n    shell: 'touch {output}'\n"
+        "rule b:\n    input: 'a.txt'\n    output: 'b.txt'\n    shell: 'sleep 20; touch {output}'\n"
+    )
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "--snakefile", "Snakefile"]
+    archive = tmp_path / "runs" / "s.tar.xz"
+    record, _ = sittings.sit(work, cmd, None, 2.0, {}, "fp", archive=archive, save_every=3.0)
+    assert record["exit"] == 0 and not record.get("provisional")
+    assert sittings.sittings_of(work) == [record]
+    saved = sittings.sittings_of(archive)
+    assert len(saved) == 1 and saved[0]["provisional"] and saved[0]["exit"] is None and saved[0]["wall_s"] > 3
+    fresh = tmp_path / "fresh"
+    assert sittings.restore(archive, fresh) and (fresh / "a.txt").exists()
+    sittings.show(saved)
+    assert "cut: saved while running" in capsys.readouterr().out
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "Snakefile").write_text((work / "Snakefile").read_text().replace("sleep 20", "sleep 5"))
+    sittings.sit(other, cmd, None, 2.0, {}, "fp", archive=tmp_path / "none.tar.xz", save_every=None)
+    assert not (tmp_path / "none.tar.xz").exists()
+
+
 @pytest.fixture(scope="module")
 def lapack_speed(root):
     """benchmarks/lapack_speed.py."""
