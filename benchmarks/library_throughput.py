@@ -105,7 +105,8 @@ def main() -> int:
     ap.add_argument("--hours", type=float, help="stop after this many hours and report what has finished")
     ap.add_argument("--archive", type=Path, help="carry the run in this archive from machine to machine "
                     "(benchmarks/sittings.py): restored into the work directory when it holds no run, written "
-                    "after the sitting")  # fmt: skip
+                    "after the sitting and every --save-every minutes while it runs")  # fmt: skip
+    ap.add_argument("--save-every", type=float, default=20.0, metavar="MIN", help="0: save only at the end")
     args = ap.parse_args()
     announce()
     unit = machine_unit()
@@ -138,7 +139,7 @@ def main() -> int:
             print(f"{work}: {why}")
             return 1
         cmd = snakemake_command(work, "library.yaml", args.cores)
-        record, stderr = sit(work, cmd, args.hours, unit, protocol, fp)
+        record, stderr = sit(work, cmd, args.hours, unit, protocol, fp, None, archive, args.save_every * 60)
         code, stopped = record["exit"], record["stopped"]
         sittings = sittings_of(work)
         # each sitting's time in the unit of its own machine, then in seconds of this one
