@@ -1,6 +1,6 @@
 """Where the search's probe time goes, from the probe records a run leaves (issue 22 item 3; docs/slurm.md).
 
-Usage: python benchmarks/probe_time.py RESULTS [RESULTS ...]
+Usage: python benchmarks/probe_time.py RESULTS [RESULTS ...] [--clash W [W ...]]
 
 RESULTS: results trees (``results/<set>``) or folders above them; every ``work/adsorption/*/*/*/probes.json``
 below them is read (the probes the search cached, ``passivscreen.steps.probes``), with the starts each search
@@ -12,9 +12,14 @@ went on to relax (its ``reduced_<start>.json``). Prints, over all searches:
   ladder's damped rungs (the only probes whose result ``quick`` would change; a job paused while it ran also
   shows here);
 - the share of probe time in starts more than 0.5, 1, 3 eV above the lowest start's single point, and the
-  largest such gap among the starts that were relaxed (what a start-energy cut would lose).
+  largest such gap among the starts that were relaxed (what a start-energy cut would lose);
+- with ``--clash W``: what ``placement.probe_clash_eV: W`` would have done to these searches, replayed in the
+  order the probes ran (a probe whose first energy lies more than W above the lowest first energy of the probes
+  before it stops after that call): how many probes it cuts, the probe time they took (the saving is that less
+  their first call), and how close the closest cut probe came, after all its steps, to its search's lowest probe.
 
-No calculation; seconds to run. Exits 1 when no probe record is found.
+No calculation; seconds to run. Exits 1 when no probe record is found, or when a start that ``--clash`` would
+have cut was one that its search relaxed.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ def stem(pose: list) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("results", nargs="+", type=Path)
+    ap.add_argument("--clash", nargs="+", type=float, default=[], metavar="W", help="replay probe_clash_eV W")
     args = ap.parse_args()
     files = sorted({f for r in args.results for f in r.glob("**/work/adsorption/*/*/*/probes.json")})
     if not files:
@@ -95,7 +101,45 @@ def main() -> int:
     if relaxed_gaps:
         gap, name, s = max(relaxed_gaps)
         print(f"relaxed starts: {len(relaxed_gaps)}; the highest {gap:.3f} eV above its search's lowest ({name} {s})")
-    return 0
+    lost = []
+    for w in args.clash:
+        cut = [c for f in files for c in clash_cut(json.loads(f.read_text())["probes"], w, f)]
+        cut_s = sum(c["s"] for c in cut)
+        lost += [c for c in cut if c["relaxed"]]
+        closest = min(cut, key=lambda c: c["end_gap"], default=None)
+        print(
+            f"probe_clash_eV {w:g}: {len(cut)} of {n} probes cut after their first call; they took {cut_s:,.0f} s "
+            f"({cut_s / total:.0%} of the probe time)"
+            + (f"; the closest ended {closest['end_gap']:.3f} eV above its search's lowest probe "
+               f"({closest['name']} {closest['stem']}, began {closest['start_gap']:.2f} eV above)" if closest else "")
+        )  # fmt: skip
+        for c in cut:
+            if c["relaxed"]:
+                print(f"  LOST: {c['name']} {c['stem']} was relaxed by its search")
+    return 1 if lost else 0
+
+
+def clash_cut(probes: list[dict], window: float, f: Path) -> list[dict]:
+    """The probes of one search (in the order they ran) that ``placement.probe_clash_eV: window`` stops after their
+    first call, each with its time, how far above the lowest first energy before it it began, how far above the
+    search's lowest probe it ended after its steps, and whether the search relaxed it."""
+    relaxed = {p.name[len("reduced_") : -len(".json")] for p in f.parent.glob("reduced_*.json")}
+    ends = [p["E_ads_sp_eV"] for p in probes if p.get("E_ads_sp_eV") is not None]
+    best_end = min(ends) if ends else 0.0
+    out, lowest = [], None
+    for p in probes:
+        e0 = p.get("E_ads_start_eV")
+        if e0 is None:
+            continue
+        if lowest is not None and e0 > lowest + window:
+            end = p.get("E_ads_sp_eV")
+            out.append({
+                "name": "/".join(f.parts[-4:-1]), "stem": stem(p["pose"]), "s": p.get("probe_calc_s", 0.0),
+                "start_gap": e0 - lowest, "end_gap": float("inf") if end is None else end - best_end,
+                "relaxed": stem(p["pose"]) in relaxed,
+            })  # fmt: skip
+        lowest = e0 if lowest is None else min(lowest, e0)
+    return out
 
 
 if __name__ == "__main__":

@@ -258,3 +258,43 @@ def test_each_library_is_measured_in_its_own_process_and_a_loss_is_a_miss(lapack
     assert "not faster" in " ".join(lapack_speed.verdict(slower))
     other = {**table, fast: {**table[fast], 2: {**opt, "energy": opt["energy"] + 1e-3}}}
     assert "E = " in " ".join(lapack_speed.verdict(other))
+
+
+@pytest.fixture(scope="module")
+def probe_time(root):
+    """benchmarks/probe_time.py."""
+    yield from _benchmark(root, "probe_time")
+
+
+def test_the_clash_replay_cuts_in_the_order_the_probes_ran_and_fails_on_a_relaxed_start(
+    probe_time, tmp_path, capsys, monkeypatch
+):
+    """``probe_time.py --clash W`` replays ``placement.probe_clash_eV``: a probe is cut when its first energy lies
+    more than W above the lowest first energy of the probes before it (not of all of them), and the replay exits 1
+    when a start it would cut was one the search relaxed."""
+    work = tmp_path / "results" / "s" / "work" / "adsorption" / "L" / "pristine-Pb1" / "top"
+    work.mkdir(parents=True)
+    rows = [  # (rotation, first energy, energy after the probe's steps, seconds)
+        (0.0, 2.0, 1.5, 10.0),  # the first: never cut
+        (22.5, 6.0, 0.9, 20.0),  # 4.0 above the lowest before it (7.0 above the lowest of all, which comes last)
+        (45.0, 7.5, 0.4, 40.0),  # 5.5 above
+        (67.5, -1.0, -1.2, 80.0),
+    ]
+    probes = [
+        {"pose": [0, rot, 0.0, 45.0], "E_ads_start_eV": e0, "E_ads_sp_eV": e1, "probe_calc_s": t}
+        for rot, e0, e1, t in rows
+    ]
+    (work / "probes.json").write_text(json.dumps({"probes": probes}))
+    (work / "reduced_rot067.50_t45.json").write_text("{}")
+    cut = probe_time.clash_cut(probes, 5.0, work / "probes.json")
+    assert [c["stem"] for c in cut] == ["rot045.00_t45"]
+    assert cut[0]["start_gap"] == pytest.approx(5.5) and cut[0]["end_gap"] == pytest.approx(1.6)
+    wider = probe_time.clash_cut(probes, 3.0, work / "probes.json")
+    assert [c["stem"] for c in wider] == ["rot022.50_t45", "rot045.00_t45"]
+    monkeypatch.setattr(sys, "argv", ["probe_time.py", str(tmp_path / "results"), "--clash", "5", "3"])
+    assert probe_time.main() == 0
+    out = capsys.readouterr().out
+    assert "probe_clash_eV 5: 1 of 4 probes cut" in out and "probe_clash_eV 3: 2 of 4 probes cut" in out
+    (work / "reduced_rot022.50_t45.json").write_text("{}")
+    assert probe_time.main() == 1
+    assert "LOST: L/pristine-Pb1/top rot022.50_t45" in capsys.readouterr().out

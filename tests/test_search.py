@@ -202,6 +202,53 @@ def test_probe_top_probes_only_the_lowest_single_points(probed):
     assert {row_key(r) for r in rows if r["status"] != "screened"} <= {row_key(r) for r in probed_rows}
 
 
+def test_probe_clash_stops_a_start_far_above_the_lowest_after_its_first_call(probed, tmp_path):
+    """``placement.probe_clash_eV``: a probe whose first energy lies more than that above the lowest first energy
+    of the probes before it stops after that call and is dropped (status ``probe_clash``, the reason in its row);
+    the first probe and every start within the window take their steps as before, and the result stands."""
+    import json
+
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, record = probed
+    probes = json.loads((Path(member["workdir"]) / "probes.json").read_text())["probes"]
+    starts = [p["E_ads_start_eV"] for p in probes]
+    above = [starts[i] - min(starts[:i]) for i in range(1, len(starts))]
+    assert max(above) > 0.02, f"the fixture's probes begin within 20 meV of the lowest before them: {starts}"
+    window = max(above) / 2
+    cut = {tuple(probes[i + 1]["pose"]) for i, a in enumerate(above) if a > window}
+    relaxed = {tuple(p["pose"]) for p in probes if row_key_of_pose(p["pose"]) in relaxed_keys(record)}
+    cfg = copy.deepcopy(cfg)
+    cfg["placement"]["probe_clash_eV"] = window
+    again = run_adsorption_member(validate_config(cfg), own_outputs(member, tmp_path))
+    assert again["status"] == "ok", again.get("reason")
+    rows = {row_key(r): r for r in again["orientations"]}
+    assert len(rows) == 4
+    for p, e0 in zip(probes, starts, strict=True):
+        row = rows[row_key_of_pose(p["pose"])]
+        assert row["E_ads_start_eV"] == pytest.approx(e0, abs=2e-3)
+        if tuple(p["pose"]) in cut:
+            assert row["status"] == "dropped" and "probe_clash" in row["reason"], row
+            assert row["probe_force_calls"] == 1 and row["probe_steps"] == 0
+        else:
+            assert row["status"] != "dropped" and row["probe_force_calls"] == p["probe_force_calls"]
+            assert row["E_ads_sp_eV"] == pytest.approx(p["E_ads_sp_eV"], abs=2e-3)
+    key = json.loads((tmp_path / "work" / "probes.json").read_text())["key"]
+    assert key["probe_clash_eV"] == window
+    if not cut & relaxed:  # the starts it cut were not the ones relaxed: the same result
+        assert again["E_ads_eV"] == pytest.approx(record["E_ads_eV"], abs=2e-3)
+
+
+def relaxed_keys(record):
+    return {row_key(r) for r in record["orientations"] if r["status"] not in ("screened", "dropped")}
+
+
+def row_key_of_pose(pose):
+    """(rotation, height, tilt) of a probes.json pose [conformer, rotation, height, tilt, ...]."""
+    return pose[1], pose[2], pose[3]
+
+
 @pytest.fixture(scope="module")
 def reduced_probed(probed, tmp_path_factory):
     """The fixture's formaldehyde at height 0 (two tilts), probed on the tiny slab's top two atomic layers

@@ -24,7 +24,14 @@ RELAX_NOT_IN_RESULT = {"max_wall_s"}
 #: Settings added after data sets were made, at the value that reproduces the protocol before them: left out
 #: of the protocol at that value, so that the older data sets still match.
 ADDED_AT = {
-    "placement": {"probe_layers": 0, "probe_tie_eV": 0.0, "relax_layers": 0, "polar_h_roll": False, "probe_scf": "full"}
+    "placement": {
+        "probe_layers": 0,
+        "probe_tie_eV": 0.0,
+        "relax_layers": 0,
+        "polar_h_roll": False,
+        "probe_scf": "full",
+        "probe_clash_eV": 0.0,
+    }
 }
 
 #: The Python package of the engine behind each backend kind whose version shapes the numbers.

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from ase import Atoms
 
+#: Guard statuses after which a run is abandoned, not finished: no final energy is computed for it.
+ABANDONED = {"probe_clash"}
+
 
 class GuardTripped(RuntimeError):
     """A relaxation stopped by a guard; ``status`` names the guard."""
@@ -37,6 +40,9 @@ class Guards:
     energy_floor
         Lowest plausible energy (eV); falling below means the system left the
         reference basin (a reconstruction).
+    energy_ceiling
+        Highest energy (eV) worth going on from: a probe above it stops (status ``probe_clash``), as a start
+        that presses the ligand into the surface does (``placement.probe_clash_eV``).
     """
 
     max_force: float = 50.0
@@ -44,6 +50,7 @@ class Guards:
     reference_positions: np.ndarray | None = None
     max_displacement: float = 0.5
     energy_floor: float | None = None
+    energy_ceiling: float | None = None
 
     def check(self, atoms: Atoms, energy: float, forces: np.ndarray) -> None:
         fmax = float(np.linalg.norm(forces, axis=1).max())
@@ -66,4 +73,9 @@ class Guards:
             raise GuardTripped(
                 "reconstruction",
                 f"energy {energy:.3f} eV fell {self.energy_floor - energy:.3f} eV below the reference basin floor",
+            )
+        if self.energy_ceiling is not None and energy > self.energy_ceiling:
+            raise GuardTripped(
+                "probe_clash",
+                f"energy {energy - self.energy_ceiling:.2f} eV above the ceiling of the lowest start probed before",
             )

@@ -13,7 +13,7 @@ from ase.calculators.calculator import CalculationFailed, Calculator
 from ase.io import Trajectory
 
 from passivscreen.calculators.common import SCFError
-from passivscreen.relaxation.guards import Guards, GuardTripped
+from passivscreen.relaxation.guards import ABANDONED, Guards, GuardTripped
 from passivscreen.relaxation.resume import last_frame
 from passivscreen.relaxation.scf import ENERGY_NEUTRAL, SCF_LADDER, base_settings, restore_settings, set_params
 from passivscreen.schema import section_defaults
@@ -25,7 +25,7 @@ OPTIMIZERS = ("BFGS", "LBFGS", "FIRE", "BFGSLineSearch", "LBFGSLineSearch", "GPM
 class RelaxResult:
     """Outcome of :func:`relax`."""
 
-    status: str  # converged | not_converged | scf_failed | unphysical_forces | reconstruction | timeout
+    status: str  # converged | not_converged | scf_failed | unphysical_forces | reconstruction | timeout | probe_clash
     reason: str
     energy: float | None
     fmax: float | None
@@ -280,7 +280,7 @@ def relax(
         if writer is not None:
             writer.close()
     try:
-        energy, fmax_now = _final_energy(atoms, calc, run, base)
+        energy, fmax_now = (None, None) if run.status in ABANDONED else _final_energy(atoms, calc, run, base)
     finally:
         restore_settings(calc, base)
         counter.restore()

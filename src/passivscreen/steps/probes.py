@@ -5,7 +5,7 @@ they end (``probes.json``) so that a killed job repeats only the probe it cut.""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +119,29 @@ def move_to_end(c: Complex, traj: Path, keep: np.ndarray | None) -> None:
     c.atoms.positions = positions
 
 
-def run_probe(job: Job, c: Complex, steps: int, traj: Path, layers: int = 0, offset: float = 0.0) -> dict[str, Any]:
+def run_probe(
+    job: Job,
+    c: Complex,
+    steps: int,
+    traj: Path,
+    layers: int = 0,
+    offset: float = 0.0,
+    ceiling_ads: float | None = None,
+) -> dict[str, Any]:
     """The first ``steps`` relaxation steps of one placement with the first tier (slab held): its probe row.
     With ``layers`` on the reduced model (:func:`probe_model`), its energies shifted by ``offset`` onto the
-    whole slab's scale (:func:`probe_offset`)."""
+    whole slab's scale (:func:`probe_offset`). ``ceiling_ads`` (eV of E_ads): the probe stops as soon as its
+    energy lies above it (status ``probe_clash``, no energy: the start is dropped)."""
     tier = job.chain[0]
     traj.unlink(missing_ok=True)
     atoms, free, keep = probe_model(job, c, layers)
     guards = placement_guards(job, free) if keep is None else reduced_guards(job, free, keep, c.n_slab, offset)
+    g = guards(tier)
+    total = job.refs.total(tier.name)
+    if ceiling_ads is not None and total is not None:
+        g.energy_ceiling = total + ceiling_ads - offset  # on the probed model's own scale
     tier.attach(atoms)
-    r = run_tier(atoms, tier, steps, traj, guards(tier), probe_ladder(job, tier))
+    r = run_tier(atoms, tier, steps, traj, g, probe_ladder(job, tier))
     failed = r.status not in ("converged", "not_converged") or r.energy is None
     e0 = None
     with contextlib.suppress(Exception):  # no frame written (the first call failed): no starting energy
@@ -230,6 +243,9 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
         key["probe_layers"] = layers
     if settings["probe_scf"] != "full":  # so does a cache of probes with the whole ladder
         key["probe_scf"] = settings["probe_scf"]
+    clash = settings["probe_clash_eV"]
+    if clash:  # and one of probes that all took their steps
+        key["probe_clash_eV"] = clash
     done: dict[tuple[Any, ...], dict[str, Any]] = {}
     offset: float | None = 0.0
     resumed = False
@@ -249,7 +265,9 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
         c = by_pose[row_pose(s)]
         traj = job.workdir / f"probe_{placement_stem(c)}.traj"
         if pose(c) not in done:
-            done[pose(c)] = run_probe(job, c, steps, traj, layers, offset)
+            lowest = lowest_start(done.values())
+            ceiling = lowest + clash if clash and lowest is not None else None
+            done[pose(c)] = run_probe(job, c, steps, traj, layers, offset, ceiling)
             write_json(cache, {"key": key, "offset_eV": offset, "probes": list(done.values())})
         keep = kept_atoms(c.atoms, c.n_slab, layers) if done[pose(c)].get("probe_layers") else None
         move_to_end(c, traj, keep)
@@ -263,6 +281,14 @@ def probe_starts(job: Job, placements: list[Complex], steps: int) -> list[dict[s
         start = s["E_ads_sp_eV"] if s["E_ads_sp_eV"] is not None else p.get("E_ads_start_eV")
         rows.append({**s, **probe, "E_ads_start_eV": start, "sp_calc_s": s["sp_calc_s"] + p["probe_calc_s"]})
     return rows
+
+
+def lowest_start(probes: Iterable[dict[str, Any]]) -> float | None:
+    """The lowest starting E_ads (the first call) of the probes done so far (None before the first): the
+    reference of ``placement.probe_clash_eV``. The probes run in a fixed order and a resumed job reads the
+    finished ones back, so a resumed search cuts the same probes."""
+    starts = [p["E_ads_start_eV"] for p in probes if p.get("E_ads_start_eV") is not None]
+    return min(starts) if starts else None
 
 
 def cached_offset(job: Job, layers: int) -> float | None:
