@@ -267,7 +267,7 @@ def show(sittings: list[dict[str, Any]]) -> None:
         total_mu += s["wall_s"] / s["mu_s"]
         ended = "stopped" if s["stopped"] else f"exit {s['exit']}"
         if s.get("provisional"):
-            ended = "cut: saved while running (the machine went away before the sitting's end)"
+            ended = "cut: saved while running (the sitting had not ended when this archive was written)"
         print(
             f"sitting {i}: {s.get('start', '?')} on {s.get('host', '?')} at {str(s.get('commit', '?'))[:7]}: "
             f"{s['wall_s']:.0f} s = {s['wall_s'] / s['mu_s']:.0f} MU (1 MU = {s['mu_s']:.2f} s), "
