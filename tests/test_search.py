@@ -43,6 +43,8 @@ def probed(tiny_screen, tmp_path_factory):
     member = complex_member(Results(str(res)), "formaldehyde", tiny_screen.site, "top")
     record = run_adsorption_member(cfg, member)
     assert record["status"] == "ok", record.get("reason")
+    # the probes as this search ran them: later tests run other searches in the same work directory
+    shutil.copy(Path(member["workdir"]) / "probes.json", Path(member["workdir"]).parent / "fixture_probes.json")
     return cfg, member, record
 
 
@@ -212,7 +214,7 @@ def test_probe_clash_stops_a_start_far_above_the_lowest_after_its_first_call(pro
     from passivscreen.steps.adsorption import run_adsorption_member
 
     cfg, member, record = probed
-    probes = json.loads((Path(member["workdir"]) / "probes.json").read_text())["probes"]
+    probes = json.loads((Path(member["workdir"]).parent / "fixture_probes.json").read_text())["probes"]
     starts = [p["E_ads_start_eV"] for p in probes]
     above = [starts[i] - min(starts[:i]) for i in range(1, len(starts))]
     assert max(above) > 0.02, f"the fixture's probes begin within 20 meV of the lowest before them: {starts}"
