@@ -244,7 +244,9 @@ def sit(
             "protocol_fingerprint": fp,
             "protocol": protocol,
             **end,
-            "jobs": {k: v for k, v in job_seconds(work).items() if k not in before},
+            # a job is this sitting's when its benchmark file is new or says other seconds (a rerun job, or a batch
+            # number that an earlier sitting's job had)
+            "jobs": {k: v for k, v in job_seconds(work).items() if before.get(k) != v},
         }
 
     def checkpoint() -> None:

@@ -232,6 +232,25 @@ def test_a_sitting_saves_its_work_while_it_runs_so_a_lost_machine_loses_little(s
     assert not (tmp_path / "none.tar.xz").exists()
 
 
+def test_a_sitting_counts_a_job_whose_benchmark_file_an_earlier_sitting_had(sittings, tmp_path):
+    """A job that reruns, or a batch whose number an earlier sitting's job had, writes a benchmark file of a name that
+    exists already: it is this sitting's job when its seconds differ, and an untouched file is not."""
+    import sys
+
+    work = tmp_path / "work"
+    bench = work / "results" / "s" / "benchmarks" / "adsorption"
+    bench.mkdir(parents=True)
+    (bench / "batch_0000.tsv").write_text("s\th:m:s\n233.0\t0:03:53\n")
+    (bench / "batch_0001.tsv").write_text("s\th:m:s\n50.0\t0:00:50\n")
+    rerun = (
+        "import sys, pathlib\n"
+        "if sys.argv[1:] != ['--unlock']:\n"
+        f"    pathlib.Path({str(bench / 'batch_0000.tsv')!r}).write_text('s\\th:m:s\\n2017.5\\t0:33:37\\n')\n"
+    )
+    record, _ = sittings.sit(work, [sys.executable, "-c", rerun], None, 2.0, {}, "fp")
+    assert record["jobs"] == {"results/s/benchmarks/adsorption/batch_0000.tsv": 2017.5}
+
+
 @pytest.fixture(scope="module")
 def lapack_speed(root):
     """benchmarks/lapack_speed.py."""
