@@ -65,10 +65,10 @@ def main() -> int:
     n = 0
     failed, slow, relaxed_gaps = [], [], []
     above = dict.fromkeys(THRESHOLDS_EV, 0.0)
-    for f in files:
-        probes = json.loads(f.read_text())["probes"]
+    searches = {f: json.loads(f.read_text())["probes"] for f in files}
+    for f, probes in searches.items():
         name = "/".join(f.parts[-4:-1])
-        relaxed = {p.name[len("reduced_") : -len(".json")] for p in f.parent.glob("reduced_*.json")}
+        relaxed = relaxed_starts(f)
         starts = [p["E_ads_start_eV"] for p in probes if p.get("E_ads_start_eV") is not None]
         lowest = min(starts) if starts else 0.0
         median = statistics.median(p.get("probe_calc_s", 0.0) for p in probes)
@@ -103,7 +103,7 @@ def main() -> int:
         print(f"relaxed starts: {len(relaxed_gaps)}; the highest {gap:.3f} eV above its search's lowest ({name} {s})")
     lost = []
     for w in args.clash:
-        cut = [c for f in files for c in clash_cut(json.loads(f.read_text())["probes"], w, f)]
+        cut = [c for f, probes in searches.items() for c in clash_cut(probes, w, f)]
         cut_s = sum(c["s"] for c in cut)
         lost += [c for c in cut if c["relaxed"]]
         closest = min(cut, key=lambda c: c["end_gap"], default=None)
@@ -119,11 +119,16 @@ def main() -> int:
     return 1 if lost else 0
 
 
+def relaxed_starts(f: Path) -> set[str]:
+    """The starts a search relaxed (its ``reduced_<start>.json`` beside its ``probes.json`` ``f``)."""
+    return {p.name[len("reduced_") : -len(".json")] for p in f.parent.glob("reduced_*.json")}
+
+
 def clash_cut(probes: list[dict], window: float, f: Path) -> list[dict]:
     """The probes of one search (in the order they ran) that ``placement.probe_clash_eV: window`` stops after their
     first call, each with its time, how far above the lowest first energy before it it began, how far above the
     search's lowest probe it ended after its steps, and whether the search relaxed it."""
-    relaxed = {p.name[len("reduced_") : -len(".json")] for p in f.parent.glob("reduced_*.json")}
+    relaxed = relaxed_starts(f)
     ends = [p["E_ads_sp_eV"] for p in probes if p.get("E_ads_sp_eV") is not None]
     best_end = min(ends) if ends else 0.0
     out, lowest = [], None

@@ -37,8 +37,9 @@ def held_placement(job: Job, c: Complex) -> tuple[Atoms, list[int]]:
     return atoms, free
 
 
-def placement_guards(job: Job, free: list[int]) -> Callable[[Tier], Guards]:
-    """The guards of a complex's relaxation with ``tier`` (``free``: the slab atoms that may move)."""
+def placement_guards(job: Job, free: list[int], ceiling_ads: float | None = None) -> Callable[[Tier], Guards]:
+    """The guards of a complex's relaxation with ``tier`` (``free``: the slab atoms that may move); ``ceiling_ads``
+    (eV of E_ads): the energy above which a probe stops (``placement.probe_clash_eV``)."""
     hold = job.cfg["hold"]
 
     def guards(tier: Tier) -> Guards:
@@ -49,6 +50,7 @@ def placement_guards(job: Job, free: list[int]) -> Callable[[Tier], Guards]:
             reference_positions=job.slab.positions,
             max_displacement=hold["max_displacement"],
             energy_floor=None if e_ref is None else e_ref + job.refs.n_lig * hold["min_eads"],
+            energy_ceiling=None if e_ref is None or ceiling_ads is None else e_ref + ceiling_ads,
         )
 
     return guards
@@ -89,17 +91,23 @@ def probe_model(job: Job, c: Complex, layers: int) -> tuple[Atoms, list[int], np
 
 
 def reduced_guards(
-    job: Job, free: list[int], keep: np.ndarray, n_slab: int, offset: float | None
+    job: Job,
+    free: list[int],
+    keep: np.ndarray,
+    n_slab: int,
+    offset: float | None,
+    ceiling_ads: float | None = None,
 ) -> Callable[[Tier], Guards]:
     """The guards of :func:`placement_guards` on the reduced model (``keep``: the placement's kept indices,
-    ``free``: the reduced model's free slab atoms): its slab atoms' reference positions, and the energy floor
-    shifted by ``offset`` onto the reduced model's scale (no floor without an offset)."""
-    whole = placement_guards(job, free)
+    ``free``: the reduced model's free slab atoms): its slab atoms' reference positions, and the energy floor and
+    ceiling shifted by ``offset`` onto the reduced model's scale (neither without an offset)."""
+    whole = placement_guards(job, free, ceiling_ads)
 
     def guards(t: Tier) -> Guards:
         g = whole(t)
         g.reference_positions = job.slab.positions[keep[keep < n_slab]]
         g.energy_floor = None if g.energy_floor is None or offset is None else g.energy_floor - offset
+        g.energy_ceiling = None if g.energy_ceiling is None or offset is None else g.energy_ceiling - offset
         return g
 
     return guards
@@ -135,13 +143,12 @@ def run_probe(
     tier = job.chain[0]
     traj.unlink(missing_ok=True)
     atoms, free, keep = probe_model(job, c, layers)
-    guards = placement_guards(job, free) if keep is None else reduced_guards(job, free, keep, c.n_slab, offset)
-    g = guards(tier)
-    total = job.refs.total(tier.name)
-    if ceiling_ads is not None and total is not None:
-        g.energy_ceiling = total + ceiling_ads - offset  # on the probed model's own scale
+    if keep is None:
+        guards = placement_guards(job, free, ceiling_ads)
+    else:
+        guards = reduced_guards(job, free, keep, c.n_slab, offset, ceiling_ads)
     tier.attach(atoms)
-    r = run_tier(atoms, tier, steps, traj, g, probe_ladder(job, tier))
+    r = run_tier(atoms, tier, steps, traj, guards(tier), probe_ladder(job, tier))
     failed = r.status not in ("converged", "not_converged") or r.energy is None
     e0 = None
     with contextlib.suppress(Exception):  # no frame written (the first call failed): no starting energy
