@@ -301,6 +301,48 @@ def test_probes_on_the_reduced_model_pick_and_hand_over_on_the_whole_slab(probed
     assert read_json_key(work / "probes.json", "key")["probe_layers"] == 2
 
 
+def test_probe_clash_on_the_reduced_model_cuts_on_the_whole_slabs_scale(reduced_probed, tmp_path):
+    """``probe_clash_eV`` with ``probe_layers``: the ceiling is set in E_ads and shifted onto the reduced model's
+    energies by the same offset as its floor. With a window of half the gap between the two starts the higher one
+    (run second) is cut (its row dropped as ``probe_clash``); with twice the gap nothing is cut. Either way the
+    start kept is probed as before. (A ceiling left on the whole slab's scale lies thousands of eV from the reduced
+    energies: it cuts every probe after the first or none, and one of the two runs fails.)"""
+    import json
+
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, record = reduced_probed
+    probes = json.loads((Path(member["workdir"]) / "probes.json").read_text())["probes"]
+    assert len(probes) == 2 and all(p["probe_layers"] == 2 for p in probes), probes
+    first, second = (p["E_ads_start_eV"] for p in probes)
+    gap = abs(second - first)
+    assert gap > 0.02, f"the reduced probes begin within 20 meV of each other: {first}, {second}"
+    low, high = (0, 1) if first < second else (1, 0)
+    rows = {row_key_of_pose(p["pose"]): p for p in probes}
+    higher = row_key_of_pose(probes[high]["pose"])
+    # the offset is made at the first start probed: run in the other order, every energy moves by the same few meV
+    # (the reduced model's error between the two starts), the difference between the starts does not
+    tol = 2e-3 if low == 0 else 0.02
+    for window, cut in ((gap / 2, {higher}), (2 * gap, set())):
+        cfg = copy.deepcopy(cfg)
+        cfg["placement"]["probe_clash_eV"] = window
+        if low == 1:  # the higher start ran first: the other way round, so that the higher one comes second
+            cfg["placement"]["tilts"] = list(reversed(reduced_probed[0]["placement"]["tilts"]))
+        again = run_adsorption_member(validate_config(cfg), own_outputs(member, tmp_path / f"w{window:.4f}"))
+        assert again["status"] == "ok", again.get("reason")
+        for r in (r for r in again["orientations"] if "probe_force_calls" in r):
+            before = rows[row_key(r)]
+            assert r["E_ads_start_eV"] == pytest.approx(before["E_ads_start_eV"], abs=tol)
+            if row_key(r) in cut:
+                assert r["status"] == "dropped" and "probe_clash" in r["reason"], (window, r)
+                assert r["probe_force_calls"] == 1
+            else:
+                assert r["status"] != "dropped", (window, r)
+                assert r["probe_force_calls"] == before["probe_force_calls"], (window, r)
+                assert r["E_ads_sp_eV"] == pytest.approx(before["E_ads_sp_eV"], abs=tol)
+
+
 def read_json_key(path, key):
     import json
 
