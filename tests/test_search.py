@@ -312,7 +312,7 @@ def test_probe_clash_on_the_reduced_model_cuts_on_the_whole_slabs_scale(reduced_
     from passivscreen.config import validate_config
     from passivscreen.steps.adsorption import run_adsorption_member
 
-    cfg, member, record = reduced_probed
+    base, member, _ = reduced_probed
     probes = json.loads((Path(member["workdir"]) / "probes.json").read_text())["probes"]
     assert len(probes) == 2 and all(p["probe_layers"] == 2 for p in probes), probes
     first, second = (p["E_ads_start_eV"] for p in probes)
@@ -325,10 +325,10 @@ def test_probe_clash_on_the_reduced_model_cuts_on_the_whole_slabs_scale(reduced_
     # (the reduced model's error between the two starts), the difference between the starts does not
     tol = 2e-3 if low == 0 else 0.02
     for window, cut in ((gap / 2, {higher}), (2 * gap, set())):
-        cfg = copy.deepcopy(cfg)
+        cfg = copy.deepcopy(base)
         cfg["placement"]["probe_clash_eV"] = window
         if low == 1:  # the higher start ran first: the other way round, so that the higher one comes second
-            cfg["placement"]["tilts"] = list(reversed(reduced_probed[0]["placement"]["tilts"]))
+            cfg["placement"]["tilts"] = list(reversed(base["placement"]["tilts"]))
         again = run_adsorption_member(validate_config(cfg), own_outputs(member, tmp_path / f"w{window:.4f}"))
         assert again["status"] == "ok", again.get("reason")
         for r in (r for r in again["orientations"] if "probe_force_calls" in r):
