@@ -553,3 +553,31 @@ def test_a_deep_work_directory_gets_a_label_that_fits_cp2k(tmp_path):
     assert len(label) + len("-RESTART.wfn") < CP2K_STRING_LENGTH
     assert os.path.samefile(os.path.dirname(label), deep)
     assert short_label(str(tmp_path.anchor + "w")) == os.path.join(tmp_path.anchor + "w", "cp2k")
+
+
+def test_tblite_scf_settings_keep_the_wavefunction_and_a_new_guess_does_not():
+    """A change of an SCF setting (:data:`~passivscreen.calculators.xtb.WARM_SETTINGS`) lets the next SCF restart
+    from the last converged wavefunction: at the same geometry it converges within 2 cycles, where one from
+    scratch needs 9 (ethanol) and fails. A new guess, or a reset, starts from scratch (the ladder's guess rung
+    is meant to). tblite's own calculator resets on any change."""
+    from ase.build import molecule
+
+    from passivscreen.calculators.registry import get_calculator
+
+    atoms = molecule("CH3CH2OH")
+    calc = get_calculator("gfn2", fresh=True)
+    atoms.calc = calc
+    e0 = atoms.get_potential_energy()
+    calc.set(max_iterations=2)
+    assert atoms.get_potential_energy() == pytest.approx(e0, abs=1e-6)
+    calc.set(accuracy=10.0, electronic_temperature=310.0, mixer_damping=0.3)
+    assert atoms.get_potential_energy() == pytest.approx(e0, abs=1e-3)
+    calc.set(guess="eeq")
+    with pytest.raises(Exception, match="SCF not converged in 2 cycles"):
+        atoms.get_potential_energy()
+    calc.set(guess="sad", max_iterations=250)
+    atoms.get_potential_energy()
+    calc.set(max_iterations=2)
+    calc.reset()
+    with pytest.raises(Exception, match="SCF not converged in 2 cycles"):
+        atoms.get_potential_energy()

@@ -95,16 +95,32 @@ def test_loose_step_settings_final_energy_at_base_accuracy():
     assert calc.parameters["accuracy"] == 1.0
 
 
-def test_base_scf_stalling_falls_back_to_energy_neutral_step_settings():
-    """The calculator's own cycle cap (2) is too small and the steps ran with 250: the final single point
-    at the base settings fails, and since a cycle cap does not change a converged energy it is taken at
-    the step settings instead: converged, with the converged energy."""
+def test_final_single_point_restarts_from_the_last_steps_wavefunction():
+    """The calculator's own cycle cap (2) is too small for an SCF from scratch (acetaldehyde needs 9 cycles) and the
+    steps ran with 250: the final single point at the base settings restarts from the last step's converged
+    wavefunction at this geometry and converges within the 2 cycles, so no fallback is needed (stop 50: an SCF from
+    scratch at the ion pair's converged geometry fails at every rung, from its 3000 K wavefunction it converges)."""
     atoms = molecule("CH3CHO")
     calc = get_calculator("gfn2", {"max_iterations": 2}, fresh=True)
     r = relax(atoms, calc, fmax=0.05, steps=100, step_settings={"max_iterations": 250}, scf_ladder=[])
     assert r.status == "converged", r.reason
+    assert not r.scf_recoveries, r.scf_recoveries
     assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
     assert calc.parameters["max_iterations"] == 2
+    with pytest.raises(Exception, match="SCF not converged in 2 cycles"):  # from scratch it would not converge
+        _energy(r.atoms, max_iterations=2)
+
+
+def test_base_scf_stalling_falls_back_to_energy_neutral_step_settings():
+    """The calculator's own cycle cap (1) is too small even from the last step's wavefunction and the steps ran
+    with 250: the final single point at the base settings fails, and since a cycle cap does not change a converged
+    energy it is taken at the step settings instead: converged, with the converged energy."""
+    atoms = molecule("CH3CHO")
+    calc = get_calculator("gfn2", {"max_iterations": 1}, fresh=True)
+    r = relax(atoms, calc, fmax=0.05, steps=100, step_settings={"max_iterations": 250}, scf_ladder=[])
+    assert r.status == "converged", r.reason
+    assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
+    assert calc.parameters["max_iterations"] == 1
     # the last step's own SCF at this geometry is what is taken, and said
     assert [(x["at_step"], x["settings"]) for x in r.scf_recoveries] == [("final", {"max_iterations": 250})]
 
@@ -140,3 +156,21 @@ def test_step_setting_a_rung_had_to_change_keeps_the_rung():
     assert [x["settings"] for x in r.scf_recoveries] == [{"max_iterations": 250}]
     assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
     assert calc.parameters["max_iterations"] == 3
+
+
+def test_a_raised_temperature_is_annealed_back_when_the_scf_restarts_from_it():
+    """The methylthio radical (CH3S) at a 10-cycle cap: from scratch its SCF needs 11 cycles at 300 K and 8 at
+    5000 K; from the 5000 K wavefunction the 300 K one needs 5. So the first step fails, the rung raises the
+    temperature, and the relaxation sets its own 300 K back at once (``annealed_back``) and goes on at 300 K from
+    the hot wavefunction, instead of relaxing on 5000 K forces (stop 50: the ion pair on the slab)."""
+    atoms = molecule("CH3S")
+    atoms.rattle(0.05, seed=0)
+    calc = get_calculator("gfn2", {"max_iterations": 10}, fresh=True)
+    with pytest.raises(Exception, match="SCF not converged in 10 cycles"):  # the premise: from scratch it fails
+        _energy(atoms, max_iterations=10)
+    r = relax(atoms, calc, fmax=0.05, steps=100, scf_ladder=[{"electronic_temperature": HOT}])
+    assert r.status == "converged", r.reason
+    rungs = [(x["settings"], x.get("annealed_back")) for x in r.scf_recoveries]
+    assert rungs == [({"electronic_temperature": HOT}, True)]
+    assert calc.parameters["electronic_temperature"] == 300.0 and calc.parameters["max_iterations"] == 10
+    assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5) and r.fmax < 0.05

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from ase.calculators.calculator import Calculator
@@ -26,15 +27,56 @@ def periodic_tblite_problem() -> str | None:
     return None if why is None else f"tblite {v}: {why}; install tblite==0.7.0 (docs/tblite-periodic.md)"
 
 
+#: tblite settings that steer the SCF, not the Hamiltonian: changing one keeps the last wavefunction as the next
+#: SCF's start (:func:`make_tblite`). The guess is not among them: a rung that changes it wants a cold start.
+WARM_SETTINGS = frozenset({"accuracy", "max_iterations", "mixer_damping", "mixer_memory", "electronic_temperature"})
+
+
+@lru_cache(maxsize=1)
+def _warm_tblite() -> type[Calculator]:
+    """tblite's ASE calculator whose SCF restarts from the last wavefunction when only
+    :data:`WARM_SETTINGS` change.
+
+    ``tblite.ase.TBLite.set`` resets the ASE calculator on any change, so the next SCF starts from scratch (the
+    calculator sees the system as new). An ion pair on the slab shows what that costs (stop 50,
+    docs/benchmarks.md): at its converged geometry an SCF from scratch fails at every rung up to 3000 K, while one
+    from the 3000 K wavefunction converges at 1000 K, 300 K and the base thresholds in 2-3 s each; and a relaxation
+    whose start's single point had just converged lost the start when its step settings reset the SCF. After a
+    failed SCF the next one starts from scratch, as before (the failed one's last iterate is no start)."""
+    from tblite.ase import TBLite
+
+    class WarmTBLite(TBLite):
+        #: settings whose change keeps the wavefunction (relaxation.optimizer._anneal_back reads it)
+        warm_settings = WARM_SETTINGS
+
+        def set(self, **kwargs: Any) -> dict:
+            res, xtb, atoms = self._res, self._xtb, self.atoms
+            changed = super().set(**kwargs)
+            if changed and not set(changed) - WARM_SETTINGS and xtb is not None and self._xtb is xtb:
+                self._res, self.atoms = res, atoms  # the system is not new: the next SCF restarts from ``res``
+            return changed
+
+        def calculate(self, *args: Any, **kwargs: Any) -> None:
+            try:
+                super().calculate(*args, **kwargs)
+            except Exception:
+                self._res = None  # a failed SCF leaves its last iterate in the restart: the next one starts afresh
+                raise
+
+    WarmTBLite.__name__ = WarmTBLite.__qualname__ = "WarmTBLite"
+    return WarmTBLite
+
+
 def make_tblite(**kw: Any) -> Calculator:
+    """A tblite calculator (:func:`_warm_tblite`) with the fast LAPACK bound first."""
     from passivscreen.calculators.lapack import use_fast_lapack
 
     use_fast_lapack()  # before tblite's extension binds the wheel's reference LAPACK
     try:
-        from tblite.ase import TBLite
+        cls = _warm_tblite()
     except ImportError as err:  # pragma: no cover - tblite is a core dependency
         raise BackendError("backend needs tblite: pip install tblite") from err
-    return TBLite(**kw)
+    return cls(**kw)
 
 
 def make_emt(**kw: Any) -> Calculator:
