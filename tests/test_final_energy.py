@@ -174,3 +174,24 @@ def test_a_raised_temperature_is_annealed_back_when_the_scf_restarts_from_it():
     assert rungs == [({"electronic_temperature": HOT}, True)]
     assert calc.parameters["electronic_temperature"] == 300.0 and calc.parameters["max_iterations"] == 10
     assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5) and r.fmax < 0.05
+
+
+def test_a_relaxation_whose_first_scf_fails_from_scratch_restarts_from_the_previous_wavefunction():
+    """Every relaxation starts from scratch (its result must not depend on what ran before). The methylthio
+    radical at a 10-cycle cap fails from scratch (11 cycles needed); the calculator converged this radical just
+    before, 0.02 A away, so the first failure restarts from that wavefunction (recorded, before any rung)
+    and the relaxation converges with no rung at all."""
+    calc = get_calculator("gfn2", fresh=True)
+    before = molecule("CH3S")
+    before.calc = calc
+    before.get_potential_energy()  # the previous calculation: converged with the preset cap
+    calc.set(max_iterations=10)
+    atoms = molecule("CH3S")
+    atoms.rattle(0.02, seed=0)
+    r = relax(atoms, calc, fmax=0.05, steps=100, scf_ladder=[])
+    assert r.status == "converged", r.reason
+    assert [(x["at_step"], x.get("restart")) for x in r.scf_recoveries] == [(0, "previous")]
+    assert r.energy == pytest.approx(_energy(r.atoms), abs=1e-5)
+    # with nothing before it (a fresh calculator) the same relaxation has no SCF to restart from and fails
+    r = relax(atoms, get_calculator("gfn2", {"max_iterations": 10}, fresh=True), fmax=0.05, steps=100, scf_ladder=[])
+    assert r.status == "scf_failed" and not r.scf_recoveries

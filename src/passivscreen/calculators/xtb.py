@@ -63,6 +63,24 @@ def _warm_tblite() -> type[Calculator]:
                 self._res = None  # a failed SCF leaves its last iterate in the restart: the next one starts afresh
                 raise
 
+        def start_afresh(self) -> None:
+            """The next SCF starts from scratch; the last converged wavefunction is kept aside for
+            :meth:`restart_from_previous`."""
+            numbers = None if self.atoms is None else self.atoms.numbers.copy()
+            self._previous = None if self._res is None or numbers is None else (self._res, numbers)
+            self.reset()
+
+        def restart_from_previous(self, atoms: Any) -> bool:
+            """Let the next SCF of ``atoms`` restart from the wavefunction :meth:`start_afresh` kept aside (once):
+            False when there is none or it is of another system."""
+            previous, self._previous = getattr(self, "_previous", None), None
+            if previous is None or self.atoms is None or len(previous[1]) != len(atoms):
+                return False
+            if (previous[1] != atoms.numbers).any() or (self.atoms.numbers != atoms.numbers).any():
+                return False
+            self._res = previous[0]
+            return True
+
     WarmTBLite.__name__ = WarmTBLite.__qualname__ = "WarmTBLite"
     return WarmTBLite
 

@@ -138,6 +138,16 @@ def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | No
                 run.n_steps += 1
             return
         except (CalculationFailed, SCFError) as err:
+            restart = getattr(calc, "restart_from_previous", None)
+            if restart is not None and restart(atoms):
+                # before the ladder: the SCF of the calculation before this relaxation (its start's single
+                # point, or the previous start of the same complex) as the start (stop 50: three ion-pair starts
+                # that failed every rung from scratch relaxed from the previous start's wavefunction)
+                run.recoveries.append(
+                    {"at_step": run.n_steps, "error": str(err)[:200], "settings": {}, "restart": "previous"}
+                )
+                atoms.positions = run.good_positions
+                continue
             while run.rung < len(run.ladder) and _in_effect(calc, run.ladder[run.rung]):
                 run.rung += 1  # a rung already in effect (e.g. the step settings) cannot help
             if run.rung >= len(run.ladder):
@@ -296,10 +306,11 @@ def relax(
         step_settings=dict(step_settings or {}),
     )
     atoms.calc = calc
-    if getattr(calc, "warm_settings", None):
+    if hasattr(calc, "start_afresh"):
         # from scratch, as tblite's own calculator starts every relaxation (its step settings reset it): a
-        # relaxation's result must not depend on what the process computed before it (tests/test_faults.py)
-        calc.reset()
+        # relaxation's result must not depend on what the process computed before it (tests/test_faults.py);
+        # the last wavefunction is kept aside for an SCF that fails from scratch (_optimise)
+        calc.start_afresh()
     counter = _Counter(calc)
     base = base_settings(calc, [*run.ladder, run.step_settings])
     run.before_ladder = dict(base)
