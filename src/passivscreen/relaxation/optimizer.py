@@ -256,6 +256,19 @@ def _final_energy(atoms: Atoms, calc: Calculator, run: _Run, base: dict[str, Any
         return None, None
 
 
+def _begin(calc: Calculator, run: _Run) -> dict[str, Any]:
+    """Set the run's step settings on ``calc`` and return the values they and the ladder replace. A calculator
+    that keeps its wavefunction starts afresh, as tblite's own calculator starts every relaxation (its step
+    settings reset it): a relaxation's result must not depend on what the process computed before it
+    (tests/test_faults.py); the last wavefunction is kept aside for an SCF that fails from scratch (_optimise)."""
+    if hasattr(calc, "start_afresh"):
+        calc.start_afresh()
+    base = base_settings(calc, [*run.ladder, run.step_settings])
+    run.before_ladder = dict(base)
+    set_params(calc, run.step_settings)
+    return base
+
+
 def relax(
     atoms: Atoms,
     calc: Calculator,
@@ -306,15 +319,8 @@ def relax(
         step_settings=dict(step_settings or {}),
     )
     atoms.calc = calc
-    if hasattr(calc, "start_afresh"):
-        # from scratch, as tblite's own calculator starts every relaxation (its step settings reset it): a
-        # relaxation's result must not depend on what the process computed before it (tests/test_faults.py);
-        # the last wavefunction is kept aside for an SCF that fails from scratch (_optimise)
-        calc.start_afresh()
+    base = _begin(calc, run)
     counter = _Counter(calc)
-    base = base_settings(calc, [*run.ladder, run.step_settings])
-    run.before_ladder = dict(base)
-    set_params(calc, run.step_settings)
     writer = Trajectory(str(trajectory), "a", atoms) if trajectory is not None else None
     try:
         _optimise(atoms, calc, run, writer)
