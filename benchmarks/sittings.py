@@ -161,6 +161,17 @@ def _wait(proc: subprocess.Popen, seconds: float | None, tick: Callable[[], None
             tick()
 
 
+#: seconds from the stop's SIGINT to SIGKILL
+KILL_AFTER_S = 300.0
+
+
+def _sigint_default() -> None:
+    """In the child, before it starts: SIGINT back to its default action. A sitting started in the background of a
+    shell (``... &``) has SIGINT ignored, its children inherit that, and Python then installs no handler: Snakemake
+    never saw the stop and ran on, starting new jobs, until SIGKILL (stop 50)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_for(
     cmd: list[str],
     cwd: Path,
@@ -176,7 +187,15 @@ def run_for(
     in its grace counts as stopped when Snakemake left work undone (its exit is then not 0). ``tick`` is called
     every ``every`` seconds while the command runs (the sitting's checkpoint)."""
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+            preexec_fn=_sigint_default,
+        )
         stopped = False
         if not _wait(proc, None if hours is None else hours * 3600, tick, every):
             stopped = True
@@ -186,7 +205,7 @@ def run_for(
         if proc.returncode is None:
             os.killpg(proc.pid, signal.SIGINT)
             try:
-                proc.wait(timeout=300)
+                proc.wait(timeout=KILL_AFTER_S)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()

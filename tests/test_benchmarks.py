@@ -175,6 +175,23 @@ def test_a_sitting_with_grace_lets_the_running_job_finish_and_starts_no_other(si
     assert (tmp_path / "a.txt").exists() and not (tmp_path / "b.txt").exists()
 
 
+def test_a_sitting_started_with_sigint_ignored_still_stops_its_command_with_sigint(sittings, tmp_path, monkeypatch):
+    """A sitting run in the background of a shell has SIGINT ignored (so does this test's process, for the test):
+    the command it runs must still end on the deadline's SIGINT, not wait for the SIGKILL that follows."""
+    import signal
+    import sys
+
+    monkeypatch.setattr(sittings, "KILL_AFTER_S", 20.0)
+    cmd = [sys.executable, "-c", "import time; open('started', 'w').close(); time.sleep(120)"]
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code, err, stopped = sittings.run_for(cmd, tmp_path, hours=5 / 3600)
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert (tmp_path / "started").exists() and stopped
+    assert code != -signal.SIGKILL and "KeyboardInterrupt" in err, (code, err)
+
+
 def test_a_sitting_starts_the_targets_named_first_before_the_others(sittings, tmp_path):
     """``--first``: the named target's job (Snakemake's ``--prioritize``) starts before the others that are ready,
     so a sitting's longest job can start at once and end within it."""
