@@ -178,13 +178,16 @@ def test_a_raised_temperature_is_annealed_back_when_the_scf_restarts_from_it():
 
 def test_a_relaxation_whose_first_scf_fails_from_scratch_restarts_from_the_previous_wavefunction():
     """Every relaxation starts from scratch (its result must not depend on what ran before). The methylthio
-    radical at a 10-cycle cap fails from scratch (11 cycles needed); the calculator converged this radical just
-    before, 0.02 A away, so the first failure restarts from that wavefunction (recorded, before any rung)
-    and the relaxation converges with no rung at all."""
+    radical at a 10-cycle cap fails from scratch (11 cycles needed); the calculator converged this radical before,
+    0.02 A away, and water after it, so the first failure restarts from the radical's wavefunction (recorded, before
+    any rung; once) and the relaxation converges with no rung at all."""
     calc = get_calculator("gfn2", fresh=True)
     before = molecule("CH3S")
     before.calc = calc
-    before.get_potential_energy()  # the previous calculation: converged with the preset cap
+    before.get_potential_energy()  # converged with the preset cap
+    other = molecule("H2O")  # another system in between (the reduced surface model before the whole slab)
+    other.calc = calc
+    other.get_potential_energy()
     calc.set(max_iterations=10)
     atoms = molecule("CH3S")
     atoms.rattle(0.02, seed=0)

@@ -32,6 +32,10 @@ def periodic_tblite_problem() -> str | None:
 WARM_SETTINGS = frozenset({"accuracy", "max_iterations", "mixer_damping", "mixer_memory", "electronic_temperature"})
 
 
+#: systems (atom lists) whose last converged wavefunction a calculator keeps for a restart
+KEPT_SYSTEMS = 4
+
+
 @lru_cache(maxsize=1)
 def _warm_tblite() -> type[Calculator]:
     """tblite's ASE calculator whose SCF restarts from the last wavefunction when only
@@ -44,6 +48,7 @@ def _warm_tblite() -> type[Calculator]:
     whose start's single point had just converged lost the start when its step settings reset the SCF. After a
     failed SCF the next one starts from scratch, as before (the failed one's last iterate is no start)."""
     from tblite.ase import TBLite
+    from tblite.interface import Result
 
     class WarmTBLite(TBLite):
         #: settings whose change keeps the wavefunction (relaxation.optimizer._anneal_back reads it)
@@ -62,23 +67,25 @@ def _warm_tblite() -> type[Calculator]:
             except Exception:
                 self._res = None  # a failed SCF leaves its last iterate in the restart: the next one starts afresh
                 raise
+            kept = self.__dict__.setdefault("_kept", {})  # a copy: later SCFs update the restart in place
+            key = self.atoms.numbers.tobytes()
+            kept.pop(key, None)
+            kept[key] = Result(self._res)
+            while len(kept) > KEPT_SYSTEMS:
+                kept.pop(next(iter(kept)))
 
         def start_afresh(self) -> None:
-            """The next SCF starts from scratch; the last converged wavefunction is kept aside for
-            :meth:`restart_from_previous`."""
-            numbers = None if self.atoms is None else self.atoms.numbers.copy()
-            self._previous = None if self._res is None or numbers is None else (self._res, numbers)
+            """The next SCF starts from scratch (the converged wavefunctions stay kept for
+            :meth:`restart_from_previous`)."""
             self.reset()
 
         def restart_from_previous(self, atoms: Any) -> bool:
-            """Let the next SCF of ``atoms`` restart from the wavefunction :meth:`start_afresh` kept aside (once):
-            False when there is none or it is of another system."""
-            previous, self._previous = getattr(self, "_previous", None), None
-            if previous is None or self.atoms is None or len(previous[1]) != len(atoms):
+            """Let the next SCF of ``atoms`` restart from the last wavefunction converged for the same atoms (the
+            same elements in the same order, any geometry); False when there is none."""
+            kept = self.__dict__.get("_kept", {}).get(atoms.numbers.tobytes())
+            if kept is None or self.atoms is None or self.atoms.numbers.tobytes() != atoms.numbers.tobytes():
                 return False
-            if (previous[1] != atoms.numbers).any() or (self.atoms.numbers != atoms.numbers).any():
-                return False
-            self._res = previous[0]
+            self._res = Result(kept)
             return True
 
     WarmTBLite.__name__ = WarmTBLite.__qualname__ = "WarmTBLite"

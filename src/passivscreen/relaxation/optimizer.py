@@ -92,6 +92,7 @@ class _Run:
     good_positions: np.ndarray
     step_settings: dict[str, Any] = field(default_factory=dict)
     before_ladder: dict[str, Any] = field(default_factory=dict)
+    restarted: bool = False
     t0: float = field(default_factory=time.perf_counter)
     n_steps: int = 0
     rung: int = 0
@@ -138,11 +139,12 @@ def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | No
                 run.n_steps += 1
             return
         except (CalculationFailed, SCFError) as err:
-            restart = getattr(calc, "restart_from_previous", None)
+            restart = None if run.restarted else getattr(calc, "restart_from_previous", None)
             if restart is not None and restart(atoms):
-                # before the ladder: the SCF of the calculation before this relaxation (its start's single
-                # point, or the previous start of the same complex) as the start (stop 50: three ion-pair starts
-                # that failed every rung from scratch relaxed from the previous start's wavefunction)
+                run.restarted = True
+                # once, before the ladder: the last SCF the calculator converged for these atoms (the previous
+                # start of the same complex, or the screening's single points) as the start (stop 50: seven ion-pair
+                # starts that failed from scratch relaxed from the previous start's wavefunction)
                 run.recoveries.append(
                     {"at_step": run.n_steps, "error": str(err)[:200], "settings": {}, "restart": "previous"}
                 )
@@ -260,7 +262,8 @@ def _begin(calc: Calculator, run: _Run) -> dict[str, Any]:
     """Set the run's step settings on ``calc`` and return the values they and the ladder replace. A calculator
     that keeps its wavefunction starts afresh, as tblite's own calculator starts every relaxation (its step
     settings reset it): a relaxation's result must not depend on what the process computed before it
-    (tests/test_faults.py); the last wavefunction is kept aside for an SCF that fails from scratch (_optimise)."""
+    (tests/test_faults.py); the calculator keeps its converged wavefunctions for an SCF that fails from scratch
+    (_optimise)."""
     if hasattr(calc, "start_afresh"):
         calc.start_afresh()
     base = base_settings(calc, [*run.ladder, run.step_settings])
