@@ -74,11 +74,6 @@ def _warm_tblite() -> type[Calculator]:
             while len(kept) > KEPT_SYSTEMS:
                 kept.pop(next(iter(kept)))
 
-        def start_afresh(self) -> None:
-            """The next SCF starts from scratch (the converged wavefunctions stay kept for
-            :meth:`restart_from_previous`)."""
-            self.reset()
-
         def restart_from_previous(self, atoms: Any) -> bool:
             """Let the next SCF of ``atoms`` restart from the last wavefunction converged for the same atoms (the
             same elements in the same order, any geometry); False when there is none."""

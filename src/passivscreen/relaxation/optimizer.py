@@ -150,27 +150,41 @@ def _optimise(atoms: Atoms, calc: Calculator, run: _Run, writer: Trajectory | No
                 )
                 atoms.positions = run.good_positions
                 continue
-            while run.rung < len(run.ladder) and _in_effect(calc, run.ladder[run.rung]):
-                run.rung += 1  # a rung already in effect (e.g. the step settings) cannot help
-            if run.rung >= len(run.ladder):
-                run.status = "scf_failed"
-                run.reason = f"SCF failed after {len(run.ladder)} recovery rungs: {err}"
+            if not _climb(atoms, calc, run, err):
                 return
-            rung = run.ladder[run.rung]
-            run.recoveries.append({"at_step": run.n_steps, "error": str(err)[:200], "settings": rung})
-            set_params(calc, rung)
-            run.rung += 1
-            atoms.positions = run.good_positions
-            _anneal_back(atoms, calc, run, rung)
             atoms.calc = calc
 
 
-def _anneal_back(atoms: Atoms, calc: Calculator, run: _Run, rung: dict[str, Any]) -> None:
+def _climb(atoms: Atoms, calc: Calculator, run: _Run, err: Exception) -> bool:
+    """Put the next rung of the ladder in effect after the SCF failure ``err`` (positions back to the last good
+    ones); False, with the run's status ``scf_failed``, when no rung is left. A rung whose own SCF
+    :func:`_anneal_back` already saw fail is followed by the next at once, not tried again by the optimizer."""
+    while True:
+        while run.rung < len(run.ladder) and _in_effect(calc, run.ladder[run.rung]):
+            run.rung += 1  # a rung already in effect (e.g. the step settings) cannot help
+        if run.rung >= len(run.ladder):
+            run.status = "scf_failed"
+            run.reason = f"SCF failed after {len(run.ladder)} recovery rungs: {err}"
+            return False
+        rung = run.ladder[run.rung]
+        run.recoveries.append({"at_step": run.n_steps, "error": str(err)[:200], "settings": rung})
+        set_params(calc, rung)
+        run.rung += 1
+        atoms.positions = run.good_positions
+        failed = _anneal_back(atoms, calc, run, rung)
+        if failed is None:
+            return True
+        err = failed
+
+
+def _anneal_back(atoms: Atoms, calc: Calculator, run: _Run, rung: dict[str, Any]) -> Exception | None:
     """After ``rung`` changed a setting that changes the energy (a raised electronic temperature): where the
     calculator keeps its wavefunction across that setting (``warm_settings``, calculators.xtb), converge the SCF at
     the rung's settings here, then set the run's own value back and converge again from the rung's wavefunction.
     If that converges the relaxation goes on at its own temperature (the rung's record gets ``annealed_back``);
-    if not, the rung stays in effect, as it would without this step.
+    if not, the rung stays in effect, as it would without this step, and the next SCF restarts from the rung's
+    converged wavefunction (kept by the calculator). Returns the error when the SCF at the rung's own settings
+    failed (the caller climbs on), else None.
 
     The ion pair on the slab (stop 50): at its converged geometry an SCF from scratch fails at every rung up to
     3000 K, from the 3000 K wavefunction it converges at 300 K in 3 s, within 1e-5 eV of the state the steps
@@ -178,18 +192,20 @@ def _anneal_back(atoms: Atoms, calc: Calculator, run: _Run, rung: dict[str, Any]
     hot = {k: v for k, v in rung.items() if k not in ENERGY_NEUTRAL}
     cool = {k: run.before_ladder[k] for k in hot if k in run.before_ladder}
     if not cool or not set(cool) <= set(getattr(calc, "warm_settings", ())):
-        return
+        return None
     try:
         atoms.get_potential_energy()
-    except (CalculationFailed, SCFError):
-        return  # the next failure climbs on
+    except (CalculationFailed, SCFError) as err:
+        return err
     set_params(calc, cool)
     try:
         atoms.get_potential_energy()
     except (CalculationFailed, SCFError):
-        set_params(calc, hot)  # the next SCF starts from scratch at the rung's settings, as it converged before
-        return
+        set_params(calc, hot)
+        calc.restart_from_previous(atoms)  # the rung's converged wavefunction, not a second SCF from scratch
+        return None
     run.recoveries[-1]["annealed_back"] = True
+    return None
 
 
 def _last_step(atoms: Atoms, calc: Calculator) -> tuple[float, float] | None:
@@ -258,18 +274,17 @@ def _final_energy(atoms: Atoms, calc: Calculator, run: _Run, base: dict[str, Any
         return None, None
 
 
-def _begin(calc: Calculator, run: _Run) -> dict[str, Any]:
-    """Set the run's step settings on ``calc`` and return the values they and the ladder replace. A calculator
+def _begin(calc: Calculator, run: _Run) -> None:
+    """Set the run's step settings on ``calc``; ``run.before_ladder`` holds the values they and the ladder replace
+    (set back at the end, and by :func:`_anneal_back`). A calculator
     that keeps its wavefunction starts afresh, as tblite's own calculator starts every relaxation (its step
     settings reset it): a relaxation's result must not depend on what the process computed before it
     (tests/test_faults.py); the calculator keeps its converged wavefunctions for an SCF that fails from scratch
     (_optimise)."""
-    if hasattr(calc, "start_afresh"):
-        calc.start_afresh()
-    base = base_settings(calc, [*run.ladder, run.step_settings])
-    run.before_ladder = dict(base)
+    if getattr(calc, "warm_settings", None):
+        calc.reset()
+    run.before_ladder = base_settings(calc, [*run.ladder, run.step_settings])
     set_params(calc, run.step_settings)
-    return base
 
 
 def relax(
@@ -322,7 +337,8 @@ def relax(
         step_settings=dict(step_settings or {}),
     )
     atoms.calc = calc
-    base = _begin(calc, run)
+    _begin(calc, run)
+    base = run.before_ladder
     counter = _Counter(calc)
     writer = Trajectory(str(trajectory), "a", atoms) if trajectory is not None else None
     try:
