@@ -334,3 +334,65 @@ def test_the_clash_replay_cuts_in_the_order_the_probes_ran_and_fails_on_a_relaxe
     (work / "reduced_rot022.50_t45.json").write_text("{}")
     assert probe_time.main() == 1
     assert "LOST: L/pristine-Pb1/top rot022.50_t45" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def probe_replay(root):
+    """benchmarks/probe_replay.py."""
+    yield from _benchmark(root, "probe_replay")
+
+
+def _replay_tree(tmp_path):
+    """A reference tree: four starts' relaxations on the reduced model (energies per frame, whether it
+    converged) and their final E_ads on the whole slab. Only the three at height 0 are searched by default."""
+    import numpy as np
+    from ase import Atoms
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io import write
+
+    tree = tmp_path / "results" / "ref"
+    work = tree / "work" / "adsorption" / "L" / "pristine-Pb1" / "top"
+    work.mkdir(parents=True)
+    starts = [  # (rotation, height, tilt, stem, frames, converged, final E_ads)
+        (0.0, 0.0, 0.0, "rot000.00", np.linspace(0.0, -0.3, 11), False, -0.50),
+        (90.0, 0.0, 0.0, "rot090.00", [0.05, -0.30, -0.31], True, -0.31),
+        (0.0, 0.0, 45.0, "rot000.00_t45", np.linspace(0.1, -0.5, 11), False, -0.90),  # slow, and the deepest
+        (0.0, -0.3, 0.0, "rot000.00_h-0.30", [-0.2, -0.85], True, -0.85),  # a height the default does not place
+    ]
+    rows = []
+    for rot, h, tilt, stem, frames, converged, final in starts:
+        images = []
+        for e in frames:
+            a = Atoms("H2", positions=[[0, 0, 0], [0, 0, 0.74]])
+            a.calc = SinglePointCalculator(a, energy=float(e), forces=np.zeros((2, 3)))
+            images.append(a)
+        write(str(work / f"reduced_{stem}.traj"), images)
+        status = {"prerelax_status": "converged" if converged else "not_converged"}
+        (work / f"reduced_{stem}.json").write_text(json.dumps(status))
+        rows.append({"conformer": 0, "rotation_deg": rot, "height_offset_A": h, "tilt_deg": tilt, "E_ads_eV": final})
+    rec = {"ligand": "L", "site": "pristine-Pb1", "face": "top", "orientations": rows}
+    (tree / "adsorption" / "L" / "pristine-Pb1").mkdir(parents=True)
+    (tree / "adsorption" / "L" / "pristine-Pb1" / "top.json").write_text(json.dumps(rec))
+    return tree, rec, work
+
+
+def test_the_probe_replay_chooses_as_the_search_would_after_k_steps(probe_replay, root, tmp_path, capsys):
+    """``probe_replay.py`` ranks the searched starts by frame k of their reference relaxation with the search's
+    own rule: after 2 steps it relaxes the converged rot 90 and the lowest descending rot 0 (best -0.50 eV, 0.40
+    above the reference's -0.90: a miss); after 8 steps the tilted start has overtaken rot 0 (no miss). The start at
+    -0.3 A is not placed by the default search. Exit 1 only when the config's own probe_steps misses."""
+    tree, rec, work = _replay_tree(tmp_path)
+    placement = {"heights": [0.0], "tilts": [0.0, 45.0], "polar_h_roll": True, "relax_top": 1, "probe_tie_eV": 0.0}
+    two = probe_replay.replay(rec, work, placement, 2, 2)
+    assert sorted(two["chosen"]) == ["rot000.00", "rot090.00"] and two["best"] == pytest.approx(-0.50)
+    assert two["n"] == 3 and two["probe_calls"] == 3 + 3 + 3
+    eight = probe_replay.replay(rec, work, placement, 2, 8)
+    assert sorted(eight["chosen"]) == ["rot000.00_t45", "rot090.00"] and eight["best"] == pytest.approx(-0.90)
+    assert eight["probe_calls"] == 9 + 3 + 9 and eight["relax_calls"] == 2 + 0
+    assert probe_replay.main([str(tree), "--config", str(root / "configs" / "default.yaml"), "--steps", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "+0.400" in out and "MISS" in out and "probe_steps 8 (the config's): no miss" in out
+    short = tmp_path / "short.yaml"
+    short.write_text("set: s\nligands: [{name: a, smiles: CC=O}]\nplacement: {probe_steps: 2}\n")
+    assert probe_replay.main([str(tree), "--config", str(short)]) == 1
+    assert probe_replay.main([str(tmp_path / "nothing"), "--config", str(short)]) == 2

@@ -232,3 +232,36 @@ def test_killed_workflow_resumes_and_loses_nothing(root, tmp_path, faults):
     assert len(records) == 2 and all(r["status"] == "ok" for r in records)
     resumed = [o for r in records for o in r["orientations"] if o.get("resumed_from_step", 0) > 0]
     assert resumed, "the killed relaxation did not resume from its trajectory"
+
+
+def test_a_job_run_again_reads_its_finished_starts_and_relaxes_a_start_whose_inputs_changed(
+    tiny_screen, tmp_path, monkeypatch
+):
+    """A relaxed start is kept with the fingerprint of its inputs (``starts/`` in the job's work directory): the
+    same job run again returns the same record and structure without relaxing it (no trajectory resumed, no
+    final single point, no analysis), and a start whose fingerprint no longer matches is relaxed again."""
+    import shutil
+
+    from passivscreen.records.layout import Results
+    from passivscreen.steps import adsorption
+    from passivscreen.steps.jobs import complex_member
+
+    res = tmp_path / "results" / "tiny"
+    shutil.copytree(tiny_screen.results, res)
+    member = complex_member(Results(str(res)), "formaldehyde", tiny_screen.site, "top")
+    kept = sorted((Path(member["workdir"]) / "starts").glob("*.json"))
+    assert len(kept) == 1  # the one start of TINY_CONFIG
+
+    def relaxed_again(*args, **kwargs):
+        raise AssertionError("a finished start was relaxed again")
+
+    monkeypatch.setattr(adsorption, "_relax_start", relaxed_again)
+    before = read(member["xyz"])
+    rec = adsorption.run_adsorption_member(tiny_screen.cfg, member)
+    assert rec["status"] == "ok" and rec["E_ads_eV"] == tiny_screen.records["formaldehyde"]["E_ads_eV"]
+    assert rec["bond_order"] == tiny_screen.records["formaldehyde"]["bond_order"]
+    assert np.array_equal(read(member["xyz"]).positions, before.positions)
+    stale = json.loads(kept[0].read_text())
+    write_json(kept[0], {**stale, "key": "0" * 64})  # e.g. a reference energy changed since
+    with pytest.raises(AssertionError, match="relaxed again"):
+        adsorption.run_adsorption_member(tiny_screen.cfg, member)
