@@ -265,3 +265,36 @@ def test_a_job_run_again_reads_its_finished_starts_and_relaxes_a_start_whose_inp
     write_json(kept[0], {**stale, "key": "0" * 64})  # e.g. a reference energy changed since
     with pytest.raises(AssertionError, match="relaxed again"):
         adsorption.run_adsorption_member(tiny_screen.cfg, member)
+
+
+def test_a_screening_pass_stopped_midway_resumes_from_its_last_single_point(tmp_path, monkeypatch):
+    """The starts' single points (``screening.json``) are cached after each one: a job stopped after two of three
+    computes only the third when it runs again, and the first two rows are the ones computed before."""
+    from passivscreen.calculators import tiers_from_config
+    from passivscreen.placement import Complex
+    from passivscreen.steps import screening
+
+    tier = tiers_from_config(validate_config({"set": "s", "ligands": [{"name": "a", "smiles": "CC=O"}]}))[0]
+    starts = []
+    for rot in (0.0, 90.0, 180.0):
+        atoms = molecule("CH3CHO")
+        atoms.rotate(rot, "z")
+        starts.append(Complex(atoms, rot, 1, len(atoms) - 1, [1], [0], ("top",), 1.0))
+    real, calls = screening.single_point, []
+
+    def counted(atoms, calc, *args, **kwargs):
+        if len(calls) == 2 and not resumed:
+            raise KeyboardInterrupt  # the job is stopped before the third
+        calls.append(1)
+        return real(atoms, calc, *args, **kwargs)
+
+    monkeypatch.setattr(screening, "single_point", counted)
+    resumed = False
+    with pytest.raises(KeyboardInterrupt):
+        screening.screen_orientations(tier, starts, 0.0, tmp_path, 0, 1)
+    before = json.loads((tmp_path / "screening.json").read_text())["orientations"]
+    assert [r["rotation_deg"] for r in before] == [0.0, 90.0]
+    resumed = True
+    rows = screening.screen_orientations(tier, starts, 0.0, tmp_path, 0, 1)
+    assert len(calls) == 3 and [r["rotation_deg"] for r in rows] == [0.0, 90.0, 180.0]
+    assert rows[:2] == before and rows[2]["sp_status"] == "ok" and rows[2]["E_sp_eV"] is not None
