@@ -198,3 +198,26 @@ def test_a_relaxation_whose_first_scf_fails_from_scratch_restarts_from_the_previ
     # with nothing before it (a fresh calculator) the same relaxation has no SCF to restart from and fails
     r = relax(atoms, get_calculator("gfn2", {"max_iterations": 10}, fresh=True), fmax=0.05, steps=100, scf_ladder=[])
     assert r.status == "scf_failed" and not r.scf_recoveries
+
+
+def test_a_single_point_whose_scf_fails_restarts_from_the_previous_wavefunction():
+    """A screening pass's single points, one start after another: the methylthio radical at a 10-cycle cap fails
+    from scratch (11 cycles needed). With the calculator having converged this radical before (water in between),
+    the single point restarts once from that wavefunction and converges, recorded, with no rung; a fresh
+    calculator has nothing to restart from and fails."""
+    from passivscreen.relaxation.scf import PREVIOUS, single_point
+
+    calc = get_calculator("gfn2", fresh=True)
+    for name in ("CH3S", "H2O"):
+        seen = molecule(name)
+        seen.calc = calc
+        seen.get_potential_energy()
+    calc.set(max_iterations=10)
+    atoms = molecule("CH3S")
+    atoms.rattle(0.02, seed=0)
+    sp = single_point(atoms, calc, scf_ladder=[])
+    assert sp["status"] == "ok", sp["reason"]
+    assert len(sp["recoveries"]) == 2 and sp["recoveries"][1] == PREVIOUS
+    assert sp["energy"] == pytest.approx(_energy(atoms), abs=1e-5)
+    fresh = single_point(atoms.copy(), get_calculator("gfn2", {"max_iterations": 10}, fresh=True), scf_ladder=[])
+    assert fresh["status"] == "scf_failed" and PREVIOUS not in fresh["recoveries"]

@@ -33,6 +33,10 @@ SCF_LADDER: list[dict[str, Any]] = [
 
 ENERGY_NEUTRAL = {"mixer_damping", "max_iterations", "guess", "accuracy"}
 
+#: the entry of a single point's ``recoveries`` when its SCF failed and was restarted from the last wavefunction
+#: the calculator converged for the same atoms
+PREVIOUS = "restarted from the previous wavefunction"
+
 #: The settings of the rungs a probe climbs with ``placement.probe_scf: quick``: another guess and looser
 #: thresholds, each SCF at the calculator's own iteration limit. The damped rungs of 500 and 1,000 cycles are
 #: what a stalled SCF costs: tblite's Broyden mixer solves a system as large as its history every cycle, so a
@@ -75,7 +79,9 @@ def base_settings(calc: Calculator, ladder: list[dict[str, Any]]) -> dict[str, A
 
 
 def single_point(atoms: Atoms, calc: Calculator, scf_ladder: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Energy and forces with the energy-neutral SCF rungs as recovery.
+    """Energy and forces with the energy-neutral SCF rungs as recovery; a calculator that keeps its converged
+    wavefunctions (``restart_from_previous``: tblite's) first restarts a failed SCF once from the last one of
+    these atoms (``recoveries`` then holds :data:`PREVIOUS`).
 
     Returns a dict with ``status`` (``ok`` or ``scf_failed``), ``energy``,
     ``fmax`` and ``reason``.
@@ -83,17 +89,29 @@ def single_point(atoms: Atoms, calc: Calculator, scf_ladder: list[dict[str, Any]
     ladder = [r for r in (SCF_LADDER if scf_ladder is None else scf_ladder) if not set(r) - ENERGY_NEUTRAL]
     atoms.calc = calc
     base = base_settings(calc, ladder)
-    errors = []
+    errors: list[str] = []
+    restart = getattr(calc, "restart_from_previous", None)
     try:
-        for rung in [{}] + ladder:
-            set_params(calc, rung)
+        rungs = [{}] + ladder
+        while rungs:
+            set_params(calc, rungs[0])
             try:
                 e = float(atoms.get_potential_energy())
                 f = float(np.linalg.norm(atoms.get_forces(), axis=1).max())
                 return {"status": "ok", "energy": e, "fmax": f, "reason": "", "recoveries": errors}
             except (CalculationFailed, SCFError) as err:
                 errors.append(str(err)[:200])
+                if restart is not None and restart(atoms):
+                    # once, before the ladder, as a relaxation does (optimizer._optimise): the last SCF the
+                    # calculator converged for these atoms, the previous start's. One failure otherwise leaves
+                    # every later start of the pass to start from scratch: TPPO's 32 starts on 3x3 then climbed
+                    # the ladder one after another (stop 51)
+                    restart = None
+                    errors.append(PREVIOUS)
+                    continue
+                restart = None
                 calc.reset()
+                rungs.pop(0)
         return {"status": "scf_failed", "energy": None, "fmax": None, "reason": "; ".join(errors), "recoveries": errors}
     finally:
         restore_settings(calc, base)
