@@ -29,14 +29,13 @@ import json
 import math
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from ase.io import read
+from probe_time import stem
 
 from passivscreen.config.load import load_config
 from passivscreen.schema import section_defaults
-from passivscreen.steps.probes import placement_stem
 from passivscreen.steps.screening import row_pose, to_relax
 from passivscreen.types import E_ADS
 
@@ -45,16 +44,7 @@ TOLERANCE_EV = 0.05
 
 def stem_of(row: dict[str, Any]) -> str:
     """The start's name in the work directory, from its row in a record's ``orientations``."""
-    conformer, rotation, height, tilt, *rest = row_pose(row)
-    start = SimpleNamespace(
-        conformer=conformer,
-        rotation_deg=rotation,
-        height_offset=height,
-        tilt_deg=tilt,
-        roll_deg=rest[1] if rest[:1] == ["roll"] else 0.0,
-        denticity=2 if rest[-1:] == [2] else 1,
-    )
-    return placement_stem(start)
+    return stem(list(row_pose(row)))
 
 
 def energies(work: Path, stem: str) -> tuple[list[float], bool, str]:
