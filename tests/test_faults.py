@@ -298,3 +298,39 @@ def test_a_screening_pass_stopped_midway_resumes_from_its_last_single_point(tmp_
     rows = screening.screen_orientations(tier, starts, 0.0, tmp_path, 0, 1)
     assert len(calls) == 3 and [r["rotation_deg"] for r in rows] == [0.0, 90.0, 180.0]
     assert rows[:2] == before and rows[2]["sp_status"] == "ok" and rows[2]["E_sp_eV"] is not None
+
+
+def test_when_every_start_is_relaxed_no_single_point_ranks_them(tiny_screen, tmp_path, monkeypatch):
+    """No probes and ``relax_top`` at least the number of starts: the starts get no single point (one whose SCF
+    fails at its raw placement would cost the whole ladder and then be dropped, not relaxed); every start is
+    relaxed, with ``sp_status`` ``not_screened``. With fewer to relax than starts, the single points rank them."""
+    import shutil
+
+    from passivscreen.records.layout import Results
+    from passivscreen.steps import adsorption
+    from passivscreen.steps.jobs import complex_member
+    from passivscreen.steps.screening import NOT_SCREENED
+
+    res = tmp_path / "results" / "tiny"
+    shutil.copytree(tiny_screen.results, res)
+    member = complex_member(Results(str(res)), "formaldehyde", tiny_screen.site, "top")
+
+    def with_starts(relax_top):  # two rotations, one height and tilt
+        cfg = copy.deepcopy(tiny_screen.cfg)
+        cfg["placement"].update(orientations=2, relax_top=relax_top)
+        return validate_config(cfg)
+
+    cfg = with_starts(2)
+
+    def no_single_points(*args, **kwargs):
+        raise AssertionError("the starts were screened by single point")
+
+    with monkeypatch.context() as m:
+        m.setattr(adsorption, "screen_orientations", no_single_points)
+        rec = adsorption.run_adsorption_member(cfg, member)
+    assert rec["status"] == "ok", rec.get("reason")
+    assert [(o["status"], o["sp_status"]) for o in rec["orientations"]] == [("ok", NOT_SCREENED)] * 2
+    assert rec["E_ads_eV"] == min(o["E_ads_eV"] for o in rec["orientations"])
+    rec = adsorption.run_adsorption_member(with_starts(1), member)
+    assert sorted(o["status"] for o in rec["orientations"]) == ["ok", "screened"]
+    assert all(o["E_ads_sp_eV"] is not None for o in rec["orientations"])

@@ -22,9 +22,16 @@ from passivscreen.relaxation.tiers import run_chain, trajectory_names
 from passivscreen.schema import section_defaults
 from passivscreen.steps.common import Skip, failure, ligand_entry
 from passivscreen.steps.jobs import fingerprint, screen_settings
-from passivscreen.steps.probes import held_placement, placement_guards, placement_stem, prerelax, probe_starts
+from passivscreen.steps.probes import (
+    held_placement,
+    placement_guards,
+    placement_stem,
+    prerelax,
+    probe_starts,
+    unscreened,
+)
 from passivscreen.steps.properties import complex_properties
-from passivscreen.steps.screening import pose, row_pose, screen_orientations, start_row, to_relax
+from passivscreen.steps.screening import NOT_SCREENED, pose, row_pose, screen_orientations, start_row, to_relax
 from passivscreen.steps.surface import Job, References, make_job, tier_energies
 from passivscreen.structures import face_tuple
 from passivscreen.structures.cells import slab_spec
@@ -126,8 +133,10 @@ def _relax_best(
     settings = {**section_defaults("placement"), **job.cfg["placement"]}
     go_on = {id(s) for s in to_relax(screened, settings["relax_top"], settings["probe_tie_eV"])}
     best: tuple[dict[str, Any], Atoms] | None = None
-    dropped = [dropped_row(s) for s in screened if s["E_ads_sp_eV"] is None]
-    for s in sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"]):
+    unranked = [s for s in screened if s["sp_status"] == NOT_SCREENED]  # every start relaxed, in placement order
+    dropped = [dropped_row(s) for s in screened if s["E_ads_sp_eV"] is None and s["sp_status"] != NOT_SCREENED]
+    ranked = sorted((s for s in screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
+    for s in ranked + unranked:
         if id(s) not in go_on:
             orientations_out.append({**s, "status": "screened"})
             continue
@@ -199,9 +208,15 @@ def _adsorb(
     if not ok:
         raise Skip("no_placement", f"all {len(clash)} orientations clash with the slab or images")
     first = job.chain[0]
-    steps = {**section_defaults("placement"), **job.cfg["placement"]}["probe_steps"]
+    settings = {**section_defaults("placement"), **job.cfg["placement"]}
+    steps = settings["probe_steps"]
     if steps and first.task == "relax":
         screened = probe_starts(job, ok, steps)
+    elif first.task == "relax" and settings["relax_top"] >= len(ok):
+        # every start is relaxed: no single point ranks them. One whose SCF fails at its raw placement is relaxed
+        # (the relaxation's own SCF recovery), not dropped after the ladder: TPPO's exhaustive reference on 3x3
+        # spent 27 min on one such single point and then lost the start (stop 51)
+        screened = [{**unscreened(c), "sp_status": NOT_SCREENED} for c in ok]
     else:
         screened = screen_orientations(first, ok, job.refs.total(first.name), job.workdir, job.charge, job.multiplicity)
     best, atoms = _relax_best(job, ok, screened, record["orientations"])

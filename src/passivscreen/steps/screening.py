@@ -115,6 +115,11 @@ def to_probe(rows: list[dict[str, Any]], top: int, same_eV: float) -> list[dict[
     return distinct_starts(rows, same_eV)[:top]
 
 
+#: ``sp_status`` of a start that got no single point because every start is relaxed (``relax_top`` at least the
+#: number of starts, no probes): :func:`to_relax` relaxes it
+NOT_SCREENED = "not_screened"
+
+
 def to_relax(screened: list[dict[str, Any]], relax_top: int, tie_eV: float = 0.0) -> list[dict[str, Any]]:
     """The screened rows that are relaxed to convergence, lowest first.
 
@@ -126,8 +131,9 @@ def to_relax(screened: list[dict[str, Any]], relax_top: int, tie_eV: float = 0.0
     ``tie_eV`` of the lowest one chosen in its group is relaxed as well, once per shape and group: probes that close
     cannot tell their minima apart (nitrosomethane: all 8 probes within 1.1 meV, the upright start ends at
     -0.55 eV, the tilted one at -0.37 eV). A ligand with bidentate starts has the lowest of them relaxed as
-    well, if none of the others is one.
+    well, if none of the others is one. Starts that got no single point (:data:`NOT_SCREENED`) are all relaxed.
     """
+    unranked = [s for s in screened if s.get("sp_status") == NOT_SCREENED]
     probed = [s for s in screened if "probe_force_calls" in s]
     ranked = sorted((s for s in probed or screened if s["E_ads_sp_eV"] is not None), key=lambda s: s["E_ads_sp_eV"])
     budget = {True: relax_top, False: relax_top}
@@ -151,7 +157,7 @@ def to_relax(screened: list[dict[str, Any]], relax_top: int, tie_eV: float = 0.0
     bidentate = [s for s in ranked if s.get("denticity_start") == 2]
     if bidentate and not any(s.get("denticity_start") == 2 for s in out):
         out.append(bidentate[0])  # the bidentate mode is relaxed too: the lower of the two is kept
-    return out
+    return out + unranked
 
 
 def _shape(row: dict[str, Any]) -> tuple[Any, ...]:
