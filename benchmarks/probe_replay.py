@@ -47,9 +47,8 @@ def stem_of(row: dict[str, Any]) -> str:
     return stem(list(row_pose(row)))
 
 
-def energies(work: Path, stem: str) -> tuple[list[float], bool, str]:
-    """The energies of a start's first relaxation (reduced model if it had one), whether it converged, and on
-    what it ran (``reduced`` / ``whole``)."""
+def energies(work: Path, stem: str) -> tuple[list[float], bool]:
+    """The energies of a start's first relaxation (reduced model if it had one) and whether it converged."""
     for name, model in ((f"reduced_{stem}", "reduced"), (stem, "whole")):
         traj = work / f"{name}.traj"
         if not traj.exists():
@@ -57,13 +56,13 @@ def energies(work: Path, stem: str) -> tuple[list[float], bool, str]:
         try:
             frames = read(str(traj), index=":")
         except Exception:  # noqa: BLE001 - an empty or cut trajectory: the start is not replayed
-            return [], False, model
+            return [], False
         converged = True
         status = work / f"{name}.json"
         if model == "reduced" and status.exists():
             converged = json.loads(status.read_text()).get("prerelax_status") == "converged"
-        return [f.get_potential_energy() for f in frames], converged, model
-    return [], False, "none"
+        return [f.get_potential_energy() for f in frames], converged
+    return [], False
 
 
 def searched(row: dict[str, Any], placement: dict[str, Any], conformers: int) -> bool:
@@ -78,11 +77,11 @@ def searched(row: dict[str, Any], placement: dict[str, Any], conformers: int) ->
 
 def replay(rec: dict[str, Any], work: Path, placement: dict[str, Any], conformers: int, k: int) -> dict[str, Any]:
     """The starts a search with ``k``-step probes relaxes, and the lowest reference E_ads among them."""
-    rows, calls, rest = [], 0, 0
+    rows, calls = [], 0
     for row in rec["orientations"]:
         if not searched(row, placement, conformers):
             continue
-        es, converged, _ = energies(work, stem_of(row))
+        es, converged = energies(work, stem_of(row))
         if not es:
             continue
         taken = min(k, len(es) - 1)

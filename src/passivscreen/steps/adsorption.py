@@ -48,9 +48,14 @@ def start_key(job: Job, c: Complex, screened: dict[str, Any]) -> str:
     return fingerprint("start", screen_settings(job.cfg), refs, state, screened, atoms)
 
 
+def start_files(job: Job, stem: str) -> tuple[Path, Path]:
+    """Where a relaxed start is kept: its row (with its :func:`start_key`) and its final atoms."""
+    return job.workdir / "starts" / f"{stem}.json", job.workdir / "starts" / f"{stem}.extxyz"
+
+
 def finished_start(job: Job, stem: str, key: str) -> tuple[dict[str, Any], Atoms] | None:
     """The row and final atoms of a start this job relaxed before with the same :func:`start_key`, else None."""
-    done, xyz = job.workdir / "starts" / f"{stem}.json", job.workdir / "starts" / f"{stem}.extxyz"
+    done, xyz = start_files(job, stem)
     with contextlib.suppress(OSError, ValueError, KeyError, StopIteration):
         kept = read_json(done)
         if kept["key"] == key:
@@ -71,8 +76,9 @@ def _relax_orientation(job: Job, c: Complex, screened: dict[str, Any]) -> tuple[
     if kept is not None:
         return kept
     row, atoms = _relax_start(job, c, screened, stem)
-    write_structures(job.workdir / "starts" / f"{stem}.extxyz", atoms)
-    write_json(job.workdir / "starts" / f"{stem}.json", {"key": key, "row": row})  # last: the start is done
+    done, xyz = start_files(job, stem)
+    write_structures(xyz, atoms)
+    write_json(done, {"key": key, "row": row})  # last: the start is done
     return row, atoms
 
 

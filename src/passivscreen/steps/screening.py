@@ -89,7 +89,6 @@ def screen_orientations(
             }
         )
         write_json(cache, {"key": key, "orientations": out})  # after each: a stopped job repeats at most one
-    write_json(cache, {"key": key, "orientations": out})
     return out
 
 
