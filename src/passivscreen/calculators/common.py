@@ -24,6 +24,26 @@ class BackendError(ValueError):
     """Unknown backend, missing dependency, or elements it cannot treat."""
 
 
+def interruption(err: BaseException) -> BaseException | None:
+    """The stop (``KeyboardInterrupt``, ``SystemExit``) in ``err``'s chain of causes and contexts, if there is one.
+
+    A sitting's or the user's SIGINT that lands inside an engine's call can surface as the engine's own error: the
+    interrupted SCF leaves its error in tblite's context, and the next call (a ``finally`` that restores the SCF
+    settings) raises it while the ``KeyboardInterrupt`` is being handled. Such a job was stopped, not failed.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if not isinstance(e, Exception):
+            return e
+        todo += [e.__cause__, e.__context__]
+    return None
+
+
 def module_probe(module: str, hint: str) -> Callable[[], str | None]:
     def probe() -> str | None:
         try:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ase.calculators.calculator import Calculator
 
-from passivscreen.calculators.common import BackendError
+from passivscreen.calculators.common import BackendError, interruption
 
 #: tblite releases whose periodic energies depend on the vacuum (docs/tblite-periodic.md).
 BOX_DEPENDENT_TBLITE = {
@@ -56,7 +56,11 @@ def _warm_tblite() -> type[Calculator]:
 
         def set(self, **kwargs: Any) -> dict:
             res, xtb, atoms = self._res, self._xtb, self.atoms
-            changed = super().set(**kwargs)
+            try:
+                changed = super().set(**kwargs)
+            except Exception as err:
+                _raise_stop(err)
+                raise
             if changed and not set(changed) - WARM_SETTINGS and xtb is not None and self._xtb is xtb:
                 self._res, self.atoms = res, atoms  # the system is not new: the next SCF restarts from ``res``
             return changed
@@ -64,8 +68,9 @@ def _warm_tblite() -> type[Calculator]:
         def calculate(self, *args: Any, **kwargs: Any) -> None:
             try:
                 super().calculate(*args, **kwargs)
-            except Exception:
+            except Exception as err:
                 self._res = None  # a failed SCF leaves its last iterate in the restart: the next one starts afresh
+                _raise_stop(err)
                 raise
             kept = self.__dict__.setdefault("_kept", {})  # a copy: later SCFs update the restart in place
             key = self.atoms.numbers.tobytes()
@@ -85,6 +90,16 @@ def _warm_tblite() -> type[Calculator]:
 
     WarmTBLite.__name__ = WarmTBLite.__qualname__ = "WarmTBLite"
     return WarmTBLite
+
+
+def _raise_stop(err: Exception) -> None:
+    """Raise the stop (SIGINT's ``KeyboardInterrupt``) that ``err`` hides, if any. An SCF interrupted by SIGINT
+    leaves its error in tblite's context, and the next call into tblite (the ``finally`` that restores the SCF
+    settings) raises it: TPPO's reference job, stopped at the end of a sitting (stop 51), then wrote "SCF not
+    converged" as its result. The stop must end the job instead, and no SCF recovery may follow it."""
+    stop = interruption(err)
+    if stop is not None:
+        raise stop from err
 
 
 def make_tblite(**kw: Any) -> Calculator:

@@ -12,6 +12,7 @@ from ase import Atoms
 from ase.calculators.calculator import CalculationFailed, InputError
 
 from passivscreen.calculators import BackendError, SCFError, get_calculator
+from passivscreen.calculators.common import interruption
 from passivscreen.ligands import LigandError
 from passivscreen.relaxation.guards import GuardTripped
 from passivscreen.relaxation.scf import single_point
@@ -82,13 +83,18 @@ def error_status(err: BaseException) -> str:
 def failure(err: BaseException, energy_key: str) -> dict[str, Any]:
     """The record fields of a step that failed with ``err``, a failure of the science (a :class:`Skip` carries
     its own status). Anything else is a bug of the code and is raised again, with its traceback: a job must
-    fail loudly, not write an error row.
+    fail loudly, not write an error row. A job that was stopped (:func:`interruption`) writes no row either: a
+    row would be its output, and the stopped step would never run again.
 
     Raises
     ------
     BaseException
-        ``err`` itself when it is not an expected failure (:func:`is_expected`).
+        The stop in ``err``'s chain (:func:`interruption`); else ``err`` itself when it is not an expected
+        failure (:func:`is_expected`).
     """
+    stop = interruption(err)
+    if stop is not None and stop is not err:
+        raise stop from err
     if isinstance(err, Skip):
         return {"status": err.status, "reason": err.reason, energy_key: None}
     if not is_expected(err):
