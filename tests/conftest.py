@@ -158,6 +158,7 @@ class FaultLog:
         "write interrupted",
         "second Snakemake on the same tree",
         "SIGKILL of a running screen",
+        "stop (SIGINT) inside an SCF",
     )
 
     def __init__(self) -> None:

@@ -334,3 +334,70 @@ def test_when_every_start_is_relaxed_no_single_point_ranks_them(tiny_screen, tmp
     rec = adsorption.run_adsorption_member(with_starts(1), member)
     assert sorted(o["status"] for o in rec["orientations"]) == ["ok", "screened"]
     assert all(o["E_ads_sp_eV"] is not None for o in rec["orientations"])
+
+
+def _scf_error_while_stopping(atoms) -> None:
+    """What a stop inside tblite's SCF looks like to Python (stop 51, TPPO's reference job): the SIGINT's
+    ``KeyboardInterrupt``, and while it is handled (a ``finally`` that restores the SCF settings) the next call
+    into tblite raises the SCF error the interrupted call left behind, here a real one of a 1-cycle SCF."""
+    calc = get_calculator("gfn2")
+    calc.set(max_iterations=1)
+    atoms = atoms.copy()
+    atoms.calc = calc
+    try:
+        raise KeyboardInterrupt
+    finally:
+        atoms.get_potential_energy()
+
+
+def test_a_stop_inside_a_tblite_scf_is_a_stop_not_an_scf_failure():
+    """The tblite calculator raises the stop that an SCF error hides, so that no SCF recovery follows a stop."""
+    with pytest.raises(KeyboardInterrupt) as stop:
+        _scf_error_while_stopping(molecule("H2O"))
+    assert "SCF not converged" in str(stop.value.__cause__)
+
+
+def test_a_job_stopped_inside_an_scf_writes_no_row(tiny_screen, tmp_path, monkeypatch, faults):
+    """A job stopped while a start relaxes ends without a record, a structure or a kept result (a row would be its
+    output: Snakemake would never run it again), even when the stop surfaces as an engine's error; the job run
+    again relaxes the start and writes its row."""
+    import shutil
+
+    from passivscreen.records.layout import Results
+    from passivscreen.steps import adsorption
+    from passivscreen.steps.batches import Member, run_members
+    from passivscreen.steps.common import failure
+    from passivscreen.steps.jobs import complex_member
+
+    res = tmp_path / "results" / "tiny"
+    shutil.copytree(tiny_screen.results, res)
+    spec = complex_member(Results(str(res)), "formaldehyde", tiny_screen.site, "top")
+    work = Path(spec["workdir"])
+    shutil.rmtree(work / "starts")
+    for out in (spec["json"], spec["xyz"]):
+        Path(out).unlink()
+    member = Member("formaldehyde", "key", {"record.json": Path(spec["json"])}, work, spec)
+    real = adsorption._relax_start
+
+    def stopped(job, c, *args, **kwargs):
+        _scf_error_while_stopping(c.atoms)
+
+    monkeypatch.setattr(adsorption, "_relax_start", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_members([member], lambda m: adsorption.run_adsorption_member(tiny_screen.cfg, m.spec))
+    assert not Path(spec["json"]).exists() and not Path(spec["xyz"]).exists()
+    assert not (work / "finished").exists()
+    faults.add("stop (SIGINT) inside an SCF", "recovered")
+    try:  # the same stop, had the calculator not raised it, is raised again by failure()
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise RuntimeError("SCF not converged in 500 cycles")
+    except RuntimeError as err:
+        with pytest.raises(KeyboardInterrupt):
+            failure(err, "E_ads_eV")
+    monkeypatch.setattr(adsorption, "_relax_start", real)
+    rec = adsorption.run_adsorption_member(tiny_screen.cfg, spec)
+    # relaxed again (the trajectory it resumes ends at a converged geometry; its SCF starts afresh): the same E_ads
+    expected = tiny_screen.records["formaldehyde"]["E_ads_eV"]
+    assert rec["status"] == "ok" and rec["E_ads_eV"] == pytest.approx(expected, abs=1e-3)
