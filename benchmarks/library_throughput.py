@@ -45,7 +45,9 @@ import yaml
 from library_scale import ALKYL, CORES, RESIDUES
 from machine_unit import announce, in_units, machine_unit, with_units
 from sittings import (
+    CORES_BEFORE_RECORDED,
     check_protocol,
+    core_seconds,
     protocol_of,
     restore,
     save,
@@ -145,6 +147,7 @@ def main() -> int:
         # each sitting's time in the unit of its own machine, then in seconds of this one
         wall_mu = sum(x["wall_s"] / x["mu_s"] for x in sittings)
         wall = wall_mu * unit
+        core_s = core_seconds(sittings, unit)
         res = work / "results" / "throughput"
         if stopped:  # what has finished, ranked as a campaign is ranked while it runs
             subprocess.run([sys.executable, "-m", "passivscreen.cli", "rank", "library.yaml"], cwd=work, check=False)
@@ -164,13 +167,13 @@ def main() -> int:
             for name, sec in x.get("jobs", {}).items()
             if "/benchmarks/adsorption/" in name
         }
-    cores = int(args.cores)
+    cores = sorted({x.get("cores", CORES_BEFORE_RECORDED) for x in sittings})
     complete = ranking.groupby("ligand")["complete"].all() if "complete" in ranking else None
     if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
         ranking = ranking[ranking["ligand"].isin(complete[complete].index)]
     names = set(ranking["ligand"])
     n_ok = ranking.loc[ranking["status"] == "ok", "ligand"].nunique()
-    per_core_hour = n_ok / (wall / 3600 * cores)
+    per_core_hour = n_ok / (core_s / 3600)
     what = "plumbing" if args.plumbing else "shipped protocol"
     if len(sittings) > 1 or stopped:
         print(f"{'PARTIAL: ' if stopped else ''}{len(sittings)} sitting(s): "
@@ -181,10 +184,11 @@ def main() -> int:
     print(
         "cells: " + ", ".join(f"{n}x{n} {k} ligands" if n else f"given {k} ligands" for n, k in sorted(cells.items()))
     )
-    print(f"wall: {with_units(wall)} on {cores} cores (the sittings' MU in seconds of this machine); "
+    print(f"wall: {with_units(wall)}, core time {with_units(core_s)} (sittings on {'/'.join(map(str, cores))} cores; "
+          f"the sittings' MU in seconds of this machine); "
           f"ranking.csv has {len(names)} ligands, {n_ok} with an ok row")  # fmt: skip
     print(f"throughput: {per_core_hour:.2f} ligands per core-hour "
-          f"({in_units(wall * cores / max(n_ok, 1))} of core time per ligand)")  # fmt: skip
+          f"({in_units(core_s / max(n_ok, 1))} of core time per ligand)")  # fmt: skip
     if jobs:
         times = sorted(jobs.values())
         median, largest = with_units(statistics.median(times)), with_units(times[-1])

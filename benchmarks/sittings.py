@@ -229,6 +229,21 @@ def snakemake_command(
     return [*cmd, "--rerun-incomplete", "--rerun-triggers", "mtime"]
 
 
+#: the cores of a sitting recorded before stop 52, when every sitting ran Snakemake on 2 (``--cores 2``)
+CORES_BEFORE_RECORDED = 2
+
+
+def cores_of(cmd: list[str]) -> int:
+    """The cores a sitting's Snakemake command is given (``--cores N``)."""
+    return int(cmd[cmd.index("--cores") + 1])
+
+
+def core_seconds(sittings: list[dict[str, Any]], unit: float) -> float:
+    """The sittings' core time in seconds of a machine whose unit is ``unit``: each sitting's wall time in its own
+    machine's unit, times the cores it ran on (a sitting may run on one core while another run has the other)."""
+    return sum(x["wall_s"] / x["mu_s"] * x.get("cores", CORES_BEFORE_RECORDED) for x in sittings) * unit
+
+
 def sit(
     work: Path,
     cmd: list[str],
@@ -259,6 +274,7 @@ def sit(
             "commit": commit,
             "wall_s": time.perf_counter() - t0,
             "mu_s": unit,
+            "cores": cores_of(cmd),
             "grace_h": grace,
             "protocol_fingerprint": fp,
             "protocol": protocol,

@@ -144,6 +144,18 @@ def test_a_carried_run_keeps_its_outputs_and_times_and_leaves_out_locks_and_traj
     assert not sittings.restore(archive, work)  # a directory with a run of its own keeps it
 
 
+def test_a_sitting_records_its_cores_and_the_core_time_counts_each_sittings_own(sittings, tmp_path):
+    """A sitting on one core (the other running another benchmark) counts one core's time, not the next sitting's
+    two; a record from before the cores were recorded counts two, as every such sitting ran."""
+    cmd = sittings.snakemake_command(tmp_path, "c.yaml", "1")
+    assert sittings.cores_of(cmd) == 1 and sittings.cores_of(sittings.snakemake_command(tmp_path, "c.yaml", "2")) == 2
+    runs = [{"wall_s": 300.0, "mu_s": 3.0}, {"wall_s": 200.0, "mu_s": 2.0, "cores": 1}]
+    # 100 MU on 2 cores and 100 MU on 1: 300 MU of core time, in seconds of a 1.5-s machine
+    assert sittings.core_seconds(runs, 1.5) == pytest.approx(450.0)
+    record, _ = sittings.sit(tmp_path, [sys.executable, "-c", "pass", "--cores", "1"], None, 2.0, {}, "fp")
+    assert record["cores"] == 1 and json.loads((tmp_path / sittings.RECORD).read_text())[-1]["cores"] == 1
+
+
 def test_a_carried_run_is_not_continued_with_another_protocol(sittings, root):
     """The carried jobs' protocol against the config's: the same goes on, another is refused with what differs."""
     protocol, fp = sittings.protocol_of(root / "configs" / "default.yaml")
