@@ -167,7 +167,7 @@ def main() -> int:
             for name, sec in x.get("jobs", {}).items()
             if "/benchmarks/adsorption/" in name
         }
-    cores = sorted({x.get("cores", CORES_BEFORE_RECORDED) for x in sittings})
+    cores = sorted({x.get("cores") or CORES_BEFORE_RECORDED for x in sittings})
     complete = ranking.groupby("ligand")["complete"].all() if "complete" in ranking else None
     if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
         ranking = ranking[ranking["ligand"].isin(complete[complete].index)]

@@ -233,15 +233,15 @@ def snakemake_command(
 CORES_BEFORE_RECORDED = 2
 
 
-def cores_of(cmd: list[str]) -> int:
-    """The cores a sitting's Snakemake command is given (``--cores N``)."""
-    return int(cmd[cmd.index("--cores") + 1])
+def cores_of(cmd: list[str]) -> int | None:
+    """The cores a sitting's Snakemake command is given (``--cores N``); None for a command without them."""
+    return int(cmd[cmd.index("--cores") + 1]) if "--cores" in cmd else None
 
 
 def core_seconds(sittings: list[dict[str, Any]], unit: float) -> float:
     """The sittings' core time in seconds of a machine whose unit is ``unit``: each sitting's wall time in its own
     machine's unit, times the cores it ran on (a sitting may run on one core while another run has the other)."""
-    return sum(x["wall_s"] / x["mu_s"] * x.get("cores", CORES_BEFORE_RECORDED) for x in sittings) * unit
+    return sum(x["wall_s"] / x["mu_s"] * (x.get("cores") or CORES_BEFORE_RECORDED) for x in sittings) * unit
 
 
 def sit(
