@@ -340,8 +340,7 @@ def _scf_error_while_stopping(atoms) -> None:
     """What a stop inside tblite's SCF looks like to Python (stop 51, TPPO's reference job): the SIGINT's
     ``KeyboardInterrupt``, and while it is handled (a ``finally`` that restores the SCF settings) the next call
     into tblite raises the SCF error the interrupted call left behind, here a real one of a 1-cycle SCF."""
-    calc = get_calculator("gfn2")
-    calc.set(max_iterations=1)
+    calc = get_calculator("gfn2", {"max_iterations": 1}, fresh=True)  # not the process's shared calculator
     atoms = atoms.copy()
     atoms.calc = calc
     try:
