@@ -45,9 +45,9 @@ import yaml
 from library_scale import ALKYL, CORES, RESIDUES
 from machine_unit import announce, in_units, machine_unit, with_units
 from sittings import (
-    CORES_BEFORE_RECORDED,
     check_protocol,
     core_seconds,
+    cores_ran,
     protocol_of,
     restore,
     save,
@@ -167,7 +167,7 @@ def main() -> int:
             for name, sec in x.get("jobs", {}).items()
             if "/benchmarks/adsorption/" in name
         }
-    cores = sorted({x.get("cores") or CORES_BEFORE_RECORDED for x in sittings})
+    cores = sorted({cores_ran(x) for x in sittings})
     complete = ranking.groupby("ligand")["complete"].all() if "complete" in ranking else None
     if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
         ranking = ranking[ranking["ligand"].isin(complete[complete].index)]

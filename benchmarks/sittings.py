@@ -238,10 +238,15 @@ def cores_of(cmd: list[str]) -> int | None:
     return int(cmd[cmd.index("--cores") + 1]) if "--cores" in cmd else None
 
 
+def cores_ran(sitting: dict[str, Any]) -> int:
+    """The cores a recorded sitting ran on (:data:`CORES_BEFORE_RECORDED` for a record from before they were kept)."""
+    return sitting.get("cores") or CORES_BEFORE_RECORDED
+
+
 def core_seconds(sittings: list[dict[str, Any]], unit: float) -> float:
     """The sittings' core time in seconds of a machine whose unit is ``unit``: each sitting's wall time in its own
     machine's unit, times the cores it ran on (a sitting may run on one core while another run has the other)."""
-    return sum(x["wall_s"] / x["mu_s"] * (x.get("cores") or CORES_BEFORE_RECORDED) for x in sittings) * unit
+    return sum(x["wall_s"] / x["mu_s"] * cores_ran(x) for x in sittings) * unit
 
 
 def sit(
