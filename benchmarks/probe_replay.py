@@ -1,6 +1,7 @@
 """Issue 22 item 3: how many probe steps does the search need? Replayed on an exhaustive reference, no calculation.
 
 Usage: python benchmarks/probe_replay.py REFERENCE --config SEARCH_CONFIG [--steps 0 2 4 6 8] [--tolerance 0.05]
+[--each-tilt]
 
 REFERENCE: the results tree (``results/<set>``) of a config that relaxes every start to convergence
 (``configs/search_reference.yaml``, ``configs/search_reference_seed.yaml``). Its work directory holds each start's
@@ -92,7 +93,9 @@ def replay(rec: dict[str, Any], work: Path, placement: dict[str, Any], conformer
         done = converged and len(es) - 1 <= k
         probe |= {"E_ads_sp_eV": es[taken], "probe_force_calls": taken + 1, "sp_status": "converged" if done else "x"}
         rows.append((probe, row, len(es) - 1 - taken))
-    chosen = to_relax([p for p, _, _ in rows], placement["relax_top"], placement["probe_tie_eV"])
+    chosen = to_relax(
+        [p for p, _, _ in rows], placement["relax_top"], placement["probe_tie_eV"], placement["relax_each_tilt"]
+    )
     picked = [(r, left) for p, r, left in rows if any(p is c for c in chosen)]
     finals = [r[E_ADS] for r, _ in picked if isinstance(r.get(E_ADS), (int, float)) and math.isfinite(r[E_ADS])]
     rest = sum(left for _, left in picked)
@@ -111,9 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, required=True)
     ap.add_argument("--steps", type=int, nargs="+", default=[0, 2, 4, 6, 8])
     ap.add_argument("--tolerance", type=float, default=TOLERANCE_EV)
+    ap.add_argument(
+        "--each-tilt", action="store_true", help="replay with placement.relax_each_tilt true, whatever the config says"
+    )
     args = ap.parse_args(argv)
     cfg = load_config(args.config)
     placement = {**section_defaults("placement"), **cfg.get("placement", {})}
+    if args.each_tilt:
+        placement["relax_each_tilt"] = True
     conformers = placement.get("conformers") or 1
     own = placement["probe_steps"]
     misses, n = [], 0

@@ -154,6 +154,36 @@ def test_converged_and_descending_probes_each_get_relax_top():
     assert to_relax([row(-0.9, "ok", probed=False)] + deep, 1) == [deep[0]]
 
 
+def test_each_tilt_relaxes_the_lowest_probe_of_a_tilt_the_others_left_out():
+    """placement.relax_each_tilt: TPPO's tilted starts begin pressed into the surface and are still far above the
+    upright probes after 8 steps, yet end below them; the lowest probe of each tilt that relax_top and the tie
+    window left out is relaxed too, once per tilt, and only with the setting (bidentate starts do not count)."""
+    from passivscreen.steps.screening import to_relax
+
+    def row(e, rot, tilt, conformer=0, bi=False):
+        return {
+            "E_ads_sp_eV": e, "sp_status": "not_converged", "probe_force_calls": 9, "rotation_deg": rot,
+            "tilt_deg": tilt, "height_offset_A": 0.0, "conformer": conformer, **({"denticity_start": 2} if bi else {}),
+        }  # fmt: skip
+
+    upright = [row(-0.96, 0.0, 0.0, 1), row(-0.95, 0.0, 0.0)]
+    tilted = [row(0.41, 67.5, 45.0), row(0.39, 0.0, 45.0, 1), row(2.1, 22.5, 45.0)]
+    lying = [row(1.5, 0.0, 70.0)]
+    rows = tilted + upright + lying
+    assert to_relax(rows, 1, tie_eV=0.02) == [upright[0], upright[1]]  # the probes alone: upright only
+    assert to_relax(rows, 1, tie_eV=0.02, each_tilt=True) == [upright[0], upright[1], tilted[1], lying[0]]
+    # a tilt already chosen gets nothing more
+    assert to_relax(tilted + upright, 2, each_tilt=True) == [upright[0], upright[1], tilted[1]]
+    assert to_relax(upright + [row(-0.5, 0.0, 45.0)], 2, each_tilt=True) == [
+        upright[0],
+        upright[1],
+        row(-0.5, 0.0, 45.0),
+    ]
+    # a bidentate start of the missing tilt does not stand in for its monodentate ones
+    bi = row(-2.0, 0.0, 45.0, bi=True)
+    assert to_relax(upright + tilted + [bi], 1, each_tilt=True) == [bi, upright[0], tilted[1]]
+
+
 def test_probes_within_the_tie_window_of_another_shape_are_relaxed_too():
     """probe_tie_eV: nitrosomethane's 8 probes lie within 1.1 meV; the lowest is tilted (it ends at -0.37 eV),
     the upright start 0.8 meV above it ends at -0.55 eV. With a window, the lowest probe of each other shape

@@ -31,6 +31,7 @@ ADDED_AT = {
         "polar_h_roll": False,
         "probe_scf": "full",
         "probe_clash_eV": 0.0,
+        "relax_each_tilt": False,
     }
 }
 

@@ -137,7 +137,8 @@ def _relax_best(
     """Relax the ``relax_top`` lowest screened placements (with probes: the lowest ``relax_top`` of those whose probe
     converged and of those still descending); the lowest converged one (raises :class:`Skip` if none)."""
     settings = {**section_defaults("placement"), **job.cfg["placement"]}
-    go_on = {id(s) for s in to_relax(screened, settings["relax_top"], settings["probe_tie_eV"])}
+    chosen = to_relax(screened, settings["relax_top"], settings["probe_tie_eV"], settings["relax_each_tilt"])
+    go_on = {id(s) for s in chosen}
     best: tuple[dict[str, Any], Atoms] | None = None
     unranked = [s for s in screened if s["sp_status"] == NOT_SCREENED]  # every start relaxed, in placement order
     dropped = [dropped_row(s) for s in screened if s["E_ads_sp_eV"] is None and s["sp_status"] != NOT_SCREENED]
