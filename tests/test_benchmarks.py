@@ -395,9 +395,15 @@ def test_the_probe_replay_chooses_as_the_search_would_after_k_steps(probe_replay
     -0.3 A is not placed by the default search. Exit 1 only when the config's own probe_steps misses."""
     tree, rec, work = _replay_tree(tmp_path)
     placement = {"heights": [0.0], "tilts": [0.0, 45.0], "polar_h_roll": True, "relax_top": 1, "probe_tie_eV": 0.0}
+    placement["relax_each_tilt"] = False
     two = probe_replay.replay(rec, work, placement, 2, 2)
     assert sorted(two["chosen"]) == ["rot000.00", "rot090.00"] and two["best"] == pytest.approx(-0.50)
     assert two["n"] == 3 and two["probe_calls"] == 3 + 3 + 3
+    # relax_each_tilt: the tilted start, still 0.2 eV above after 2 steps, is relaxed as well and finds -0.90
+    each = probe_replay.replay(rec, work, {**placement, "relax_each_tilt": True}, 2, 2)
+    assert sorted(each["chosen"]) == ["rot000.00", "rot000.00_t45", "rot090.00"] and each["best"] == pytest.approx(
+        -0.90
+    )
     eight = probe_replay.replay(rec, work, placement, 2, 8)
     assert sorted(eight["chosen"]) == ["rot000.00_t45", "rot090.00"] and eight["best"] == pytest.approx(-0.90)
     assert eight["probe_calls"] == 9 + 3 + 9 and eight["relax_calls"] == 2 + 0
@@ -407,4 +413,5 @@ def test_the_probe_replay_chooses_as_the_search_would_after_k_steps(probe_replay
     short = tmp_path / "short.yaml"
     short.write_text("set: s\nligands: [{name: a, smiles: CC=O}]\nplacement: {probe_steps: 2}\n")
     assert probe_replay.main([str(tree), "--config", str(short)]) == 1
+    assert probe_replay.main([str(tree), "--config", str(short), "--each-tilt"]) == 0
     assert probe_replay.main([str(tmp_path / "nothing"), "--config", str(short)]) == 2

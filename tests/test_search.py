@@ -207,6 +207,29 @@ def test_probe_top_probes_only_the_lowest_single_points(probed):
     assert {row_key(r) for r in rows if r["status"] != "screened"} <= {row_key(r) for r in probed_rows}
 
 
+def test_relax_each_tilt_relaxes_the_lowest_probe_of_the_tilt_the_search_left_out(probed):
+    """placement.relax_each_tilt through the adsorption step: the fixture's probes (read back, not repeated) with
+    the setting on; the tilt the fixture's search left out gets its lowest probe relaxed, the chosen starts stay,
+    and the result is the lowest of them."""
+    from passivscreen.config import validate_config
+    from passivscreen.steps.adsorption import run_adsorption_member
+
+    cfg, member, before = probed
+    rows = [r for r in before["orientations"] if "probe_force_calls" in r]
+    relaxed_before = {row_key(r) for r in rows if r["status"] != "screened"}
+    assert len({k[2] for k in relaxed_before}) == 1, f"the fixture relaxed both tilts already: {relaxed_before}"
+    cfg = copy.deepcopy(cfg)
+    cfg["placement"]["relax_each_tilt"] = True
+    record = run_adsorption_member(validate_config(cfg), member)
+    assert record["status"] == "ok", record.get("reason")
+    after = [r for r in record["orientations"] if "probe_force_calls" in r]
+    relaxed = {row_key(r) for r in after if r["status"] != "screened"}
+    other = [r for r in rows if r["tilt_deg"] not in {k[2] for k in relaxed_before}]
+    assert relaxed == relaxed_before | {row_key(min(other, key=lambda r: r["E_ads_sp_eV"]))}
+    assert record["E_ads_eV"] == pytest.approx(min(r["E_ads_eV"] for r in after if r["status"] == "ok"))
+    assert record["E_ads_eV"] <= before["E_ads_eV"] + 1e-6
+
+
 def test_probe_clash_stops_a_start_far_above_the_lowest_after_its_first_call(probed, tmp_path):
     """``placement.probe_clash_eV``: a probe whose first energy lies more than that above the lowest first energy
     of the probes before it stops after that call and is dropped (status ``probe_clash``, the reason in its row);
