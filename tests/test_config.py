@@ -95,8 +95,12 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         "probe_scf",
         "relax_each_tilt",
     )
-    for name in ("calibration", "validation", "validation_ion_pair", "tspo1"):
+    for name in ("calibration", "validation", "validation_ion_pair"):
         assert {k: cfgs[name]["placement"][k] for k in search} == {k: default["placement"][k] for k in search}, name
+    # TSPO1's configs and the seed's: the default search and the lowest probe of each tilt relaxed (stop 53)
+    for name in ("tspo1", "tspo1_dft", "seed_molecules", "seed_molecules_dft", "seed_vacancy_dft"):
+        have = {k: cfgs[name]["placement"][k] for k in search}
+        assert have == {**{k: default["placement"][k] for k in search}, "relax_each_tilt": True}, name
     # the exhaustive reference of the real molecules: the seed run's protocol but for the search, which relaxes
     # every start (two heights), and seed molecules only
     ref, seed = cfgs["search_reference_seed"], cfgs["seed_molecules"]
