@@ -172,7 +172,12 @@ def test_each_tilt_relaxes_the_lowest_probe_of_a_tilt_the_others_left_out():
     rows = tilted + upright + lying
     assert to_relax(rows, 1, tie_eV=0.02) == [upright[0], upright[1]]  # the probes alone: upright only
     assert to_relax(rows, 1, tie_eV=0.02, each_tilt=True) == [upright[0], upright[1], tilted[1], lying[0]]
-    # a tilt already chosen gets nothing more
+    # a tilt relax_top already chose gets nothing more, and each missing tilt is added once
+    assert (
+        to_relax(tilted + upright, 3, each_tilt=True)
+        == to_relax(tilted + upright, 3)
+        == [upright[0], upright[1], tilted[1]]
+    )
     assert to_relax(tilted + upright, 2, each_tilt=True) == [upright[0], upright[1], tilted[1]]
     assert to_relax(upright + [row(-0.5, 0.0, 45.0)], 2, each_tilt=True) == [
         upright[0],
