@@ -756,3 +756,56 @@ def test_the_shipped_calibration_sizes_the_error_of_a_reduced_row_from_dft(root)
     cal = resolve(load_config(root / "configs" / "default.yaml"))
     assert cal["active"] and cal["reduced_n"] >= 3
     assert cal["reduced_half_width_eV"] > max(1.0, 4 * cal["pooled_half_width_eV"])
+
+
+def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_moved(tiny_screen, tmp_path, monkeypatch):
+    """``passivscreen calibrate --carry``: after a change of the search (``placement.relax_each_tilt``), a stored pair
+    whose complex the new screen ends at again (real GFN2-xTB complexes of the tiny screen, moved into the funnel
+    tier's cell) is written under the new protocol with its stored DFT value; one the new search moved (here: its
+    stored complex 0.1 A off) is not, nor one of a protocol that differs in more than its search (the vacuum)."""
+    import yaml
+    from conftest import TINY_CONFIG
+
+    from passivscreen.calibration.store import carry_pair
+    from passivscreen.steps.calibrate import carry_pairs
+    from passivscreen.steps.funnel import funnel_tier, tier_systems
+
+    store = tmp_path / "store.db"
+    old = validate_config({**copy.deepcopy(TINY_CONFIG), "calibration": {"store": str(store)}})
+    new_raw = copy.deepcopy(TINY_CONFIG)
+    new_raw["placement"]["relax_each_tilt"] = True
+    new_raw["calibration"] = {"store": str(store)}
+    new = validate_config(copy.deepcopy(new_raw))
+    tier, _ = funnel_tier(old, "check")
+    recs = {}
+    for lig, rec in tiny_screen.records.items():
+        recs[lig] = {**rec, "_path": str(tiny_screen.paths[lig]["record"])}
+        _, cx, _, _, _ = tier_systems(old, tier, recs[lig])
+        if lig == "methylamine":
+            cx.positions[-1] += [0.1, 0.0, 0.0]  # the complex the old search ended at, not the new one's
+        screen = {"name": "gfn2", "backend": "gfn2", "E_ads_eV": rec["E_ads_eV"]}
+        store_pair(store, old, tier, {**rec, "tiers": [screen], "E_ads_per_ligand_eV": -0.5 - len(lig) / 100}, cx)
+    monkeypatch.chdir(tiny_screen.results.parents[1])
+    rows = {r["ligand"]: r for r in carry_pairs(new)}
+    assert rows["formaldehyde"]["status"] == "carried" and rows["formaldehyde"]["max_shift_A"] < 1e-6
+    assert rows["methylamine"]["status"] == "moved" and rows["methylamine"]["max_shift_A"] == pytest.approx(0.1)
+    carried = read_pairs(store, fingerprint(screen_protocol(new)))
+    assert [(p["ligand"], p["E_dft_eV"]) for p in carried] == [("formaldehyde", pytest.approx(-0.62))]
+    assert carried[0]["E_screen_eV"] == pytest.approx(tiny_screen.records["formaldehyde"]["E_ads_per_ligand_eV"])
+    # the old protocol's pairs stand; a second carry finds the pair there already
+    assert len(read_pairs(store, fingerprint(screen_protocol(old)))) == 2
+    assert {r["ligand"]: r["status"] for r in carry_pairs(new)}["formaldehyde"] == "already"
+    # another vacuum is not a change of the search: nothing to carry
+    wider = validate_config({**copy.deepcopy(new_raw), "slab": {**new_raw["slab"], "vacuum": 9.0}})
+    _, cx, _, _, _ = tier_systems(old, tier, recs["formaldehyde"])
+    assert (
+        carry_pair(store, wider, tier, recs["formaldehyde"], cx, max_shift_A=0.02, max_screen_eV=0.002)["status"]
+        == "none"
+    )
+    # the command: one config with a store
+    cfg_file = tmp_path / "new.yaml"
+    cfg_file.write_text(yaml.safe_dump(new_raw))
+    assert main(["calibrate", "--carry", str(cfg_file)]) == 0
+    no_store = {k: v for k, v in new_raw.items() if k != "calibration"}
+    cfg_file.write_text(yaml.safe_dump(no_store))
+    assert main(["calibrate", "--carry", str(cfg_file)]) == 2

@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         "finished DFT rows, the held-out test (writes results/<set>/calibration_check.csv)",
     )
     cal.add_argument(
+        "--carry",
+        action="store_true",
+        help="instead of fitting: after a change of the search, copy into the config's calibration.store, under its "
+        "protocol, each stored pair its finished screen reproduces (the same complex: within 0.05 A and 2 meV); its "
+        "DFT run then computes only the molecules the new search moved",
+    )
+    cal.add_argument(
         "--partial",
         action="store_true",
         help="use the DFT rows finished so far of a run still going (a preliminary fit)",
@@ -145,6 +152,8 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     if args.check:
         return _check(args.sources)
+    if args.carry:
+        return _carry(args.sources)
     configs, stores = [], []
     for src in args.sources:
         if src.endswith(".db"):
@@ -194,6 +203,32 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(f"  reduced in the screen: n={red['n']}, raw errors {errors} eV; interval {hw} at {data['level']:.0%}")
     else:
         print("  reduced in the screen: no pair (a row the screen flags ligand_reduced gets no interval)")
+    return 0
+
+
+def _carry(sources: list[str]) -> int:
+    """``passivscreen calibrate --carry CONFIG``: carry the stored pairs the config's finished screen reproduces."""
+    from passivscreen.calibration import CalibrationError
+    from passivscreen.config import ConfigError, load_config
+    from passivscreen.steps.calibrate import MAX_SHIFT_A, carry_pairs
+
+    if len(sources) != 1 or sources[0].endswith(".db"):
+        print("passivscreen calibrate --carry: name one config (.yaml) with calibration.store", file=sys.stderr)
+        return 2
+    try:
+        rows = carry_pairs(load_config(sources[0]))
+    except (ConfigError, CalibrationError) as err:
+        print(f"passivscreen calibrate --carry: {err}", file=sys.stderr)
+        return 2
+    for r in rows:
+        shift = "" if r.get("max_shift_A") is None else f", largest shift {r['max_shift_A']:.4f} A"
+        change = "" if r.get("screen_change_eV") is None else f", screening E_ads {r['screen_change_eV']:+.4f} eV"
+        print(f"  {r['ligand']} at {r['site']}: {r['status']}{shift}{change} {r.get('source', '')}")
+    n = {k: sum(r["status"] == k for r in rows) for k in ("carried", "already", "moved", "none")}
+    print(
+        f"{sources[0]}: {n['carried']} pairs carried, {n['already']} already stored, {n['moved']} moved by the new "
+        f"search (> {MAX_SHIFT_A} A: their DFT rows have to run), {n['none']} without a stored pair"
+    )
     return 0
 
 

@@ -13,10 +13,16 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from ase import Atoms
+from ase.geometry import find_mic
 
 from passivscreen.calculators import Tier
-from passivscreen.calibration.protocol import class_of, fingerprint, screen_protocol, screen_tier_name
+from passivscreen.calibration.protocol import class_of, differences, fingerprint, screen_protocol, screen_tier_name
+
+#: The protocol keys of the search alone (which starts are tried and which are relaxed): two protocols that differ in
+#: these only compute the same DFT pair for a complex the screen ends at the same geometry (:func:`carry_pair`).
+SEARCH_KEYS = ("placement", "conformers", "seed")
 
 
 def reference_of(tier: Tier) -> dict[str, Any]:
@@ -156,3 +162,82 @@ def stored_ligands(cfg: dict[str, Any]) -> dict[str, str]:
             if all(entry.get(key) in (None, pair[key]) for key in ("anchor", "binding")):
                 out[entry["name"]] = pair["source"]
     return out
+
+
+def search_only(have: dict[str, Any], want: dict[str, Any]) -> bool:
+    """Whether two screening protocols differ, and only in their search (:data:`SEARCH_KEYS`)."""
+    diff = differences(have, want)
+    return bool(diff) and all(d.split(".")[0] in SEARCH_KEYS for d in diff)
+
+
+def max_shift(a: Atoms, b: Atoms) -> float | None:
+    """The largest displacement (A, minimum image) between two structures of the same atoms, in the same order and
+    cell; None when they are not that (another molecule, another cell)."""
+    if len(a) != len(b) or (a.numbers != b.numbers).any() or not np.allclose(a.cell[:], b.cell[:], atol=1e-6):
+        return None
+    d, _ = find_mic(b.positions - a.positions, a.cell, a.pbc)
+    return float(np.linalg.norm(d, axis=1).max()) if len(a) else 0.0
+
+
+def carry_pair(
+    path: str | Path,
+    cfg: dict[str, Any],
+    tier: Tier,
+    record: dict[str, Any],
+    atoms: Atoms,
+    *,
+    max_shift_A: float,
+    max_screen_eV: float,
+) -> dict[str, Any]:
+    """Carry a stored pair to the protocol of ``cfg`` when this screen reproduces its complex.
+
+    ``record`` is a finished screening record (status ok) of ``cfg``'s protocol and ``atoms`` its complex in the
+    DFT tier's cell (:func:`~passivscreen.steps.funnel.tier_systems`). A row of the store at ``path`` is carried
+    when it is the same molecule (SMILES), anchor, binding, site and faces, of the same DFT reference, of a protocol
+    that differs from ``cfg``'s in its search only (:func:`search_only`), the screen's reduced flag is the same, its
+    complex is within ``max_shift_A`` of ``atoms`` and its screening E_ads within ``max_screen_eV`` of the record's:
+    the DFT single points at the new protocol would be those of the stored pair. It is written again under the new
+    protocol (the new screening value, the stored DFT value, ``carried_from``). Returns what was found:
+    ``{"status": carried | already | moved | none, ...}``.
+    """
+    from ase.db import connect
+
+    from passivscreen.calibration.dataset import screen_reduced
+
+    screen = screen_tier_name(cfg)
+    protocol, reference = screen_protocol(cfg), fingerprint(reference_of(tier))
+    e_screen = screen_value(record, screen)
+    if e_screen is None:
+        e_screen = record.get("E_ads_per_ligand_eV")
+    reduced = screen_reduced(record, screen_backend(record, screen) or record.get("backend"))
+    same = {
+        "ligand": record["ligand"],
+        "smiles": record.get("smiles") or "",
+        "site": record.get("site") or "",
+        "faces": record.get("face", "top"),
+        "reference": reference,
+    }
+    best: dict[str, Any] = {"status": "none", "ligand": record["ligand"], "site": same["site"], "E_screen_eV": e_screen}
+    with connect(str(path)) as db:
+        rows = [r for r in db.select(sort="id") if all(r.key_value_pairs.get(k) == v for k, v in same.items())]
+        if any(r.get("protocol") == fingerprint(protocol) for r in rows):
+            return {**best, "status": "already"}
+        for row in rows:
+            if row.get("anchor") != (record.get("anchor") or "") or row.get("binding") != record.get("binding", "L"):
+                continue
+            if not search_only(row.data.get("protocol") or {}, protocol) or bool(row.get("reduced")) != reduced:
+                continue
+            shift = max_shift(row.toatoms(), atoms)
+            d_screen = abs(float(row.get("e_screen")) - float(e_screen))
+            found = {"source": f"{path}#{row.id}", "max_shift_A": shift, "screen_change_eV": d_screen}
+            if shift is None or shift > max_shift_A or d_screen > max_screen_eV:
+                best = {**best, "status": "moved", **found}
+                continue
+            kv = {**row.key_value_pairs, "e_screen": float(e_screen), "protocol": fingerprint(protocol)}
+            kv.update(set_name=cfg["set"], date=datetime.date.today().isoformat(), carried_from=found["source"])
+            kv["max_shift_A"] = shift
+            data = {"protocol": protocol, "reference": row.data["reference"]}
+            new_id = db.write(atoms, key_value_pairs=kv, data=data)
+            found.update(E_dft_eV=float(row.get("e_dft")), row=f"row {new_id} of {path}")
+            return {**best, "status": "carried", **found}
+    return best

@@ -209,3 +209,43 @@ def _canonical(smiles: str | None) -> str | None:
         return canonical_smiles(smiles) if smiles else None
     except LigandError:
         return None
+
+
+#: A stored pair is carried to a new search when the new screen's complex is within MAX_SHIFT_A of the stored one (A,
+#: the largest displacement of any atom) and its screening E_ads within MAX_SCREEN_EV: the same minimum, reached again
+#: (a start relaxed again ends 0.01-0.03 A and under 1 meV from where it ended before; a new minimum is Angstroms and
+#: 0.1 eV away). The screening energy is the sharper gate: the DFT energy near a minimum moves as little as it does.
+MAX_SHIFT_A = 0.05
+MAX_SCREEN_EV = 0.002
+
+
+def carry_pairs(
+    cfg: dict[str, Any], max_shift_A: float = MAX_SHIFT_A, max_screen_eV: float = MAX_SCREEN_EV
+) -> list[dict[str, Any]]:
+    """``passivscreen calibrate --carry CONFIG``: the stored pairs (``calibration.store``) that the finished screen of
+    ``cfg`` reproduces after a change of its search, written again under its protocol
+    (:func:`~passivscreen.calibration.store.carry_pair`); then ``calibration.skip_stored`` leaves those molecules out
+    of the DFT run, and only the complexes the new search moved are computed again. One row per finished pristine
+    complex (pristine, or any site where the store holds a reduced pair): carried, already stored, moved (the DFT
+    tier has to run) or none (no stored pair to carry)."""
+
+    from passivscreen.calibration.store import carry_pair
+    from passivscreen.steps.funnel import tier_systems
+
+    store = (cfg.get("calibration") or {}).get("store")
+    funnel = funnel_tiers(tiers_from_config(cfg))
+    if not store or not funnel:
+        raise CalibrationError(f"set {cfg['set']!r}: --carry needs calibration.store and a DFT funnel tier")
+    if not Path(store).is_file():
+        raise CalibrationError(f"set {cfg['set']!r}: no calibration store at {store}")
+    layout, out = Results.for_set(cfg["set"]), []
+    for ligand, site, face in planned_complexes(cfg):
+        path = Path(layout.complex(ligand, site, face).json)
+        if not path.exists():  # a vacancy row too: the store keeps those the screen found reduced
+            continue
+        rec = {**read_json(path), "_path": str(path)}
+        if rec.get("status") != "ok":
+            continue
+        _, cx, _, _, _ = tier_systems(cfg, funnel[-1], rec)
+        out.append(carry_pair(store, cfg, funnel[-1], rec, cx, max_shift_A=max_shift_A, max_screen_eV=max_screen_eV))
+    return out

@@ -142,11 +142,13 @@ def ligand_populations(populations: dict[str, Any], n_slab: int, n_ligands: int)
     return out
 
 
-def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref: dict[str, Any]) -> dict[str, Any]:
-    """E_ads of the chosen row at ``tier``: its complex moved into the tier's cell, the ligand in the same lateral cell
-    (:func:`~passivscreen.calculators.systems.molecule_box`)."""
-    if slab_ref.get("status") != "ok":
-        raise Skip("reference_failed", f"{tier.name} slab: {slab_ref.get('status')} {slab_ref.get('reason', '')}")
+def tier_systems(
+    cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any]
+) -> tuple[Atoms, Atoms, Atoms, dict[str, Any], dict[str, Any]]:
+    """The slab, the complex and the free ligand of a screened row as funnel tier ``tier`` computes them: the
+    screen's final complex moved into the tier's cell, the ligand in the same lateral cell
+    (:func:`~passivscreen.calculators.systems.molecule_box`); with the screen's slab and ligand records.
+    ``chosen``: the screen's record with its path (``_path``), or a funnel record naming it (``screen_record``)."""
     screen = Path(chosen.get("screen_record") or chosen["_path"])  # the screen's adsorption record
     layout = Results.of_complex(screen)
     on = slab_site(chosen)
@@ -155,10 +157,17 @@ def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref:
     reference = read(slab_files.xyz)
     complex_atoms = read(layout.complex(chosen["ligand"], chosen["site"], chosen["face"]).xyz)  # the screen's final
     slab, cx, _ = rebuild(screen_slab, reference, complex_atoms, tier_spec(cfg, tier, on))
-    lig_rec = read_json(lig_files.json)
     lig = read(lig_files.xyz)
+    molecule_box(lig, tier.for_molecule(), cell=slab.cell)
+    return slab, cx, lig, screen_slab, read_json(lig_files.json)
+
+
+def _evaluate(cfg: dict[str, Any], tier: Tier, chosen: dict[str, Any], slab_ref: dict[str, Any]) -> dict[str, Any]:
+    """E_ads of the chosen row at ``tier`` (:func:`tier_systems`)."""
+    if slab_ref.get("status") != "ok":
+        raise Skip("reference_failed", f"{tier.name} slab: {slab_ref.get('status')} {slab_ref.get('reason', '')}")
+    slab, cx, lig, screen_slab, lig_rec = tier_systems(cfg, tier, chosen)
     molecule_tier = tier.for_molecule()
-    molecule_box(lig, molecule_tier, cell=slab.cell)
     n = len(face_tuple(chosen["face"]))
     e_lig, lig_row, _ = _single_point(lig, molecule_tier, *state_of(lig_rec))
     q, mult = complex_state(state_of(screen_slab), state_of(lig_rec), n)
