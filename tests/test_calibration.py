@@ -809,3 +809,23 @@ def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_move
     no_store = {k: v for k, v in new_raw.items() if k != "calibration"}
     cfg_file.write_text(yaml.safe_dump(no_store))
     assert main(["calibrate", "--carry", str(cfg_file)]) == 2
+
+
+def test_a_screen_gets_the_shipped_data_set_of_its_own_protocol(root, tmp_path, monkeypatch):
+    """``calibration.data: shipped`` with more than one shipped data set: a config gets the one made with its
+    protocol (the seed configs' ``relax_each_tilt``), the default config the default protocol's; with none of its
+    protocol a config gets none, and the reason names the setting that differs."""
+    from passivscreen.calibration import dataset
+
+    default = load_config(root / "configs" / "default.yaml")
+    seed = load_config(root / "configs" / "seed_molecules.yaml")
+    first = dataset.shipped_dataset()
+    assert resolve(default)["active"] and resolve(default)["name"] == first["name"]
+    without = resolve(seed)
+    assert not without["active"] and "relax_each_tilt" in without["reason"]
+    other = {**copy.deepcopy(first), "name": "each-tilt", "protocol": screen_protocol(seed)}
+    other["fingerprint"] = fingerprint(other["protocol"])
+    (tmp_path / "each_tilt.json").write_text(json.dumps(other))
+    monkeypatch.setattr(dataset, "SHIPPED", (dataset.SHIPPED[0], str(tmp_path / "each_tilt.json")))
+    assert resolve(seed)["active"] and resolve(seed)["name"] == "each-tilt"
+    assert resolve(default)["name"] == first["name"] and dataset.shipped_dataset()["name"] == first["name"]

@@ -25,8 +25,10 @@ from passivscreen.calibration.protocol import class_of, differences, fingerprint
 from passivscreen.records.provenance import versions
 from passivscreen.structures.sites import parse_site
 
-#: The data set shipped with the package (``calibration.data: shipped``).
-SHIPPED = "presets/calibration.json"
+#: The data sets shipped with the package (``calibration.data: shipped``), each for the protocol it was made with:
+#: the default protocol's first, then the protocol of the seed's molecules (``placement.relax_each_tilt``). A screen
+#: gets the one made with its protocol (:func:`shipped_dataset`).
+SHIPPED = ("presets/calibration.json", "presets/calibration_each_tilt.json")
 
 #: Columns of a pair.
 PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "group", "E_screen_eV", "E_dft_eV")
@@ -171,10 +173,12 @@ def read_dataset(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def shipped_dataset() -> dict[str, Any] | None:
-    """The data set shipped with the package (None if absent)."""
-    f = resources.files("passivscreen").joinpath(SHIPPED)
-    return json.loads(f.read_text()) if f.is_file() else None
+def shipped_dataset(protocol: str | None = None) -> dict[str, Any] | None:
+    """The shipped data set made with the protocol of fingerprint ``protocol``, else the default protocol's (the
+    first of :data:`SHIPPED`; None if none is shipped)."""
+    files = (resources.files("passivscreen").joinpath(name) for name in SHIPPED)
+    sets = [json.loads(f.read_text()) for f in files if f.is_file()]
+    return next((d for d in sets if d["fingerprint"] == protocol), sets[0] if sets else None)
 
 
 def dataset_path(cfg: dict[str, Any]) -> str:
@@ -196,7 +200,7 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     where = dataset_path(cfg)
     if where == "none":
         return {**out, "reason": "calibration.data: none"}
-    data = shipped_dataset() if where == "shipped" else read_dataset(where)
+    data = shipped_dataset(fingerprint(protocol)) if where == "shipped" else read_dataset(where)
     if data is None:
         return {**out, "reason": "no calibration data set shipped"}
     out["name"] = data["name"]

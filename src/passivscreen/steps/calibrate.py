@@ -159,7 +159,8 @@ def check_calibration(cfg: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[s
     cal = resolve(cfg)
     if not cal["active"]:
         raise CalibrationError(f"calibration {cal['name']} does not apply to set {cfg['set']!r}: {cal['reason']}")
-    data = shipped_dataset() if dataset_path(cfg) == "shipped" else read_dataset(dataset_path(cfg))
+    shipped = dataset_path(cfg) == "shipped"
+    data = shipped_dataset(fingerprint(screen_protocol(cfg))) if shipped else read_dataset(dataset_path(cfg))
     known = {_canonical(p.get("smiles")) for p in (data or {}).get("pairs", [])} - {None}
     pairs, _ = pairs_from_run(cfg, partial=True)
     rows = []
