@@ -27,6 +27,14 @@ rule all:
         validation_outputs,
 
 
+# the screen alone (`snakemake screen`): every complex relaxed at the screening tier, without the funnel's tiers
+# and the ranking; a calibration's first step, before `passivscreen calibrate --carry` says which DFT rows it needs
+rule screen:
+    input:
+        pdos_figures,
+        pictures,
+
+
 # the run's end: one screen on the rows that failed (written by the ranking rule)
 onsuccess:
     print_failures(LAYOUT.ranking.failures)

@@ -1,7 +1,7 @@
 """A long run in sittings, each on whatever machine is at hand, the finished work carried in an archive.
 
 Usage: python benchmarks/sittings.py CONFIG --archive benchmarks/runs/NAME.tar.xz --hours H [--grace G]
-       [--first TARGET ...] [--omit-from RULE ...] [--cores 2] [--workdir DIR] [TARGET ...]
+       [--first TARGET ...] [--cores 2] [--workdir DIR] [TARGET ...]
        python benchmarks/sittings.py --show benchmarks/runs/NAME.tar.xz
 
 A screen of the seed's molecules or a 50-ligand library is 10-20 h of 2 cores; a sitting is the 1-3 h a
@@ -216,17 +216,13 @@ def run_for(
 
 
 def snakemake_command(
-    work: Path, configfile: str, cores: str, targets: list[str] = (), first: list[str] = (), omit: list[str] = ()
+    work: Path, configfile: str, cores: str, targets: list[str] = (), first: list[str] = ()
 ) -> list[str]:
     """The Snakemake command of a sitting (the project's Snakefile, run in ``work``); ``first``: targets whose
-    jobs (and their inputs) Snakemake starts before any other (its ``--prioritize``), e.g. the longest job;
-    ``omit``: rules that are not run, nor anything after them (its ``--omit-from``), e.g. a calibration's DFT rows
-    until ``passivscreen calibrate --carry`` has said which of them are needed."""
+    jobs (and their inputs) Snakemake starts before any other (its ``--prioritize``), e.g. the longest job."""
     cmd = [sys.executable, "-m", "snakemake", *targets]
     if first:
         cmd += ["--prioritize", *first]
-    if omit:
-        cmd += ["--omit-from", *omit]
     cmd += ["--snakefile", str(ROOT / "Snakefile")]
     cmd += ["--directory", str(work), "--configfile", configfile, "--cores", cores, "--keep-going"]
     # the targets first: --rerun-triggers takes one or more values and would swallow them
@@ -341,13 +337,6 @@ def main() -> int:
         help="start these targets' jobs first (the longest job of a sitting, so it ends in it)",
     )
     ap.add_argument(
-        "--omit-from",
-        nargs="+",
-        default=[],
-        metavar="RULE",
-        help="run nothing of these rules nor after them (a calibration's screen without its DFT rows: funnel_dft_row)",
-    )
-    ap.add_argument(
         "--save-every",
         type=float,
         default=20.0,
@@ -377,8 +366,8 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     write_if_changed(work / "config.yaml", args.config.read_text())
     announce()
-    cmd = snakemake_command(work, "config.yaml", args.cores, args.targets, args.first, args.omit_from)
-    record, stderr = sit(work, cmd, args.hours, machine_unit(), protocol, fp, args.grace, archive, args.save_every * 60)
+    record, stderr = sit(work, snakemake_command(work, "config.yaml", args.cores, args.targets, args.first), args.hours,
+                         machine_unit(), protocol, fp, args.grace, archive, args.save_every * 60)  # fmt: skip
     size = save(work, archive)
     show(sittings_of(work))
     print(f"archive: {archive} ({size / 1e6:.2f} MB)")

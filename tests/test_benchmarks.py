@@ -415,25 +415,3 @@ def test_the_probe_replay_chooses_as_the_search_would_after_k_steps(probe_replay
     assert probe_replay.main([str(tree), "--config", str(short)]) == 1
     assert probe_replay.main([str(tree), "--config", str(short), "--each-tilt"]) == 0
     assert probe_replay.main([str(tmp_path / "nothing"), "--config", str(short)]) == 2
-
-
-def test_a_sitting_can_leave_out_a_rule_and_what_follows_it(sittings, tmp_path):
-    """``--omit-from RULE``: Snakemake's ``--omit-from``; a calibration's screen runs without its DFT rows (which
-    ``passivscreen calibrate --carry`` may make unneeded), and a later sitting without the option runs them."""
-    (tmp_path / "Snakefile").write_text(
-        "rule all:\n    input: expand('{x}.dft', x=['a', 'b'])\n"
-        "rule screen:\n    output: '{x}.txt'\n    shell: 'touch {output}'\n"
-        "rule dft:\n    input: '{x}.txt'\n    output: '{x}.dft'\n    shell: 'touch {output}'\n"
-    )
-
-    def run(omit: list[str]) -> list[str]:
-        cmd = sittings.snakemake_command(tmp_path, "none.yaml", "1", omit=omit)
-        cmd[cmd.index("--snakefile") + 1] = str(tmp_path / "Snakefile")
-        cmd.remove("--configfile")
-        cmd.remove("none.yaml")
-        code, err, _ = sittings.run_for(cmd, tmp_path, hours=None, grace=None)
-        assert code == 0, err
-        return sorted(p.name for p in tmp_path.glob("[ab].*"))
-
-    assert run(["dft"]) == ["a.txt", "b.txt"]
-    assert run([]) == ["a.dft", "a.txt", "b.dft", "b.txt"]

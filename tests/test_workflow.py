@@ -255,3 +255,27 @@ def _check_changed_ligand_reruns_only_its_jobs(root, tmp_path):
     # formaldehyde's ligand job, and the complex job that holds its three faces (batch_size 3)
     assert counts.get("ligands_0001") == 1 and counts.get("adsorption_0001") == 1, text
     assert not {"slab", "ligands_0000", "ligands_0002", "adsorption_0000", "adsorption_0002"} & set(counts), text
+
+
+def test_the_screen_target_runs_the_complexes_without_the_funnel_and_the_ranking(root, test_config_run, tmp_path):
+    """``snakemake screen``: the complexes at the screening tier and nothing after them (a calibration's first step,
+    before ``passivscreen calibrate --carry``); the default target plans the ranking as well. Dry runs on a copy of
+    the finished test run with one complex's files gone."""
+    import shutil
+
+    work = tmp_path / "copy"
+    shutil.copytree(test_config_run.workdir, work, symlinks=True)
+    res = work / "results" / "test"
+    for f in (res / "pictures" / "formaldehyde").rglob("top.png"):
+        f.unlink()
+
+    def planned(*target: str) -> set[str]:
+        run = _smk(root, work, *target, "-n", "--rerun-triggers", "mtime")
+        assert run.returncode == 0, run.stderr[-2000:]
+        table = (run.stdout + run.stderr).split("Job stats:")[1].split("total")[0]
+        return {line.split()[0] for line in table.splitlines()[3:] if line.strip()}
+
+    screen = planned("screen")
+    assert any(job.startswith("adsorption_") for job in screen) and "screen" in screen
+    assert not screen & {"ranking", "database", "all"}, screen
+    assert {"ranking", "all"} <= planned()
