@@ -784,7 +784,10 @@ def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_move
         if lig == "methylamine":
             cx.positions[-1] += [0.1, 0.0, 0.0]  # the complex the old search ended at, not the new one's
         screen = {"name": "gfn2", "backend": "gfn2", "E_ads_eV": rec["E_ads_eV"]}
-        store_pair(store, old, tier, {**rec, "tiers": [screen], "E_ads_per_ligand_eV": -0.5 - len(lig) / 100}, cx)
+        stored = {**rec, "tiers": [screen], "E_ads_per_ligand_eV": -0.5 - len(lig) / 100}
+        if lig == "formaldehyde":  # stored before the site labels left the cell out
+            stored["site"] = f"{rec['site']}-2x2"
+        store_pair(store, old, tier, stored, cx)
     monkeypatch.chdir(tiny_screen.results.parents[1])
     rows = {r["ligand"]: r for r in carry_pairs(new)}
     assert rows["formaldehyde"]["status"] == "carried" and rows["formaldehyde"]["max_shift_A"] < 1e-6

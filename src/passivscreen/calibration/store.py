@@ -19,6 +19,7 @@ from ase.geometry import find_mic
 
 from passivscreen.calculators import Tier
 from passivscreen.calibration.protocol import class_of, differences, fingerprint, screen_protocol, screen_tier_name
+from passivscreen.structures.cells import strip_cell
 
 #: The protocol keys of the search alone (which starts are tried and which are relaxed): two protocols that differ in
 #: these only compute the same DFT pair for a complex the screen ends at the same geometry (:func:`carry_pair`).
@@ -213,13 +214,18 @@ def carry_pair(
     same = {
         "ligand": record["ligand"],
         "smiles": record.get("smiles") or "",
-        "site": record.get("site") or "",
         "faces": record.get("face", "top"),
         "reference": reference,
     }
-    best: dict[str, Any] = {"status": "none", "ligand": record["ligand"], "site": same["site"], "E_screen_eV": e_screen}
+    site = strip_cell(record.get("site") or "")
+    best: dict[str, Any] = {"status": "none", "ligand": record["ligand"], "site": site, "E_screen_eV": e_screen}
     with connect(str(path)) as db:
-        rows = [r for r in db.select(sort="id") if all(r.key_value_pairs.get(k) == v for k, v in same.items())]
+        # the same site: a row stored before the site labels left the cell out names it (pristine-Pb10-2x2)
+        rows = [
+            r
+            for r in db.select(sort="id")
+            if all(r.key_value_pairs.get(k) == v for k, v in same.items()) and strip_cell(r.get("site", "")) == site
+        ]
         if any(r.get("protocol") == fingerprint(protocol) for r in rows):
             return {**best, "status": "already"}
         for row in rows:
