@@ -832,3 +832,30 @@ def test_a_screen_gets_the_shipped_data_set_of_its_own_protocol(root, tmp_path, 
     monkeypatch.setattr(dataset, "SHIPPED", (dataset.SHIPPED[0], str(tmp_path / "each_tilt.json")))
     assert resolve(seed)["active"] and resolve(seed)["name"] == "each-tilt"
     assert resolve(default)["name"] == first["name"] and dataset.shipped_dataset()["name"] == first["name"]
+
+
+def test_a_store_of_two_protocols_gives_the_data_set_of_the_one_asked_for(tmp_path):
+    """``passivscreen calibrate STORE --protocol-of CONFIG``: a store holding pairs of two protocols (the default
+    search's and relax_each_tilt's, stop 54) gives each its own data set; a molecule whose latest pair is of the
+    other protocol still counts, with its pair of this one."""
+    import yaml
+    from ase.build import molecule
+
+    cfg, tier, store = _store_of_ketones(tmp_path, 5)
+    raw = {**copy.deepcopy(BASE), "tiers": cfg["tiers"], "placement": {"relax_each_tilt": True}}
+    each = validate_config(copy.deepcopy(raw))
+    for i, e in enumerate(np.linspace(-1.1, -0.2, 6)):  # more pairs than the first protocol, k0 among them
+        rec = _rec(f"k{i}", e + 0.1, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[{"name": "gfn2", "E_ads_eV": e}])
+        store_pair(store, each, tier, rec, molecule("H2O"))
+    first = calibrate_from([], [store], name="a", shipped=False, protocol_of=cfg)
+    assert first["fingerprint"] == fingerprint(screen_protocol(cfg)) and first["statistics"]["overall"]["n"] == 5
+    assert {p["ligand"]: p["E_dft_eV"] for p in first["pairs"]}["k0"] == pytest.approx(-1.0 + 0.12 + NOISE[0])
+    second = calibrate_from([], [store], name="b", shipped=False, protocol_of=each)
+    assert second["fingerprint"] == fingerprint(screen_protocol(each)) and second["statistics"]["overall"]["n"] == 6
+    (tmp_path / "each.yaml").write_text(yaml.safe_dump(raw))
+    out = tmp_path / "each.json"
+    assert (
+        main(["calibrate", str(store), "--no-shipped", "--protocol-of", str(tmp_path / "each.yaml"), "--out", str(out)])
+        == 0
+    )
+    assert json.loads(out.read_text())["fingerprint"] == second["fingerprint"]

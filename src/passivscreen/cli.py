@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
         "finished DFT rows, the held-out test (writes results/<set>/calibration_check.csv)",
     )
     cal.add_argument(
+        "--protocol-of",
+        metavar="CONFIG",
+        help="the data set of this config's screening protocol and DFT reference (a store holds pairs of several; "
+        "its run is not read); default: the shipped set's, else the first config's, else the store's most common",
+    )
+    cal.add_argument(
         "--carry",
         action="store_true",
         help="instead of fitting: after a change of the search, copy into the config's calibration.store, under its "
@@ -164,6 +170,18 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
         except ConfigError as err:
             print(f"passivscreen: invalid config {src}: {err}", file=sys.stderr)
             return 2
+    protocol_of = None
+    if args.protocol_of:
+        from passivscreen.config.load import read_yaml
+        from passivscreen.config.validate import validate_config
+
+        try:  # its protocol only: not which of its ligands the store holds already
+            raw = read_yaml(args.protocol_of)
+            raw.setdefault("calibration", {})["skip_stored"] = False
+            protocol_of = validate_config(raw, base=Path(args.protocol_of).parent)
+        except ConfigError as err:
+            print(f"passivscreen: invalid config {args.protocol_of}: {err}", file=sys.stderr)
+            return 2
     out = Path(args.out)
     command = "passivscreen " + " ".join(sys.argv[1:] if argv is None else argv)
     try:
@@ -175,6 +193,7 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
             level=args.level or LEVEL,
             command=command,
             partial=args.partial,
+            protocol_of=protocol_of,
         )
     except CalibrationError as err:
         print(f"passivscreen calibrate: {err}", file=sys.stderr)

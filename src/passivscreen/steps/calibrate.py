@@ -65,8 +65,10 @@ def calibrate_from(
     level: float = LEVEL,
     command: str = "",
     partial: bool = False,
+    protocol_of: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A data set from the shipped set's pairs (``shipped``), the finished runs of ``configs`` and the ``stores``.
+    """A data set from the shipped set's pairs (``shipped``), the finished runs of ``configs`` and the ``stores``;
+    ``protocol_of``: of that config's screening protocol and DFT reference (a store holds several).
 
     Every source must share one screening protocol and one DFT reference (the shipped set's, else the first
     config's, else the most common of the stores); store rows of others are left out, a config of another
@@ -76,6 +78,11 @@ def calibrate_from(
     ``reduced`` block.
     """
     protocol = reference = None
+    if protocol_of is not None:  # the data set of this config's protocol and DFT reference (its run is not read)
+        funnel = funnel_tiers(tiers_from_config(protocol_of))
+        if not funnel:
+            raise CalibrationError(f"set {protocol_of['set']!r} has no funnel tier: no DFT reference to calibrate to")
+        protocol, reference = screen_protocol(protocol_of), reference_of(funnel[-1])
     pairs: dict[tuple[str, ...], dict[str, Any]] = {}
     reduced: dict[tuple[str, ...], dict[str, Any]] = {}
 
@@ -86,9 +93,12 @@ def calibrate_from(
         return (*key(p), p.get("site") or "")
 
     if shipped:
-        data = shipped_dataset()
+        data = shipped_dataset(None if protocol is None else fingerprint(protocol))
         if data is None:
             raise CalibrationError("no shipped calibration data set (use --no-shipped)")
+        if protocol is not None and data["fingerprint"] != fingerprint(protocol):
+            name = (protocol_of or {}).get("set")
+            raise CalibrationError(f"no shipped data set of the protocol of set {name!r} (use --no-shipped)")
         protocol, reference = data["protocol"], data["reference"]
         for p in data["pairs"]:
             pairs[key(p)] = {**p, "source": f"shipped:{data['name']}"}
@@ -113,7 +123,8 @@ def calibrate_from(
             pick, _ = Counter((r["protocol_fingerprint"], r["reference_fingerprint"]) for r in rows).most_common(1)[0]
             protocol, reference = _protocols_of(store, *pick)
         want = (fingerprint(protocol or {}), fingerprint(reference or {}))
-        pairs.update({key(r): r for r in rows if (r["protocol_fingerprint"], r["reference_fingerprint"]) == want})
+        # the latest pair of each molecule among this protocol's rows (not the latest of any protocol, left out)
+        pairs.update({key(r): r for r in read_pairs(store, *want)})
         red = read_pairs(store, *want, reduced=True)
         reduced.update({rkey(r): r for r in red})
     if protocol is None:
