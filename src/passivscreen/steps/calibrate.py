@@ -77,12 +77,7 @@ def calibrate_from(
     found reduced (any site) are gathered the same way, one per molecule, class and site, into the data set's
     ``reduced`` block.
     """
-    protocol = reference = None
-    if protocol_of is not None:  # the data set of this config's protocol and DFT reference (its run is not read)
-        funnel = funnel_tiers(tiers_from_config(protocol_of))
-        if not funnel:
-            raise CalibrationError(f"set {protocol_of['set']!r} has no funnel tier: no DFT reference to calibrate to")
-        protocol, reference = screen_protocol(protocol_of), reference_of(funnel[-1])
+    protocol, reference = _protocol_and_reference(protocol_of)
     pairs: dict[tuple[str, ...], dict[str, Any]] = {}
     reduced: dict[tuple[str, ...], dict[str, Any]] = {}
 
@@ -138,6 +133,16 @@ def calibrate_from(
         level=level,
         reduced=list(reduced.values()),
     )
+
+
+def _protocol_and_reference(cfg: dict[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The screening protocol and DFT reference of a config (its run is not read); (None, None) without one."""
+    if cfg is None:
+        return None, None
+    funnel = funnel_tiers(tiers_from_config(cfg))
+    if not funnel:
+        raise CalibrationError(f"set {cfg['set']!r} has no funnel tier: no DFT reference to calibrate to")
+    return screen_protocol(cfg), reference_of(funnel[-1])
 
 
 def _protocols_of(store: str | Path, protocol: str, reference: str) -> tuple[dict[str, Any], dict[str, Any]]:
