@@ -758,7 +758,9 @@ def test_the_shipped_calibration_sizes_the_error_of_a_reduced_row_from_dft(root)
     assert cal["reduced_half_width_eV"] > max(1.0, 4 * cal["pooled_half_width_eV"])
 
 
-def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_moved(tiny_screen, tmp_path, monkeypatch):
+def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_moved(
+    tiny_screen, tmp_path, monkeypatch, capsys
+):
     """``passivscreen calibrate --carry``: after a change of the search (``placement.relax_each_tilt``), a stored pair
     whose complex the new screen ends at again (real GFN2-xTB complexes of the tiny screen, moved into the funnel
     tier's cell) is written under the new protocol with its stored DFT value; one the new search moved (here: its
@@ -809,6 +811,12 @@ def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_move
     cfg_file = tmp_path / "new.yaml"
     cfg_file.write_text(yaml.safe_dump(new_raw))
     assert main(["calibrate", "--carry", str(cfg_file)]) == 0
+    # with skip_stored on, the carry still reads every complex of the screen, the one stored already too
+    skipping = {**new_raw, "calibration": {"store": str(store), "skip_stored": True}}
+    cfg_file.write_text(yaml.safe_dump(skipping))
+    capsys.readouterr()
+    assert main(["calibrate", "--carry", str(cfg_file)]) == 0
+    assert "formaldehyde at" in capsys.readouterr().out
     no_store = {k: v for k, v in new_raw.items() if k != "calibration"}
     cfg_file.write_text(yaml.safe_dump(no_store))
     assert main(["calibrate", "--carry", str(cfg_file)]) == 2

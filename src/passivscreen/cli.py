@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 #: ``validate`` lists this many of a library's changed rows (file-safe names, counter-ions removed)
 CHANGED_SHOWN = 20
@@ -172,13 +173,8 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
             return 2
     protocol_of = None
     if args.protocol_of:
-        from passivscreen.config.load import read_yaml
-        from passivscreen.config.validate import validate_config
-
-        try:  # its protocol only: not which of its ligands the store holds already
-            raw = read_yaml(args.protocol_of)
-            raw.setdefault("calibration", {})["skip_stored"] = False
-            protocol_of = validate_config(raw, base=Path(args.protocol_of).parent)
+        try:
+            protocol_of = _whole_config(args.protocol_of)
         except ConfigError as err:
             print(f"passivscreen: invalid config {args.protocol_of}: {err}", file=sys.stderr)
             return 2
@@ -225,17 +221,28 @@ def _calibrate(args: argparse.Namespace, argv: list[str] | None) -> int:
     return 0
 
 
+def _whole_config(path: str) -> dict[str, Any]:
+    """A config validated with all its ligands, those whose pair its store holds already too
+    (``calibration.skip_stored`` off): what ``--carry`` and ``--protocol-of`` read is its protocol and screen."""
+    from passivscreen.config.load import read_yaml
+    from passivscreen.config.validate import validate_config
+
+    raw = read_yaml(path)
+    raw.setdefault("calibration", {})["skip_stored"] = False
+    return validate_config(raw, base=Path(path).parent)
+
+
 def _carry(sources: list[str]) -> int:
     """``passivscreen calibrate --carry CONFIG``: carry the stored pairs the config's finished screen reproduces."""
     from passivscreen.calibration import CalibrationError
-    from passivscreen.config import ConfigError, load_config
+    from passivscreen.config import ConfigError
     from passivscreen.steps.calibrate import MAX_SHIFT_A, carry_pairs
 
     if len(sources) != 1 or sources[0].endswith(".db"):
         print("passivscreen calibrate --carry: name one config (.yaml) with calibration.store", file=sys.stderr)
         return 2
     try:
-        rows = carry_pairs(load_config(sources[0]))
+        rows = carry_pairs(_whole_config(sources[0]))
     except (ConfigError, CalibrationError) as err:
         print(f"passivscreen calibrate --carry: {err}", file=sys.stderr)
         return 2

@@ -242,9 +242,9 @@ def carry_pairs(
     """``passivscreen calibrate --carry CONFIG``: the stored pairs (``calibration.store``) that the finished screen of
     ``cfg`` reproduces after a change of its search, written again under its protocol
     (:func:`~passivscreen.calibration.store.carry_pair`); then ``calibration.skip_stored`` leaves those molecules out
-    of the DFT run, and only the complexes the new search moved are computed again. One row per finished pristine
-    complex (pristine, or any site where the store holds a reduced pair): carried, already stored, moved (the DFT
-    tier has to run) or none (no stored pair to carry)."""
+    of the DFT run, and only the complexes the new search moved are computed again. One row per finished complex
+    (pristine, or at a vacancy where the store holds a reduced pair): carried, already stored, moved (the DFT tier
+    has to run) or none (no stored pair to carry)."""
 
     from passivscreen.calibration.store import carry_pair
     from passivscreen.steps.funnel import tier_systems
