@@ -221,11 +221,7 @@ def carry_pair(
     best: dict[str, Any] = {"status": "none", "ligand": record["ligand"], "site": site, "E_screen_eV": e_screen}
     with connect(str(path)) as db:
         # the same site: a row stored before the site labels left the cell out names it (pristine-Pb10-2x2)
-        rows = [
-            r
-            for r in db.select(sort="id")
-            if all(r.key_value_pairs.get(k) == v for k, v in same.items()) and strip_cell(r.get("site", "")) == site
-        ]
+        rows = [r for r in db.select(sort="id", **same) if strip_cell(r.get("site", "")) == site]
         if any(r.get("protocol") == fingerprint(protocol) for r in rows):
             return {**best, "status": "already"}
         for row in rows:

@@ -113,7 +113,7 @@ def calibrate_from(
     for store in stores:
         if not Path(store).is_file():
             raise CalibrationError(f"calibration store {store}: no such file")
-        rows = read_pairs(store)
+        rows = read_pairs(store) if protocol is None else []  # every protocol's: only to pick the most common
         if protocol is None and rows:
             pick, _ = Counter((r["protocol_fingerprint"], r["reference_fingerprint"]) for r in rows).most_common(1)[0]
             protocol, reference = _protocols_of(store, *pick)
