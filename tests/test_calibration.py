@@ -83,6 +83,30 @@ def test_a_line_that_turns_the_screens_order_round_is_not_a_calibration():
     assert "linear" in fit_class(names, x, 0.5 * x - 1.1 + np.array([0.01, -0.01, 0.0, 0.005])).cv_mae_eV
 
 
+def test_a_line_is_not_carried_beyond_the_screening_e_ads_its_molecules_span(tmp_path):
+    """The four sulfoxides of relax_each_tilt's data set (stop 55), screen -1.01 to -1.17 eV: a line (slope 1.83)
+    predicts them best, and at DMAC-DPS's -1.67 eV it would add -0.42 eV. Outside the range the row gets the
+    class's shift and the larger interval of the two models (also at another level); inside, the line."""
+    x = np.array([-1.010, -1.018, -1.093, -1.170])
+    y = np.array([-0.907, -0.882, -1.034, -1.182])
+    cfg = validate_config(copy.deepcopy(BASE))
+    path = _dataset_file(tmp_path, cfg, _pairs("S=O", x, y))
+    fit = json.loads(path.read_text())["classes"]["S=O"]
+    assert fit["model"] == "linear" and fit["a"] > 1.5 and fit["range_eV"] == pytest.approx([-1.170, -1.010])
+    assert fit["shift_b_eV"] == pytest.approx(np.mean(y - x))
+    for level in (0.9, 0.68):
+        cal = resolve(validate_config({**copy.deepcopy(BASE), "calibration": {"data": str(path), "level": level}}))
+        row = {"anchor": "S=O", "binding": "L", "site": "pristine-Pb10-2x2", "tier": "gfn2"}
+        e, h, how = calibrate(cal, **row, e_raw=-1.667)
+        err = y - x  # the shift's leave-one-out residuals, by hand
+        shift_hw = half_width([err[np.arange(4) != i].mean() - err[i] for i in range(4)], level)
+        line_hw = half_width(fit_class(list("abcd"), x, y).loo_residuals_eV, level)
+        assert e == pytest.approx(-1.667 + err.mean()) and "outside the line's range" in how
+        assert h == pytest.approx(max(shift_hw, line_hw)) and shift_hw > line_hw
+        inside, _, how_in = calibrate(cal, **row, e_raw=-1.05)
+        assert inside == pytest.approx(fit["a"] * -1.05 + fit["b"]) and "outside" not in how_in
+
+
 def test_interval_is_t_times_rms_of_cross_validated_residuals():
     r = [0.1, -0.1, 0.1, -0.1]
     assert half_width(r, 0.9) == pytest.approx(student.ppf(0.95, 3) * 0.1)
@@ -822,24 +846,25 @@ def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_move
     assert main(["calibrate", "--carry", str(cfg_file)]) == 2
 
 
-def test_a_screen_gets_the_shipped_data_set_of_its_own_protocol(root, tmp_path, monkeypatch):
-    """``calibration.data: shipped`` with more than one shipped data set: a config gets the one made with its
-    protocol (the seed configs' ``relax_each_tilt``), the default config the default protocol's; with none of its
-    protocol a config gets none, and the reason names the setting that differs."""
+def test_a_screen_gets_the_shipped_data_set_of_its_own_protocol(root):
+    """``calibration.data: shipped`` with more than one shipped data set: the default config gets the default
+    protocol's (``presets/calibration.json``), the seed configs the one made with their ``relax_each_tilt``
+    (``presets/calibration_each_tilt.json``, stop 55); a config of neither protocol gets none, and the reason names
+    the setting that differs."""
     from passivscreen.calibration import dataset
 
     default = load_config(root / "configs" / "default.yaml")
     seed = load_config(root / "configs" / "seed_molecules.yaml")
-    first = dataset.shipped_dataset()
+    first, each = (json.loads((root / "src" / "passivscreen" / name).read_text()) for name in dataset.SHIPPED)
+    assert first["fingerprint"] == fingerprint(screen_protocol(default))
+    assert each["fingerprint"] == fingerprint(screen_protocol(seed)) != first["fingerprint"]
     assert resolve(default)["active"] and resolve(default)["name"] == first["name"]
-    without = resolve(seed)
-    assert not without["active"] and "relax_each_tilt" in without["reason"]
-    other = {**copy.deepcopy(first), "name": "each-tilt", "protocol": screen_protocol(seed)}
-    other["fingerprint"] = fingerprint(other["protocol"])
-    (tmp_path / "each_tilt.json").write_text(json.dumps(other))
-    monkeypatch.setattr(dataset, "SHIPPED", (dataset.SHIPPED[0], str(tmp_path / "each_tilt.json")))
-    assert resolve(seed)["active"] and resolve(seed)["name"] == "each-tilt"
-    assert resolve(default)["name"] == first["name"] and dataset.shipped_dataset()["name"] == first["name"]
+    assert resolve(seed)["active"] and resolve(seed)["name"] == each["name"]
+    assert dataset.shipped_dataset()["name"] == first["name"]
+    other = copy.deepcopy(seed)
+    other["placement"]["probe_steps"] += 1
+    without = resolve(other)
+    assert not without["active"] and "probe_steps" in without["reason"]
 
 
 def test_a_store_of_two_protocols_gives_the_data_set_of_the_one_asked_for(tmp_path):
@@ -867,3 +892,23 @@ def test_a_store_of_two_protocols_gives_the_data_set_of_the_one_asked_for(tmp_pa
         == 0
     )
     assert json.loads(out.read_text())["fingerprint"] == second["fingerprint"]
+
+
+@pytest.mark.parametrize(
+    "config, shipped",
+    [("calibration.yaml", "calibration.json"), ("calibration_each_tilt.yaml", "calibration_each_tilt.json")],
+)
+def test_each_shipped_data_set_is_the_committed_store_s_pairs_of_its_protocol(root, tmp_path, config, shipped):
+    """Every shipped data set is made again from the committed store (``passivscreen calibrate STORE --no-shipped
+    --protocol-of CONFIG``, the command in its ``command`` field) to the last digit: its pairs, class fits and
+    reduced rows are the store's pairs of its own protocol, nothing added by hand and nothing of another protocol."""
+    presets = root / "src" / "passivscreen" / "presets"
+    have = json.loads((presets / shipped).read_text())
+    out = tmp_path / shipped
+    argv = ["calibrate", str(presets / "calibration_store.db"), "--no-shipped", "--protocol-of"]
+    assert main([*argv, str(root / "configs" / config), "--name", have["name"], "--out", str(out)]) == 0
+    again = json.loads(out.read_text())
+    assert again["fingerprint"] == have["fingerprint"] == fingerprint(have["protocol"])
+    for key in ("pairs", "classes", "uncalibrated", "reduced", "statistics"):
+        assert again[key] == have[key], key
+    assert "--protocol-of" in have["command"] or shipped == "calibration.json"

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width, predict
+from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width, predict, t_factor
 from passivscreen.calibration.groups import functional_group
 from passivscreen.calibration.protocol import class_of, differences, fingerprint, screen_protocol, screen_tier_name
 from passivscreen.records.provenance import versions
@@ -186,6 +186,15 @@ def dataset_path(cfg: dict[str, Any]) -> str:
     return str((cfg.get("calibration") or {}).get("data", "shipped"))
 
 
+def _at_level(fit: dict[str, Any], key: str, level: float) -> float | None:
+    """A class fit's stored half-width ``key`` at ``level``: as stored at the data set's level, else rescaled by
+    the ratio of the Student's t factors (the residuals are the same)."""
+    hw = fit.get(key)
+    if hw is None or math.isclose(level, fit["level"]):
+        return hw
+    return hw * t_factor(level, fit["n"]) / t_factor(fit["level"], fit["n"])
+
+
 def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     """The calibration a validated config's ranking applies (JSON-able).
 
@@ -220,6 +229,9 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
             "groups": list(fit.get("groups") or []),
             "new_group_half_width_eV": half_width(new, level) if new else None,
             "n": fit["n"],
+            "range_eV": list(fit.get("range_eV") or []),
+            "shift_b_eV": fit.get("shift_b_eV"),
+            "shift_half_width_eV": _at_level(fit, "shift_half_width_eV", level),
         }
     pooled = data["pooled"]["raw_errors_eV"]
     reduced = (data.get("reduced") or {}).get("raw_errors_eV") or []
@@ -303,4 +315,10 @@ def calibrate(
         how += f" ({fix}: group {group} not in the data set; interval of a new group)"
     elif fit["model"] == "group" and group not in (fit.get("group_shifts_eV") or {}):
         how += f" (class shift: group {group} not in the data set)"
+    lo, hi = fit.get("range_eV") or (-math.inf, math.inf)
+    if fit["model"] == "linear" and fit.get("shift_b_eV") is not None and not lo <= e_raw <= hi:
+        # a line is not carried beyond the screening E_ads its molecules span: the class's shift, with the larger
+        # interval of the two models
+        how += f" (class shift: {e_raw:.3f} eV outside the line's range {lo:.3f} to {hi:.3f} eV)"
+        return e_raw + fit["shift_b_eV"], math.hypot(max(hw, fit["shift_half_width_eV"]), conv), how
     return predict(fit, e_raw, group), math.hypot(hw, conv), how

@@ -14,6 +14,10 @@ A line is a candidate only where its slope over all of the class's molecules is 
 that the more strongly the screen binds a molecule the more weakly DFT does, an order that a few molecules
 spread over a narrow range can show by chance (the four alkylammonium bromides: screen -1.51 to -1.65 eV, DFT
 -1.81 to -1.91 eV, slope -0.39) and that would be extrapolated to every molecule of the class outside that range.
+Nor is a positive slope carried beyond the screening E_ads its molecules span (``range_eV``): a line fitted to four
+sulfoxides between -1.01 and -1.17 eV (slope 1.83) would move DMAC-DPS's -1.67 eV by -0.42 eV. A row outside the
+range gets the class's shift (``shift_b_eV``) and the larger of the two models' intervals
+(:func:`~passivscreen.calibration.dataset.calibrate`).
 
 Each is refitted with one molecule left out and predicts that molecule; the model with the smaller
 cross-validated mean absolute error is kept, and ``none`` (the raw value) when neither beats it: a class
@@ -139,6 +143,11 @@ class ClassFit:
     #: class has one group, so that error is not measured)
     new_group_residuals_eV: list[float] = field(default_factory=list)
     new_group_half_width_eV: float | None = None
+    #: the lowest and highest screening E_ads of the class's molecules: a line is not extrapolated beyond them
+    range_eV: list[float] = field(default_factory=list)
+    #: the class's shift and its cross-validated half-width: a linear class's correction outside ``range_eV``
+    shift_b_eV: float | None = None
+    shift_half_width_eV: float | None = None
 
     def predict(self, e_screen: float, group: str | None = None) -> float:
         """The calibrated E_ads of a screening E_ads (of a molecule of functional group ``group``: with the
@@ -211,4 +220,7 @@ def fit_class(
         groups=seen,
         new_group_residuals_eV=[float(r) for r in new],
         new_group_half_width_eV=half_width(new, level) if new.size else None,
+        range_eV=[float(xa.min()), float(xa.max())],
+        shift_b_eV=fit_model("shift", xa, ya)[1] if "shift" in residuals else None,
+        shift_half_width_eV=half_width(residuals["shift"], level) if "shift" in residuals else None,
     )
