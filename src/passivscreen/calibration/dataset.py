@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width, predict, t_factor
+from passivscreen.calibration.fit import LEVEL, MIN_MOLECULES, fit_class, half_width, predict
 from passivscreen.calibration.groups import functional_group
 from passivscreen.calibration.protocol import class_of, differences, fingerprint, screen_protocol, screen_tier_name
 from passivscreen.records.provenance import versions
@@ -186,15 +186,6 @@ def dataset_path(cfg: dict[str, Any]) -> str:
     return str((cfg.get("calibration") or {}).get("data", "shipped"))
 
 
-def _at_level(fit: dict[str, Any], key: str, level: float) -> float | None:
-    """A class fit's stored half-width ``key`` at ``level``: as stored at the data set's level, else rescaled by
-    the ratio of the Student's t factors (the residuals are the same)."""
-    hw = fit.get(key)
-    if hw is None or math.isclose(level, fit["level"]):
-        return hw
-    return hw * t_factor(level, fit["n"]) / t_factor(fit["level"], fit["n"])
-
-
 def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     """The calibration a validated config's ranking applies (JSON-able).
 
@@ -220,6 +211,7 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
     for cls, fit in data["classes"].items():
         hw = fit["half_width_eV"] if math.isclose(level, fit["level"]) else half_width(fit["loo_residuals_eV"], level)
         new = fit.get("new_group_residuals_eV") or []
+        shift = fit.get("shift_residuals_eV") or []
         classes[cls] = {
             "model": fit["model"],
             "a": fit["a"],
@@ -231,7 +223,7 @@ def resolve(cfg: dict[str, Any]) -> dict[str, Any]:
             "n": fit["n"],
             "range_eV": list(fit.get("range_eV") or []),
             "shift_b_eV": fit.get("shift_b_eV"),
-            "shift_half_width_eV": _at_level(fit, "shift_half_width_eV", level),
+            "shift_half_width_eV": half_width(shift, level) if shift else None,
         }
     pooled = data["pooled"]["raw_errors_eV"]
     reduced = (data.get("reduced") or {}).get("raw_errors_eV") or []

@@ -145,8 +145,10 @@ class ClassFit:
     new_group_half_width_eV: float | None = None
     #: the lowest and highest screening E_ads of the class's molecules: a line is not extrapolated beyond them
     range_eV: list[float] = field(default_factory=list)
-    #: the class's shift and its cross-validated half-width: a linear class's correction outside ``range_eV``
+    #: the class's shift, its leave-one-out residuals and their half-width: a linear class's correction outside
+    #: ``range_eV``
     shift_b_eV: float | None = None
+    shift_residuals_eV: list[float] = field(default_factory=list)
     shift_half_width_eV: float | None = None
 
     def predict(self, e_screen: float, group: str | None = None) -> float:
@@ -222,5 +224,6 @@ def fit_class(
         new_group_half_width_eV=half_width(new, level) if new.size else None,
         range_eV=[float(xa.min()), float(xa.max())],
         shift_b_eV=fit_model("shift", xa, ya)[1] if "shift" in residuals else None,
+        shift_residuals_eV=[float(r) for r in residuals.get("shift", [])],
         shift_half_width_eV=half_width(residuals["shift"], level) if "shift" in residuals else None,
     )
