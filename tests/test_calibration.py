@@ -797,7 +797,9 @@ def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_move
     from passivscreen.steps.funnel import funnel_tier, tier_systems
 
     store = tmp_path / "store.db"
-    old = validate_config({**copy.deepcopy(TINY_CONFIG), "calibration": {"store": str(store)}})
+    old_raw = copy.deepcopy(TINY_CONFIG)
+    old_raw["placement"]["relax_each_tilt"] = False  # the search before (the default until stop 55)
+    old = validate_config({**old_raw, "calibration": {"store": str(store)}})
     new_raw = copy.deepcopy(TINY_CONFIG)
     new_raw["placement"]["relax_each_tilt"] = True
     new_raw["calibration"] = {"store": str(store)}
@@ -847,20 +849,23 @@ def test_carry_copies_the_pairs_a_new_search_reproduces_and_leaves_those_it_move
 
 
 def test_a_screen_gets_the_shipped_data_set_of_its_own_protocol(root):
-    """``calibration.data: shipped`` with more than one shipped data set: the default config gets the default
-    protocol's (``presets/calibration.json``), the seed configs the one made with their ``relax_each_tilt``
-    (``presets/calibration_each_tilt.json``, stop 55); a config of neither protocol gets none, and the reason names
-    the setting that differs."""
+    """``calibration.data: shipped`` with more than one shipped data set: the default config and the seed configs
+    get the default protocol's (``presets/calibration_each_tilt.json``: ``relax_each_tilt``, the default since stop
+    56), a config that sets ``relax_each_tilt: false`` the one made with that search (``presets/calibration.json``);
+    a config of neither protocol gets none, and the reason names the setting that differs."""
     from passivscreen.calibration import dataset
 
     default = load_config(root / "configs" / "default.yaml")
     seed = load_config(root / "configs" / "seed_molecules.yaml")
-    first, each = (json.loads((root / "src" / "passivscreen" / name).read_text()) for name in dataset.SHIPPED)
-    assert first["fingerprint"] == fingerprint(screen_protocol(default))
-    assert each["fingerprint"] == fingerprint(screen_protocol(seed)) != first["fingerprint"]
-    assert resolve(default)["active"] and resolve(default)["name"] == first["name"]
+    before = copy.deepcopy(default)
+    before["placement"]["relax_each_tilt"] = False
+    each, old = (json.loads((root / "src" / "passivscreen" / name).read_text()) for name in dataset.SHIPPED)
+    assert each["fingerprint"] == fingerprint(screen_protocol(default)) == fingerprint(screen_protocol(seed))
+    assert old["fingerprint"] == fingerprint(screen_protocol(before)) != each["fingerprint"]
+    assert resolve(default)["active"] and resolve(default)["name"] == each["name"]
     assert resolve(seed)["active"] and resolve(seed)["name"] == each["name"]
-    assert dataset.shipped_dataset()["name"] == first["name"]
+    assert resolve(before)["active"] and resolve(before)["name"] == old["name"]
+    assert dataset.shipped_dataset()["name"] == each["name"]
     other = copy.deepcopy(seed)
     other["placement"]["probe_steps"] += 1
     without = resolve(other)
@@ -875,7 +880,7 @@ def test_a_store_of_two_protocols_gives_the_data_set_of_the_one_asked_for(tmp_pa
     from ase.build import molecule
 
     cfg, tier, store = _store_of_ketones(tmp_path, 5)
-    raw = {**copy.deepcopy(BASE), "tiers": cfg["tiers"], "placement": {"relax_each_tilt": True}}
+    raw = {**copy.deepcopy(BASE), "tiers": cfg["tiers"], "placement": {"relax_each_tilt": False}}  # the one before
     each = validate_config(copy.deepcopy(raw))
     for i, e in enumerate(np.linspace(-1.1, -0.2, 6)):  # more pairs than the first protocol, k0 among them
         rec = _rec(f"k{i}", e + 0.1, tier="dft", smiles=f"CC{'C' * i}=O", tiers=[{"name": "gfn2", "E_ads_eV": e}])

@@ -97,12 +97,15 @@ def test_shipped_configs_say_what_their_comments_promise(root):
         "probe_scf",
         "relax_each_tilt",
     )
-    for name in ("calibration", "validation", "validation_ion_pair"):
+    # (TSPO1's and the seed's state relax_each_tilt, stop 53, the default since stop 56: they keep their protocol)
+    assert default["placement"]["relax_each_tilt"] is True
+    names = ("calibration_each_tilt", "validation", "validation_ion_pair", "tspo1", "tspo1_dft", "seed_molecules")
+    for name in (*names, "seed_molecules_dft", "seed_vacancy_dft"):
         assert {k: cfgs[name]["placement"][k] for k in search} == {k: default["placement"][k] for k in search}, name
-    # TSPO1's configs and the seed's: the default search and the lowest probe of each tilt relaxed (stop 53)
-    for name in ("tspo1", "tspo1_dft", "seed_molecules", "seed_molecules_dft", "seed_vacancy_dft"):
+    # the data set of the search before stop 56 and its held-out test: the default search but for relax_each_tilt
+    for name in ("calibration", "calibration_heldout"):
         have = {k: cfgs[name]["placement"][k] for k in search}
-        assert have == {**{k: default["placement"][k] for k in search}, "relax_each_tilt": True}, name
+        assert have == {**{k: default["placement"][k] for k in search}, "relax_each_tilt": False}, name
     # the exhaustive reference of the real molecules: the seed run's protocol but for the search, which relaxes
     # every start (two heights), and seed molecules only
     ref, seed = cfgs["search_reference_seed"], cfgs["seed_molecules"]
@@ -143,10 +146,9 @@ def test_shipped_configs_say_what_their_comments_promise(root):
     # the held-out test of the calibration: the calibration's protocol and DFT tier, molecules in no other config
     from passivscreen.ligands import canonical_smiles
 
-    held, cal = cfgs["calibration_heldout"], cfgs["calibration"]
-    assert (
-        fingerprint(screen_protocol(held)) == fingerprint(screen_protocol(cal)) == fingerprint(screen_protocol(default))
-    )
+    held, cal, each = cfgs["calibration_heldout"], cfgs["calibration"], cfgs["calibration_each_tilt"]
+    assert fingerprint(screen_protocol(held)) == fingerprint(screen_protocol(cal))
+    assert fingerprint(screen_protocol(each)) == fingerprint(screen_protocol(default))
     assert held["tiers"] == cal["tiers"] and not held["calibration"].get("store")
     elsewhere = {
         canonical_smiles(lig["smiles"])

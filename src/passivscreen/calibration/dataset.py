@@ -26,9 +26,9 @@ from passivscreen.records.provenance import versions
 from passivscreen.structures.sites import parse_site
 
 #: The data sets shipped with the package (``calibration.data: shipped``), each for the protocol it was made with:
-#: the default protocol's first, then the protocol of the seed's molecules (``placement.relax_each_tilt``). A screen
-#: gets the one made with its protocol (:func:`shipped_dataset`).
-SHIPPED = ("presets/calibration.json", "presets/calibration_each_tilt.json")
+#: the default protocol's first (``placement.relax_each_tilt`` true, stop 56), then the protocol before it (false).
+#: A screen gets the one made with its protocol (:func:`shipped_dataset`).
+SHIPPED = ("presets/calibration_each_tilt.json", "presets/calibration.json")
 
 #: Columns of a pair.
 PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "group", "E_screen_eV", "E_dft_eV")
