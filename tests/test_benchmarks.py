@@ -407,11 +407,17 @@ def test_the_probe_replay_chooses_as_the_search_would_after_k_steps(probe_replay
     eight = probe_replay.replay(rec, work, placement, 2, 8)
     assert sorted(eight["chosen"]) == ["rot000.00_t45", "rot090.00"] and eight["best"] == pytest.approx(-0.90)
     assert eight["probe_calls"] == 9 + 3 + 9 and eight["relax_calls"] == 2 + 0
-    assert probe_replay.main([str(tree), "--config", str(root / "configs" / "default.yaml"), "--steps", "2"]) == 0
+    one_tilt = tmp_path / "one_tilt.yaml"  # the default search before stop 56
+    one_tilt.write_text("set: s\nligands: [{name: a, smiles: CC=O}]\nplacement: {relax_each_tilt: false}\n")
+    assert probe_replay.main([str(tree), "--config", str(one_tilt), "--steps", "2"]) == 0
     out = capsys.readouterr().out
     assert "+0.400" in out and "MISS" in out and "probe_steps 8 (the config's): no miss" in out
+    assert probe_replay.main([str(tree), "--config", str(root / "configs" / "default.yaml"), "--steps", "2"]) == 0
+    assert "+0.400" not in capsys.readouterr().out  # the default relaxes the lowest probe of each tilt
     short = tmp_path / "short.yaml"
-    short.write_text("set: s\nligands: [{name: a, smiles: CC=O}]\nplacement: {probe_steps: 2}\n")
+    short.write_text(
+        "set: s\nligands: [{name: a, smiles: CC=O}]\nplacement: {probe_steps: 2, relax_each_tilt: false}\n"
+    )
     assert probe_replay.main([str(tree), "--config", str(short)]) == 1
     assert probe_replay.main([str(tree), "--config", str(short), "--each-tilt"]) == 0
     assert probe_replay.main([str(tmp_path / "nothing"), "--config", str(short)]) == 2

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def probed(tiny_screen, tmp_path_factory):
     """Formaldehyde on the tiny slab: 1 rotation x 2 starting heights x 2 tilts, every start probed 3 steps,
-    the best 1 of the converged probes and of the descending ones relaxed."""
+    the best 1 of the converged probes and of the descending ones relaxed (not the lowest of each tilt: the
+    search before stop 56, whose rule the tests below check; relax_each_tilt is tested on its own)."""
     from passivscreen.config import validate_config
     from passivscreen.records.layout import Results
     from passivscreen.steps.adsorption import run_adsorption_member
@@ -31,7 +32,13 @@ def probed(tiny_screen, tmp_path_factory):
 
     cfg = copy.deepcopy(tiny_screen.cfg)
     cfg["placement"].update(
-        orientations=1, heights=[-0.3, 0.0], tilts=[0.0, 45.0], probe_steps=3, relax_top=1, conformers=1
+        orientations=1,
+        heights=[-0.3, 0.0],
+        tilts=[0.0, 45.0],
+        probe_steps=3,
+        relax_top=1,
+        conformers=1,
+        relax_each_tilt=False,
     )
     cfg = validate_config(cfg)
     res = tmp_path_factory.mktemp("probe") / "results" / "tiny"
