@@ -86,7 +86,8 @@ def test_a_line_that_turns_the_screens_order_round_is_not_a_calibration():
 def test_a_line_is_not_carried_beyond_the_screening_e_ads_its_molecules_span(tmp_path):
     """The four sulfoxides of relax_each_tilt's data set (stop 55), screen -1.01 to -1.17 eV: a line (slope 1.83)
     predicts them best, and at DMAC-DPS's -1.67 eV it would add -0.42 eV. Outside the range the row gets the
-    class's shift and the larger interval of the two models (also at another level); inside, the line."""
+    class's shift and the larger interval of the two models (also at another level); inside, the line, and within
+    2 meV of the range's ends too (a molecule of the set screened again)."""
     x = np.array([-1.010, -1.018, -1.093, -1.170])
     y = np.array([-0.907, -0.882, -1.034, -1.182])
     cfg = validate_config(copy.deepcopy(BASE))
@@ -105,6 +106,11 @@ def test_a_line_is_not_carried_beyond_the_screening_e_ads_its_molecules_span(tmp
         assert h == pytest.approx(max(shift_hw, line_hw)) and shift_hw > line_hw
         inside, _, how_in = calibrate(cal, **row, e_raw=-1.05)
         assert inside == pytest.approx(fit["a"] * -1.05 + fit["b"]) and "outside" not in how_in
+        # a molecule of the set screened again a meV off the range's end (another machine) keeps the line
+        for end, off in ((-1.010, +0.001), (-1.170, -0.001)):
+            e_end, _, how_end = calibrate(cal, **row, e_raw=end + off)
+            assert e_end == pytest.approx(fit["a"] * (end + off) + fit["b"]) and "outside" not in how_end
+        assert "outside" in calibrate(cal, **row, e_raw=-1.010 + 0.005)[2]
 
 
 def test_interval_is_t_times_rms_of_cross_validated_residuals():

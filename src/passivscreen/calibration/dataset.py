@@ -30,6 +30,12 @@ from passivscreen.structures.sites import parse_site
 #: A screen gets the one made with its protocol (:func:`shipped_dataset`).
 SHIPPED = ("presets/calibration_each_tilt.json", "presets/calibration.json")
 
+#: How far (eV) outside the screening E_ads its molecules span a linear class's line still holds: a row as close to
+#: the range's end as a molecule the carry takes for the same one (``steps.calibrate.MAX_SCREEN_EV``), so that a
+#: calibration molecule screened again, a few micro-eV off, is not moved from the line to the shift (0.03-0.08 eV at
+#: the ends of the S=O, N=O and thiol lines).
+RANGE_TOLERANCE_EV = 0.002
+
 #: Columns of a pair.
 PAIR_KEYS = ("ligand", "smiles", "anchor", "binding", "class", "group", "E_screen_eV", "E_dft_eV")
 
@@ -308,7 +314,8 @@ def calibrate(
     elif fit["model"] == "group" and group not in (fit.get("group_shifts_eV") or {}):
         how += f" (class shift: group {group} not in the data set)"
     lo, hi = fit.get("range_eV") or (-math.inf, math.inf)
-    if fit["model"] == "linear" and fit.get("shift_b_eV") is not None and not lo <= e_raw <= hi:
+    outside = not lo - RANGE_TOLERANCE_EV <= e_raw <= hi + RANGE_TOLERANCE_EV
+    if fit["model"] == "linear" and fit.get("shift_b_eV") is not None and outside:
         # a line is not carried beyond the screening E_ads its molecules span: the class's shift, with the larger
         # interval of the two models
         how += f" (class shift: {e_raw:.3f} eV outside the line's range {lo:.3f} to {hi:.3f} eV)"
