@@ -99,8 +99,16 @@ def test_shipped_configs_say_what_their_comments_promise(root):
     )
     # (TSPO1's and the seed's state relax_each_tilt, stop 53, the default since stop 56: they keep their protocol)
     assert default["placement"]["relax_each_tilt"] is True
-    names = ("calibration_each_tilt", "validation", "validation_ion_pair", "tspo1", "tspo1_dft", "seed_molecules")
-    for name in (*names, "seed_molecules_dft", "seed_vacancy_dft"):
+    for name in (
+        "calibration_each_tilt",
+        "validation",
+        "validation_ion_pair",
+        "tspo1",
+        "tspo1_dft",
+        "seed_molecules",
+        "seed_molecules_dft",
+        "seed_vacancy_dft",
+    ):
         assert {k: cfgs[name]["placement"][k] for k in search} == {k: default["placement"][k] for k in search}, name
     # the data set of the search before stop 56 and its held-out test: the default search but for relax_each_tilt
     for name in ("calibration", "calibration_heldout"):
