@@ -82,31 +82,40 @@ class TinyScreen:
 
 
 @pytest.fixture(scope="session")
-def tiny_screen(tmp_path_factory: pytest.TempPathFactory) -> TinyScreen:
-    """The slab, both ligands and both complexes of :data:`TINY_CONFIG`, relaxed with real GFN2-xTB once."""
+def tiny_screen(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> TinyScreen:
+    """The slab, both ligands and both complexes of :data:`TINY_CONFIG`, relaxed with real GFN2-xTB once per test
+    run (shared by the xdist workers, each with its own copy of the results)."""
     from passivscreen.config import validate_config
-    from passivscreen.records.layout import Results
-    from passivscreen.steps.adsorption import run_adsorption_member
     from passivscreen.steps.convergence import complex_paths
-    from passivscreen.steps.jobs import complex_member
-    from passivscreen.steps.ligand import run_ligand
-    from passivscreen.steps.slab import run_slab
     from passivscreen.structures import site_labels
 
     cfg = validate_config(copy.deepcopy(TINY_CONFIG))
-    res = tmp_path_factory.mktemp("tiny") / "results" / "tiny"
     site = site_labels(cfg)[0]
-    paths, records = {}, {}
-    for lig in ("formaldehyde", "methylamine"):
-        p = complex_paths(res, lig, site, "top")
-        if not p["slab_record"].exists():
-            slab = run_slab(cfg, site, "top", p["slab_record"], p["slab"])
-            assert slab["status"] == "ok", slab.get("reason")
-        lrec = run_ligand(cfg, lig, p["ligand_record"], p["ligand"], res / "work" / lig)
-        assert lrec["status"] == "ok", lrec.get("reason")
-        rec = run_adsorption_member(cfg, complex_member(Results(str(res)), lig, site, "top"))
-        assert rec["status"] == "ok", rec.get("reason")
-        paths[lig], records[lig] = p, rec
+
+    def make(work: Path) -> dict[str, dict[str, Any]]:
+        from passivscreen.records.layout import Results
+        from passivscreen.steps.adsorption import run_adsorption_member
+        from passivscreen.steps.jobs import complex_member
+        from passivscreen.steps.ligand import run_ligand
+        from passivscreen.steps.slab import run_slab
+
+        res = work / "results" / "tiny"
+        records = {}
+        for lig in ("formaldehyde", "methylamine"):
+            p = complex_paths(res, lig, site, "top")
+            if not p["slab_record"].exists():
+                slab = run_slab(cfg, site, "top", p["slab_record"], p["slab"])
+                assert slab["status"] == "ok", slab.get("reason")
+            lrec = run_ligand(cfg, lig, p["ligand_record"], p["ligand"], res / "work" / lig)
+            assert lrec["status"] == "ok", lrec.get("reason")
+            rec = run_adsorption_member(cfg, complex_member(Results(str(res)), lig, site, "top"))
+            assert rec["status"] == "ok", rec.get("reason")
+            records[lig] = rec
+        return records
+
+    work, records = _once_per_run(tmp_path_factory, worker_id, "tiny", make)
+    res = work / "results" / "tiny"
+    paths = {lig: complex_paths(res, lig, site, "top") for lig in records}
     return TinyScreen(cfg, res, site, paths, records)
 
 
@@ -119,21 +128,58 @@ class WorkflowRun:
     wall_s: float
 
 
-@pytest.fixture(scope="session")
-def test_config_run(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRun:
-    """configs/test.yaml through the real workflow once per session: test_workflow.py checks it end to end (and
-    goes on from it: re-runs, report, database), test_slurm.py takes it as the local run the cluster's must
-    match."""
-    import subprocess
-    import sys
-    import time
+def _once_per_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str, make) -> tuple[Path, Any]:
+    """Run ``make(directory)`` once for the whole test run, however many pytest-xdist workers ask for it.
 
-    work = tmp_path_factory.mktemp("test_config") / "local"
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
-    cmd += ["--configfile", str(ROOT / "configs" / "test.yaml"), "--cores", "2"]
-    start = time.monotonic()
-    run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    return WorkflowRun(work, run, time.monotonic() - start)
+    A session fixture is made once per worker: under ``pytest -n 2`` two files that need the same slow run would
+    compute it twice. The first worker to ask computes it into a directory beside the workers' own (under a file
+    lock); every worker then gets its own copy of that directory, so that a test may write into it, and the value
+    ``make`` returned (pickled: it must not hold paths into the directory).
+
+    Returns
+    -------
+    tuple
+        This worker's copy of the directory and ``make``'s value.
+    """
+    import pickle
+    import shutil
+
+    from filelock import FileLock
+
+    if worker_id == "master":  # no xdist: nothing to share
+        work = tmp_path_factory.mktemp(name)
+        return work, make(work)
+    shared = tmp_path_factory.getbasetemp().parent / f"shared-{name}"
+    value_file = shared / "value.pickle"
+    with FileLock(f"{shared}.lock"):
+        if not value_file.exists():
+            shutil.rmtree(shared, ignore_errors=True)
+            (shared / "work").mkdir(parents=True)
+            value_file.write_bytes(pickle.dumps(make(shared / "work")))
+    mine = tmp_path_factory.mktemp(name)
+    shutil.copytree(shared / "work", mine, symlinks=True, dirs_exist_ok=True)
+    return mine, pickle.loads(value_file.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def test_config_run(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> WorkflowRun:
+    """configs/test.yaml through the real workflow once per test run (shared by the xdist workers, each with its
+    own copy of the directory): test_workflow.py checks it end to end (and goes on from it: re-runs, report,
+    database), test_slurm.py takes it as the local run the cluster's must match."""
+
+    def make(work: Path) -> tuple[Any, float]:
+        import subprocess
+        import sys
+        import time
+
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work)]
+        cmd += ["--configfile", str(ROOT / "configs" / "test.yaml"), "--cores", "2"]
+        start = time.monotonic()
+        run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+        return run, time.monotonic() - start
+
+    work, (run, wall_s) = _once_per_run(tmp_path_factory, worker_id, "test_config", make)
+    return WorkflowRun(work, run, wall_s)
 
 
 class FaultLog:

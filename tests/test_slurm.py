@@ -184,7 +184,12 @@ def _on_cluster(cl: SlurmCluster) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.slurm
-def test_workflow_on_slurm_matches_local_run(cluster, tmp_path, test_config_run):
+def test_workflow_on_slurm_matches_local_run(cluster, tmp_path, request):
+    """configs/test.yaml less one of its ligands on the cluster: every job of the DAG through sbatch with the
+    resources its rule asked for, and the numbers of the local run of the whole config for the rows it has.
+
+    Formaldehyde is left out for time (its three complexes cost as much as TMPO's); TMPO (an ``ok`` row on three
+    face sets) and pentadecanone (a recorded failure) keep their places, so their jobs are the local run's."""
     from passivscreen.config import load_config
     from passivscreen.steps.jobs import job_resources
 
@@ -192,12 +197,13 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path, test_config_run)
     biggest = max(job_resources(k, cfg["batch_size"], cfg)["mem_mb"] for k in ("slab", "ligands", "adsorption"))
     if cluster.real_memory_mb < biggest:
         _unavailable(f"the node has {cluster.real_memory_mb} MB, a job of this workflow asks {biggest} MB")
-    # the local run of the same config, shared with test_workflow.py (tests/conftest.py::test_config_run)
-    local, local_s, local_dir = test_config_run.run, test_config_run.wall_s, test_config_run.workdir
-    assert local.returncode == 0, local.stderr[-3000:]
-
+    raw = yaml.safe_load(CONFIG.read_text())
+    raw["ligands"] = [lig for lig in raw["ligands"] if lig["name"] != "formaldehyde"]
+    assert raw["ligands"][0]["name"] == "trimethylphosphine_oxide" and len(raw["ligands"]) == 2, raw["ligands"]
+    config = tmp_path / "subset.yaml"
+    config.write_text(yaml.safe_dump(raw))
     try:
-        slurm, slurm_s = _smk(tmp_path / "slurm", *_on_cluster(cluster), env=cluster.env)
+        slurm, slurm_s = _smk(tmp_path / "slurm", *_on_cluster(cluster), env=cluster.env, config=config)
     except subprocess.TimeoutExpired as err:
         pytest.fail(f"the SLURM run did not finish in {err.timeout} s\n{cluster.logs()}")
     log = slurm.stdout + slurm.stderr
@@ -226,17 +232,25 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path, test_config_run)
         assert row["Timelimit"] == _slurm_time(res["runtime"]), row
         assert int(row["AllocCPUS"]) == res["cpus_per_task"], row
 
-    # ------------------------------------------------ the same numbers as a local run
-    name = yaml.safe_load(CONFIG.read_text())["set"]
+    # ------------------------------------------------ the same numbers as a local run of the whole config
+    # asked for only now: the local run, shared with test_workflow.py (tests/conftest.py::test_config_run), is
+    # then usually finished by the other worker instead of being waited for
+    test_config_run = request.getfixturevalue("test_config_run")
+    local, local_s, local_dir = test_config_run.run, test_config_run.wall_s, test_config_run.workdir
+    assert local.returncode == 0, local.stderr[-3000:]
+    name = raw["set"]
     ref = pd.read_csv(local_dir / "results" / name / "ranking.csv")
+    ref = ref[ref["ligand"] != "formaldehyde"].reset_index(drop=True)
     got = pd.read_csv(tmp_path / "slurm" / "results" / name / "ranking.csv")
+    assert len(got) == len(ref) == 6, (got, ref)
     keys = ["ligand", "site", "faces", "status"]
     assert got[keys].values.tolist() == ref[keys].values.tolist()
     assert got["flags"].fillna("").tolist() == ref["flags"].fillna("").tolist()
     for a, b in zip(got["E_ads_eV"], ref["E_ads_eV"]):
         assert (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-6, (a, b)
     records = sorted((local_dir / "results" / name / "adsorption").rglob("*.json"))
-    assert records
+    records = [rec for rec in records if "formaldehyde" not in rec.parts]
+    assert len(records) == 6, records
     for rec in records:
         mine = json.loads((tmp_path / "slurm" / rec.relative_to(local_dir)).read_text())
         theirs = json.loads(rec.read_text())
@@ -249,7 +263,7 @@ def test_workflow_on_slurm_matches_local_run(cluster, tmp_path, test_config_run)
         "jobs": sum(stats.values()),
         "slurm_jobs": len(rows),
         "wall_s_slurm": round(slurm_s, 1),
-        "wall_s_local": round(local_s, 1),
+        "wall_s_local_whole_config": round(local_s, 1),
     }
     print(f"SLURM test run: {summary}")
     for row in rows:
