@@ -1,7 +1,7 @@
 """Issue 24 item 4: the throughput of a library screen, measured on a generated library from a clean tree.
 
 Usage: python benchmarks/library_throughput.py [N] [--cores 2] [--plumbing] [--workdir DIR] [--hours H]
-[--archive ARCHIVE]   (default 50 ligands, in a temporary folder, to the end)
+[--archive ARCHIVE] [--report]   (default 50 ligands, in a temporary folder, to the end)
 
 The whole run is about 12-18 h of 2 cores, more than one sitting, and a later sitting may be on a fresh
 machine: ``--archive benchmarks/runs/throughput.tar.xz`` carries the finished work from machine to machine
@@ -11,7 +11,8 @@ results tree and the time spent in DIR, so that the run goes on where it stopped
 again (finished jobs are kept, a cut relaxation resumes from its trajectory); ``--hours H`` stops it after H
 hours (Snakemake ends its jobs) and reports what has finished so far from ``passivscreen rank``: the figures
 of a partial run are labelled PARTIAL and rest on the ligands finished, with the wall time of every sitting
-(each in the machine unit measured at its start).
+(each in the machine unit measured at its start). ``--report`` runs and saves nothing and prints the figures
+of the run in DIR (restored from ARCHIVE when DIR holds none) as they stand.
 
 Generates N distinct candidates of 10-40 atoms (hydrogens included), the neutral anchor classes in turn
 (phosphine oxides, sulfoxides, ketones, acids, amines, thiols, nitroso compounds; the generator of
@@ -109,6 +110,8 @@ def main() -> int:
                     "(benchmarks/sittings.py): restored into the work directory when it holds no run, written "
                     "after the sitting and every --save-every minutes while it runs")  # fmt: skip
     ap.add_argument("--save-every", type=float, default=20.0, metavar="MIN", help="0: save only at the end")
+    ap.add_argument("--report", action="store_true", help="run nothing, save nothing: the figures of the run in "
+                    "--workdir (or restored there from --archive) as they stand")  # fmt: skip
     args = ap.parse_args()
     announce()
     unit = machine_unit()
@@ -140,9 +143,12 @@ def main() -> int:
         if why:
             print(f"{work}: {why}")
             return 1
-        cmd = snakemake_command(work, "library.yaml", args.cores)
-        record, stderr = sit(work, cmd, args.hours, unit, protocol, fp, None, archive, args.save_every * 60)
-        code, stopped = record["exit"], record["stopped"]
+        if args.report:  # partial until every ligand has its rows (below)
+            code, stopped, stderr, archive = 0, True, "", None
+        else:
+            cmd = snakemake_command(work, "library.yaml", args.cores)
+            record, stderr = sit(work, cmd, args.hours, unit, protocol, fp, None, archive, args.save_every * 60)
+            code, stopped = record["exit"], record["stopped"]
         sittings = sittings_of(work)
         # each sitting's time in the unit of its own machine, then in seconds of this one
         wall_mu = sum(x["wall_s"] / x["mu_s"] for x in sittings)
@@ -159,7 +165,8 @@ def main() -> int:
             return 1 if not stopped else 2
         ranking = pd.read_csv(res / "ranking.csv")
         # the cell each ligand's job chose (slab.repeat: auto; ranking.csv's repeat column says the same per row)
-        cells = Counter(int(json.loads(p.read_text()).get("cell", [0])[0]) for p in (res / "ligands").glob("*.json"))
+        cell_of = {p.stem: int(json.loads(p.read_text()).get("cell", [0])[0]) for p in (res / "ligands").glob("*.json")}
+        cells = Counter(cell_of.values())
         # the adsorption jobs' times, each in the unit of the machine it ran on, then in seconds of this one
         jobs = {
             name: sec / x["mu_s"] * unit
@@ -167,11 +174,19 @@ def main() -> int:
             for name, sec in x.get("jobs", {}).items()
             if "/benchmarks/adsorption/" in name
         }
+        # the cell of each adsorption job: its log names its complexes ("<ligand> on <site> (<face>): ...")
+        job_cell = {}
+        for name in jobs:
+            log = (work / name.replace("/benchmarks/", "/logs/")).with_suffix(".log")
+            ligs = {line.split(" on ")[0] for line in log.read_text().splitlines() if " on " in line}
+            job_cell[name] = {cell_of.get(x, 0) for x in ligs}
     cores = sorted({cores_ran(x) for x in sittings})
     complete = ranking.groupby("ligand")["complete"].all() if "complete" in ranking else None
     if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
         ranking = ranking[ranking["ligand"].isin(complete[complete].index)]
     names = set(ranking["ligand"])
+    if args.report:
+        stopped = bool({f"lib{i:03d}" for i in range(args.n)} - names)
     n_ok = ranking.loc[ranking["status"] == "ok", "ligand"].nunique()
     per_core_hour = n_ok / (core_s / 3600)
     what = "plumbing" if args.plumbing else "shipped protocol"
@@ -193,6 +208,11 @@ def main() -> int:
         times = sorted(jobs.values())
         median, largest = with_units(statistics.median(times)), with_units(times[-1])
         print(f"adsorption jobs: {len(times)}, median {median}, largest {largest}")
+        for n in sorted({c for cs in job_cell.values() for c in cs}):
+            own = sorted(t for name, t in jobs.items() if job_cell[name] == {n})
+            if own:  # a job cut by the end of a sitting counts only its last part (the rest is in the core time)
+                print(f"  on {n}x{n}: {len(own)} jobs, median {with_units(statistics.median(own))}, "
+                      f"largest {with_units(own[-1])}, sum {with_units(sum(own))}")  # fmt: skip
     if per_core_hour:
         core_h = 10_000 / per_core_hour
         print(f"10,000 ligands: {core_h:,.0f} core-hours; in one day {core_h / 24:,.0f} cores = "
