@@ -11,8 +11,9 @@ results tree and the time spent in DIR, so that the run goes on where it stopped
 again (finished jobs are kept, a cut relaxation resumes from its trajectory); ``--hours H`` stops it after H
 hours (Snakemake ends its jobs) and reports what has finished so far from ``passivscreen rank``: the figures
 of a partial run are labelled PARTIAL and rest on the ligands finished, with the wall time of every sitting
-(each in the machine unit measured at its start). ``--report`` runs and saves nothing and prints the figures
-of the run in DIR (restored from ARCHIVE when DIR holds none) as they stand.
+(each in the machine unit measured at its start). ``--report`` runs no job and writes no archive: it ranks what has
+finished (``passivscreen rank``) and prints the figures of the run in DIR (restored from ARCHIVE when DIR holds
+none) as they stand.
 
 Generates N distinct candidates of 10-40 atoms (hydrogens included), the neutral anchor classes in turn
 (phosphine oxides, sulfoxides, ketones, acids, amines, thiols, nitroso compounds; the generator of
@@ -110,8 +111,9 @@ def main() -> int:
                     "(benchmarks/sittings.py): restored into the work directory when it holds no run, written "
                     "after the sitting and every --save-every minutes while it runs")  # fmt: skip
     ap.add_argument("--save-every", type=float, default=20.0, metavar="MIN", help="0: save only at the end")
-    ap.add_argument("--report", action="store_true", help="run nothing, save nothing: the figures of the run in "
-                    "--workdir (or restored there from --archive) as they stand")  # fmt: skip
+    ap.add_argument("--report", action="store_true", help="no job, no archive written: rank what has "
+                    "finished and print the figures of the run in --workdir (or restored there from --archive) "
+                    "as they stand")  # fmt: skip
     args = ap.parse_args()
     announce()
     unit = machine_unit()
@@ -185,8 +187,9 @@ def main() -> int:
     if complete is not None:  # a partial ranking: only the ligands whose every complex is in count
         ranking = ranking[ranking["ligand"].isin(complete[complete].index)]
     names = set(ranking["ligand"])
+    missing = {f"lib{i:03d}" for i in range(args.n)} - names
     if args.report:
-        stopped = bool({f"lib{i:03d}" for i in range(args.n)} - names)
+        stopped = bool(missing)
     n_ok = ranking.loc[ranking["status"] == "ok", "ligand"].nunique()
     per_core_hour = n_ok / (core_s / 3600)
     what = "plumbing" if args.plumbing else "shipped protocol"
@@ -217,7 +220,6 @@ def main() -> int:
         core_h = 10_000 / per_core_hour
         print(f"10,000 ligands: {core_h:,.0f} core-hours; in one day {core_h / 24:,.0f} cores = "
               f"{core_h / 24 / 64:,.1f} 64-core nodes (MU here {unit:.2f} s)")  # fmt: skip
-    missing = {f"lib{i:03d}" for i in range(args.n)} - names
     if stopped:
         print(f"PARTIAL: {len(names)} of {args.n} ligands finished; run the same command to go on")
         return 2
